@@ -1,0 +1,5 @@
+"""`python -m skill` is the same as the `stretch-coach` command."""
+
+from skill.cli import main
+
+raise SystemExit(main())
