@@ -1,0 +1,147 @@
+"""Service settings: one dataclass, every key documented, loaded from YAML and CLI overrides.
+
+Later files override earlier ones: /etc/stretch-coach/config.yaml, then
+~/.config/stretch-coach/config.yaml (or $CONFIGURATION_DIRECTORY), then --config, then flags.
+A bad key or value names the file, the key and what is allowed: a typo must never
+silently fall back to a default on a device with no screen.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_args, get_type_hints
+
+import yaml
+
+from skill import paths
+
+SYSTEM_CONFIG = Path("/etc/stretch-coach/config.yaml")
+
+
+class ConfigError(Exception):
+    """A config file or value is wrong; the message says where and what is allowed."""
+
+
+def _key(default: Any, doc: str, **limits: Any) -> Any:
+    return field(default=default, metadata={"doc": doc, **limits})
+
+
+@dataclass(frozen=True)
+class Settings:
+    input_device: str | int | None = _key(
+        None, "Microphone: ALSA/PortAudio name or index (`stretch-coach devices`); null = default."
+    )
+    output_device: str | int | None = _key(None, "Speaker: name or index; null = default.")
+    model: str | None = _key(
+        None,
+        "Vosk model folder; null = the English model installed by `stretch-coach setup`, "
+        "else the PocketSphinx fallback.",
+    )
+    voice: str | None = _key(None, "Piper voice .onnx file; null = built-in en_US-joe-medium.")
+    length_scale: float = _key(
+        1.1, "Speaking pace (Piper length scale): higher is slower.", lo=0.5, hi=2.0
+    )
+    volume: float = _key(0.8, "Start volume, 0.0 to 1.0.", lo=0.0, hi=1.0)
+    wake_word: str | None = _key(None, "Say this before each command (e.g. 'coach'); null = none.")
+    default_routine: str = _key("upper_back", "Routine started by a bare 'start' or a short press.")
+    resume_window_hours: float = _key(
+        12.0, "How long an interrupted routine can be resumed.", lo=0.0, hi=168.0
+    )
+    no_gpio: bool = _key(False, "Run without the button and LED.")
+    button_pin: int = _key(17, "BCM pin of the button (wired to ground).", lo=0, hi=27)
+    button_pull_up: bool = _key(True, "Internal pull-up (button between pin and ground).")
+    led_pin: int = _key(18, "BCM pin of the LED (through a 330 ohm resistor).", lo=0, hi=27)
+    led_active_high: bool = _key(True, "LED lights when the pin is high.")
+    cache_cap_mb: int = _key(300, "Size cap of the spoken-phrase cache.", lo=20, hi=5000)
+    log_level: str = _key("info", "Log detail.", choices=("debug", "info", "warning", "error"))
+
+
+DEFAULTS = Settings()
+
+
+def _field_types() -> dict[str, tuple[type, ...]]:
+    """The allowed Python types of each key, read from the annotations (one source of truth)."""
+    types = {n: get_args(h) or (h,) for n, h in get_type_hints(Settings).items()}
+    return {n: (*t, int) if float in t else t for n, t in types.items()}
+
+
+def default_files() -> list[Path]:
+    return [SYSTEM_CONFIG, paths.config_dir() / "config.yaml"]
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    names = {bool: "true/false", int: "a whole number", float: "a number", str: "text"}
+    parts = [names.get(t, "null") for t in types if t is not type(None)]
+    return " or ".join(parts) + (" or null" if type(None) in types else "")
+
+
+def check_value(key: str, value: Any, where: str) -> Any:
+    """Return the value converted to its field type, or raise ConfigError saying what is allowed."""
+    known = {f.name: f for f in fields(Settings)}
+    if key not in known:
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"{where}: unknown key '{key}'.{hint} Known keys: {', '.join(known)}")
+    types, meta = _field_types()[key], known[key].metadata
+    is_bool = isinstance(value, bool)
+    if not isinstance(value, types) or (is_bool and bool not in types):
+        raise ConfigError(f"{where}: key '{key}' must be {_type_name(types)}, not {value!r}")
+    if isinstance(value, int | float) and not is_bool and "lo" in meta:
+        if not meta["lo"] <= value <= meta["hi"]:
+            raise ConfigError(
+                f"{where}: key '{key}' is {value}; allowed: {meta['lo']} to {meta['hi']}"
+            )
+        return float(value) if float in types else value
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(
+            f"{where}: key '{key}' is {value!r}; allowed: {', '.join(meta['choices'])}"
+        )
+    return value
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Parse one YAML config file into checked key/values (safe_load only)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text ({err.reason})") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: not valid YAML: {getattr(err, 'problem', err)}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected 'key: value' lines, found {type(data).__name__}")
+    return {str(k): check_value(str(k), v, str(path)) for k, v in data.items()}
+
+
+def load_settings(
+    files: Sequence[Path] | None = None,
+    explicit: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge defaults, existing config files, an explicit --config file and CLI overrides."""
+    settings = DEFAULTS
+    for path in files if files is not None else default_files():
+        if path.is_file():
+            settings = replace(settings, **read_file(path))
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: config file not found")
+        settings = replace(settings, **read_file(explicit))
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    checked = {k: check_value(k, v, "command line") for k, v in given.items()}
+    return replace(settings, **checked)
+
+
+def describe() -> str:
+    """Every key with its default and meaning, as a commented YAML file."""
+    lines = ["# Stretch Coach configuration (all keys optional; these are the defaults)."]
+    for f in fields(Settings):
+        lines.append(f"# {f.metadata['doc']}")
+        lines.append(yaml.safe_dump({f.name: f.default}).strip())
+    return "\n".join(lines) + "\n"
