@@ -1,0 +1,106 @@
+"""The built-in Piper voice, other voices by path, clear errors, and the voice catalogue."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skill.voice import (
+    Voice,
+    VoiceError,
+    default_voice_path,
+    download_voice,
+    find_voice,
+    load_voice,
+    read_catalogue,
+    voice_key,
+)
+
+
+@pytest.fixture(scope="module")
+def voice() -> Voice:
+    return load_voice()
+
+
+def test_default_voice_speaks_a_sentence(voice: Voice) -> None:
+    pcm = voice.synthesize("Breathe in slowly.")
+    seconds = len(pcm) / voice.sample_rate
+    assert voice.sample_rate == 22050
+    assert pcm.dtype == np.int16
+    assert 0.6 < seconds < 3.0
+    assert np.sqrt(np.mean(pcm.astype(float) ** 2)) > 1000  # speech, not silence
+
+
+def test_iter_sentences_streams_one_array_per_sentence(voice: Voice) -> None:
+    parts = list(voice.iter_sentences("Bend your knees. Now relax."))
+    assert len(parts) == 2
+    assert all(len(p) > voice.sample_rate // 4 for p in parts)
+
+
+def test_length_scale_slows_speech_and_changes_nothing_else(voice: Voice) -> None:
+    text = "Hold the stretch and keep breathing."
+    slow = voice.with_length_scale(1.6)
+    assert slow.key == voice.key
+    assert len(slow.synthesize(text)) > 1.25 * len(voice.synthesize(text))
+
+
+def test_missing_voice_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(VoiceError, match=r"not found: .*nobody\.onnx"):
+        load_voice(tmp_path / "nobody.onnx")
+
+
+def test_missing_config_names_it(tmp_path: Path) -> None:
+    (tmp_path / "v.onnx").write_bytes(b"x")
+    with pytest.raises(VoiceError, match=r"v\.onnx\.json"):
+        load_voice(tmp_path / "v.onnx")
+
+
+def test_broken_model_names_the_file(tmp_path: Path) -> None:
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(b"this is not an onnx model")
+    shutil.copy(default_voice_path().with_suffix(".onnx.json"), tmp_path / "broken.onnx.json")
+    with pytest.raises(VoiceError, match=r"broken\.onnx: cannot load"):
+        load_voice(model)
+
+
+def test_broken_config_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "v.onnx").write_bytes(b"x")
+    (tmp_path / "v.onnx.json").write_text('{"audio": {}}')
+    with pytest.raises(VoiceError, match=r"v\.onnx\.json: not a Piper voice config"):
+        load_voice(tmp_path / "v.onnx")
+
+
+def test_voice_key_follows_file_name_and_config(tmp_path: Path) -> None:
+    model = tmp_path / "my-voice.onnx"
+    model.write_bytes(b"model")
+    key = voice_key(model, b'{"a": 1}')
+    assert key.startswith("my-voice-")
+    assert key == voice_key(model, b'{"a": 1}')
+    assert key != voice_key(model, b'{"a": 2}')
+
+
+def test_catalogue_checksums_match_the_installed_default_voice() -> None:
+    joe = find_voice("en_US-joe-medium")
+    model = default_voice_path()
+    assert joe.verified
+    assert hashlib.sha256(model.read_bytes()).hexdigest() == joe.sha256
+    config = model.with_suffix(".onnx.json").read_bytes()
+    assert hashlib.sha256(config).hexdigest() == joe.config_sha256
+    assert joe.sample_rate == 22050
+
+
+def test_download_refuses_voices_without_a_known_checksum(tmp_path: Path) -> None:
+    unverified = [e for e in read_catalogue() if not e.verified]
+    assert unverified, "the catalogue should list other voices"
+    with pytest.raises(VoiceError, match="no known checksum"):
+        download_voice(unverified[0].name, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_unknown_catalogue_name_lists_the_known_ones() -> None:
+    with pytest.raises(VoiceError, match="en_US-joe-medium"):
+        find_voice("en_XX-nobody")
