@@ -1,0 +1,50 @@
+"""`stretch-coach demo [ROUTINE]`: hear a complete coached session, no microphone needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from skill.cli import UserError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo", help="a scripted person talks to the real coach; writes demo-session.wav"
+    )
+    p.add_argument("routine", nargs="?", help="routine to start (default: the default routine)")
+    p.add_argument("--fast", action="store_true", help="run the clock as fast as the CPU allows")
+    p.add_argument("--play", action="store_true", help="also play it live on the sound card")
+    p.add_argument("--out", type=Path, default=Path("demo-session.wav"), help="the WAV to write")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from skill.demo import run_demo
+
+    if args.play and args.fast:
+        raise UserError("--play keeps real-time pace; leave out --fast")
+    print("Stretch Coach demo: a person (espeak-ng) talks to the coach (Piper) through the")
+    print("real recognizer; the coach's own voice leaks into the microphone as in a room.\n")
+    result = run_demo(args.routine, fast=args.fast, play=args.play, out=args.out)
+    summary = result.summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print()
+        for o in result.outcomes:
+            mark = "ok" if o.acted else "MISSED"
+            tries = f", said {len(o.said_at)}x" if len(o.said_at) > 1 else ""
+            latency = f", {o.latency_ms:.0f} ms" if o.latency_ms is not None else ""
+            print(f"  {mark:6} {o.line.text!r} -> {o.heard or 'not heard'}{latency}{tries}")
+        print(
+            f"\n{summary['acted_on']}/{summary['commands']} commands recognized and acted on "
+            f"({summary['engine']}); {summary['session_s']} s of session in "
+            f"{summary['wall_s']} s."
+        )
+        if result.wav:
+            print(f"Listen to the whole conversation: {result.wav}")
+    return 0 if result.all_acted else 1

@@ -1,0 +1,339 @@
+"""`stretch-coach run`: microphone -> recognizer -> player -> speech and LED, plus the button.
+
+Threads only feed one queue of events; the main loop alone talks to the player, so the
+pure state machine never sees two events at once. Every device can fail and come back:
+the microphone is retried with backoff, a missing speaker falls back to LED-only coaching.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from skill import paths
+from skill.cli import UserError
+from skill.config import Settings
+from skill.events import (
+    Command,
+    DeviceProblem,
+    Event,
+    LedState,
+    SetLed,
+    SpeechDone,
+    Tick,
+)
+from skill.player import Player, PlayerSettings
+from skill.progress import ProgressStore
+from skill.recognizer import EchoGate, open_engine
+from skill.shell import ActionRouter, SpeechSink
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from skill.asr import Engine, Hearing
+    from skill.model import Library
+
+TICK_S = 0.1
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # microphone retry delays; capped so it returns within 5 s
+
+
+class SilentSpeech:
+    """Coaching by LED when there is no speaker: speech 'ends' after its modelled duration."""
+
+    def __init__(self, events: queue.Queue[Event]) -> None:
+        self.events = events
+        self._timers: dict[int, threading.Timer] = {}
+        self.current_text = ""
+
+    def say(self, text: str, utterance_id: int) -> None:
+        from skill.plan import estimate_speech_seconds
+
+        timer = threading.Timer(estimate_speech_seconds(text), self._done, (utterance_id,))
+        timer.daemon = True
+        self._timers[utterance_id] = timer
+        timer.start()
+
+    def _done(self, utterance_id: int) -> None:
+        self._timers.pop(utterance_id, None)
+        self.events.put(SpeechDone(utterance_id))
+
+    def cue(self, name: str) -> None:
+        """No speaker: a tone cannot be shown."""
+
+    def stop(self) -> None:
+        for uid, timer in list(self._timers.items()):
+            timer.cancel()
+            self._done(uid)
+
+    def change_volume(self, delta: float) -> None:
+        """No speaker: nothing to change."""
+
+
+class MicrophoneLike(Protocol):
+    lost: str | None
+
+    def stop(self) -> None: ...
+
+
+MicOpener = Callable[[Callable[["npt.NDArray[np.int16]"], None]], MicrophoneLike]
+
+
+@dataclass
+class MicSupervisor:
+    """Keeps a microphone open: reports loss once, retries with capped backoff, reports return."""
+
+    opener: MicOpener
+    on_chunk: Callable[[npt.NDArray[np.int16]], None]
+    on_event: Callable[[Event], None]
+    log: logging.Logger
+    stop_flag: threading.Event = field(default_factory=threading.Event)
+    attempted: threading.Event = field(default_factory=threading.Event)
+    is_open: bool = False
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stop_flag.is_set():
+            try:
+                mic = self.opener(self.on_chunk)
+            except Exception as err:  # every open failure is reported the same way
+                if failures == 0:
+                    self.log.error("microphone: %s; retrying", err)
+                    self.on_event(DeviceProblem("microphone", False, str(err)))
+                self.attempted.set()
+                self.stop_flag.wait(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)])
+                failures += 1
+                continue
+            if failures:
+                self.log.info("microphone is back; listening again")
+                self.on_event(DeviceProblem("microphone", True))
+            failures, self.is_open = 0, True
+            self.attempted.set()
+            while not (self.stop_flag.is_set() or mic.lost):
+                self.stop_flag.wait(0.1)
+            self.is_open = False
+            lost = mic.lost
+            mic.stop()
+            if lost and not self.stop_flag.is_set():
+                self.log.error("microphone: %s; retrying", lost)
+                self.on_event(DeviceProblem("microphone", False, lost))
+                failures = 1
+
+
+@dataclass
+class Listener:
+    """Runs the recognizer on microphone audio and turns accepted hearings into commands."""
+
+    engine: Engine
+    gate: EchoGate
+    coach_text: Callable[[], str]
+    on_event: Callable[[Event], None]
+    log: logging.Logger
+    chunks: queue.Queue[Any] = field(default_factory=queue.Queue)
+    fed_s: float = 0.0  # stream time: seconds of audio given to the engine
+
+    def run(self) -> None:
+        while (chunk := self.chunks.get()) is not None:
+            self.gate.coach_speaking(self.coach_text() or None, self.fed_s)
+            self.fed_s += len(chunk) / 16000
+            for hearing in self.engine.accept(chunk):
+                self.decide(hearing)
+
+    def decide(self, hearing: Hearing) -> None:
+        checked = self.gate.check(hearing)
+        if not checked.text and checked.command is None:
+            return
+        decision = f"-> {checked.command.name}" if checked.command else "ignored"
+        self.log.info(
+            "heard %r confidence %.2f (%s) %s%s",
+            checked.text,
+            checked.confidence,
+            checked.engine,
+            decision,
+            f": {checked.reason}" if checked.reason else "",
+        )
+        if checked.command is not None:
+            self.on_event(checked.command)
+
+
+class Service:
+    """Everything `stretch-coach run` wires together; `run()` is the main loop."""
+
+    def __init__(self, settings: Settings, log: logging.Logger) -> None:
+        self.settings = settings
+        self.log = log
+        self.events: queue.Queue[Event] = queue.Queue()
+        self.stopping = threading.Event()
+        self.library = self._load_library()
+        self.store = ProgressStore(paths.state_dir())
+        self.player = Player(
+            self.library,
+            clock=time.monotonic,
+            settings=PlayerSettings(
+                default_routine=settings.default_routine,
+                resume_window_hours=settings.resume_window_hours,
+            ),
+            saved=self.store.load_saved(),
+        )
+        self.speech = self._open_speech()
+        self.engine = open_engine(
+            self.library,
+            Path(settings.model) if settings.model else None,
+            log,
+            wake_word=settings.wake_word,
+        )
+        self.listener = Listener(self.engine, EchoGate(), self._coach_text, self.events.put, log)
+        self.mic = MicSupervisor(self._open_mic, self.listener.chunks.put, self.events.put, log)
+        self.button, self.led = self._open_gpio()
+        self.router = ActionRouter(self.speech, self.led, self.store, log)
+
+    # --- building ------------------------------------------------------------------------
+
+    def _load_library(self) -> Library:
+        from skill.loader import load_library
+
+        result = load_library()
+        for problem in result.problems:
+            self.log.warning("routines: %s (this file was skipped)", problem)
+        if not result.library.routines:
+            raise UserError("no routines could be loaded: run `stretch-coach check`")
+        return result.library
+
+    def _open_speech(self) -> SpeechSink:
+        from skill.phrase_cache import PhraseCache, default_dir
+        from skill.phrases import all_phrases
+        from skill.playback import AudioDeviceError, AudioOutput
+        from skill.speaker import Speaker
+        from skill.voice import load_voice
+
+        s = self.settings
+        voice = load_voice(Path(s.voice) if s.voice else None, s.length_scale)
+        cache = PhraseCache(
+            default_dir(), voice.key, voice.length_scale, s.cache_cap_mb << 20, voice.sample_rate
+        )
+        try:
+            output = AudioOutput(s.output_device, volume=s.volume, on_problem=self._speaker_problem)
+        except AudioDeviceError as err:
+            self.log.error("speaker: %s; coaching by LED only", err)
+            self.events.put(DeviceProblem("speaker", False, str(err)))
+            return SilentSpeech(self.events)
+        speaker = Speaker(
+            voice, cache, output, on_done=lambda uid: self.events.put(SpeechDone(uid))
+        )
+        missing = cache.missing(sorted(all_phrases(self.library)))
+        if missing:
+            self.log.info("rendering %d phrases in the background", len(missing))
+            cache.start_background(missing, voice.synthesize, busy=speaker.synthesizing.is_set)
+        return speaker
+
+    def _speaker_problem(self, message: str) -> None:
+        self.log.error("speaker: %s", message)
+        self.events.put(DeviceProblem("speaker", False, message))
+
+    def _open_mic(self, on_chunk: Callable[[npt.NDArray[np.int16]], None]) -> MicrophoneLike:
+        from skill.microphone import Microphone
+
+        mic = Microphone(self.settings.input_device, on_chunk, on_lost=lambda _: None)
+        mic.start()
+        return mic
+
+    def _open_gpio(self) -> tuple[Any, Any]:
+        from skill.gpio import GpioError, NoButton, NoLed, open_gpio
+
+        try:
+            return open_gpio(self.settings, self.log, self.events.put, lambda: self.player.mode)
+        except GpioError as err:
+            self.log.error("GPIO: %s; running without the button and LED", err)
+            return NoButton(), NoLed()
+
+    def _coach_text(self) -> str:
+        return str(getattr(self.speech, "current_text", ""))
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Listen and coach until SIGTERM/SIGINT; progress is saved and the LED is off on exit."""
+        from skill import notify
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        threads = [
+            threading.Thread(target=self.listener.run, name="listener", daemon=True),
+            threading.Thread(target=self.mic.run, name="microphone", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        self.mic.attempted.wait(10)
+        self.router.apply(self.player.handle(Tick()))
+        self.led.set(LedState.READY if self.mic.is_open else LedState.ERROR)
+        self.log.info("ready: say 'start upper back routine', or press the button")
+        notify.ready("listening" if self.mic.is_open else "waiting for a microphone")
+        try:
+            self._loop(notify.watchdog_interval())
+        finally:
+            self._shutdown()
+        return 0
+
+    def _loop(self, watchdog_s: float | None) -> None:
+        from skill import notify
+
+        next_tick = next_ping = time.monotonic()
+        while not self.stopping.is_set():
+            try:
+                event: Event = self.events.get(timeout=TICK_S)
+            except queue.Empty:
+                event = Tick()
+            self._handle(event)
+            now = time.monotonic()
+            if now >= next_tick:
+                self._handle(Tick())
+                next_tick = now + TICK_S
+            if watchdog_s and now >= next_ping:
+                notify.watchdog()
+                next_ping = now + watchdog_s / 2
+
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, Command):
+            self.log.info("command %s from %s", event.name, event.source)
+            self.led.show(SetLed(LedState.HEARD))
+        before = self.player.mode
+        self.router.apply(self.player.handle(event))
+        if self.player.mode != before:
+            self.log.info("state %s -> %s", before, self.player.mode)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.log.info("%s received: saving progress and stopping", signal.Signals(signum).name)
+        self.stopping.set()
+
+    def _shutdown(self) -> None:
+        from skill import notify
+
+        notify.stopping()
+        self.store.save(self.player.snapshot())
+        self.mic.stop_flag.set()
+        self.listener.chunks.put(None)
+        self.speech.stop()
+        self.led.set(LedState.OFF)
+        for device in (self.led, self.button):
+            device.close()
+        self.log.info("stopped; progress saved")
+
+
+def configure_logging(level: str) -> logging.Logger:
+    """One line per event on stdout: journald adds the time, a terminal gets it here."""
+    import sys
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    return logging.getLogger("stretch-coach")
