@@ -18,6 +18,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "skill.cmd_library",  # list, show, check
     "skill.cmd_show",  # show ROUTINE [--simulate SCRIPT]
     "skill.cmd_say",  # say
+    "skill.cmd_service",  # run, devices
+    "skill.cmd_demo",  # demo
     "skill.cmd_recognize",  # recognize
 )
 

@@ -1,0 +1,238 @@
+"""The recognizer front: which engine runs, the echo/barge-in gate, and recognizing a WAV file.
+
+Vosk runs when an English model is installed; otherwise the PocketSphinx fallback, said once
+in the log together with the command that installs the model. The gate is separate from
+the engines because it needs to know what the speaker is playing, which only the service knows.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skill.asr import SAMPLE_RATE, Engine, Hearing
+from skill.cli import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from skill.model import Library
+
+ENGLISH_MODEL_NAME = "vosk-model-small-en-us-0.15"
+INSTALL_HINT = "run `stretch-coach setup` to download the English Vosk model (about 40 MB)"
+# Commands allowed while the coach speaks: the ones that interrupt it (barge-in).
+BARGE_IN_COMMANDS = frozenset({"stop", "pause"})
+# After playback ends, room echo and the recognizer's lookback still carry the coach's voice.
+ECHO_TAIL_S = 0.3
+# Engines decide after the words end (Vosk: 0.2 s trailing silence plus ~0.3 s of acoustic
+# context), so a hearing of the coach's last words arrives this much after playback ends.
+DECISION_DELAY_S = 0.5
+# The stream is fed in pieces this long when recognizing a file, as the microphone would.
+FILE_CHUNK_S = 0.02
+
+
+def default_model_dir() -> Path:
+    from skill import paths
+
+    return paths.data_dir() / ENGLISH_MODEL_NAME
+
+
+def find_model(model: Path | None) -> Path | None:
+    """An explicitly given model (must exist: checked by the engine), else the installed one."""
+    if model is not None:
+        return model
+    installed = default_model_dir()
+    return installed if installed.is_dir() else None
+
+
+_fallback_logged = False
+
+
+def open_engine(
+    library: Library,
+    model: Path | None,
+    log: logging.Logger,
+    wake_word: str | None = None,
+) -> Engine:
+    """Vosk on the given or installed English model, else PocketSphinx (logged once)."""
+    global _fallback_logged
+    found = find_model(model)
+    if found is not None:
+        from skill.asr_vosk import VoskEngine
+
+        engine = VoskEngine(found, library, wake_word=wake_word)
+        if engine.missing_words:
+            log.warning(
+                "the Vosk model at %s lacks the words %s: phrases with them cannot be heard",
+                found,
+                ", ".join(engine.missing_words),
+            )
+        return engine
+    if not _fallback_logged:
+        log.warning(
+            "no English Vosk model at %s: using the PocketSphinx fallback (less accurate); %s",
+            default_model_dir(),
+            INSTALL_HINT,
+        )
+        _fallback_logged = True
+    from skill.asr_sphinx import SphinxEngine
+
+    return SphinxEngine(library, wake_word=wake_word)
+
+
+_WORD = re.compile(r"[\w']+")
+
+
+def _stem(word: str) -> str:
+    """Crude English stem so "Paused." matches "pause" and "stopping" matches "stop"."""
+    word = word.strip("'")
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) >= 4 and word[-1] == word[-2]:  # stopp(ing) -> stop
+        word = word[:-1]
+    return word
+
+
+def stems(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in _WORD.findall(text.lower()))
+
+
+@dataclass
+class EchoGate:
+    """Drops commands that come from the coach's own voice; lets stop/pause barge in.
+
+    While the coach speaks (and for `tail_s` after), only barge-in commands pass, and not
+    when their words occur in the sentence being spoken ("Say pause to rest" must not pause).
+    Time is the stream time of the decision (`audio_end_s`), so the gate is pure and testable;
+    the tail covers the acoustic echo plus how late engines decide after the words end.
+    """
+
+    tail_s: float = ECHO_TAIL_S + DECISION_DELAY_S
+    barge_in: frozenset[str] = BARGE_IN_COMMANDS
+    _text: str | None = None
+    _stems: frozenset[str] = field(default_factory=frozenset)
+    _until: float = float("-inf")
+
+    def coach_speaking(self, text: str | None, now_s: float) -> None:
+        """The speaker started `text` (None: it stopped) at stream time `now_s`."""
+        if text is not None:
+            self._text, self._stems, self._until = text, stems(text), float("inf")
+        elif self._text is not None:  # the sentence stays known for the tail
+            self._text, self._until = None, now_s + self.tail_s
+
+    def speaking(self, now_s: float) -> bool:
+        return self._text is not None or now_s < self._until
+
+    def check(self, hearing: Hearing, now_s: float | None = None) -> Hearing:
+        """The hearing, or a copy with command None and the reason it was gated.
+
+        `now_s`: the caller's stream clock at the decision, on the same clock as
+        `coach_speaking`; default the hearing's own `audio_end_s` (engines restart it on reset).
+        """
+        command = hearing.command
+        at = hearing.audio_end_s if now_s is None else now_s
+        if command is None or not self.speaking(at):
+            return hearing
+        if command.name not in self.barge_in:
+            return _gated(hearing, f"'{command.name}' ignored while the coach speaks")
+        if stems(hearing.text) & self._stems:
+            return _gated(hearing, "the coach's own words")
+        return hearing
+
+
+def _gated(hearing: Hearing, reason: str) -> Hearing:
+    from dataclasses import replace
+
+    return replace(hearing, command=None, reason=reason)
+
+
+def read_wav(path: Path) -> tuple[npt.NDArray[np.int16], int]:
+    """16-bit PCM WAV -> (mono int16 samples, rate); stereo is averaged."""
+    import numpy as np
+
+    if not path.is_file():
+        raise UserError(f"{path}: file not found")
+    try:
+        with wave.open(str(path), "rb") as wav:
+            width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+            frames = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError) as err:
+        raise UserError(
+            f"{path}: not a readable WAV file ({err}); convert it, e.g. "
+            f"`sox {path.name} -b 16 out.wav`"
+        ) from err
+    if width != 2:
+        raise UserError(
+            f"{path}: {8 * width}-bit samples; 16-bit PCM is needed: "
+            f"`sox {path.name} -b 16 out.wav`"
+        )
+    samples = np.frombuffer(frames, dtype="<i2").reshape(-1, channels)
+    mono = samples.mean(axis=1) if channels > 1 else samples[:, 0]
+    return mono.astype(np.int16), rate
+
+
+def to_16k(samples: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]:
+    import soxr
+
+    if rate == SAMPLE_RATE:
+        return samples
+    out: npt.NDArray[np.int16] = soxr.resample(samples, rate, SAMPLE_RATE)
+    return out
+
+
+def decide(engine: Engine, pcm: npt.NDArray[np.int16]) -> tuple[list[Hearing], float]:
+    """Feed audio as a stream, plus 0.5 s of silence so the endpoint comes; (hearings, s)."""
+    import numpy as np
+
+    step = int(FILE_CHUNK_S * SAMPLE_RATE)
+    padded = np.concatenate([pcm, np.zeros(SAMPLE_RATE // 2, dtype=np.int16)])
+    hearings: list[Hearing] = []
+    started = time.perf_counter()
+    for start in range(0, len(padded), step):
+        hearings.extend(engine.accept(padded[start : start + step]))
+    hearings.extend(engine.flush())
+    return hearings, time.perf_counter() - started
+
+
+def summarize(hearings: list[Hearing], engine: str, seconds: float) -> dict[str, Any]:
+    """The CLI's JSON: the first accepted command, else the last thing heard (why not)."""
+    chosen = next((h for h in hearings if h.command is not None), None)
+    if chosen is None and hearings:
+        chosen = hearings[-1]
+    command = chosen.command if chosen else None
+    return {
+        "text": chosen.text if chosen else "",
+        "command": command.name if command else None,
+        "args": dict(command.args) if command else {},
+        "confidence": round(chosen.confidence, 3) if chosen else 0.0,
+        "engine": engine,
+        "latency_ms": round(seconds * 1000, 1),
+        "reason": chosen.reason if chosen else "nothing heard",
+    }
+
+
+def recognize_file(
+    path: Path,
+    library: Library,
+    model: Path | None = None,
+    log: logging.Logger | None = None,
+    engine: Engine | None = None,
+) -> dict[str, Any]:
+    """Run the live pipeline on a WAV file; latency_ms is the processing time of the file.
+
+    `engine` overrides the engine choice (an already loaded one, e.g. to recognize many files).
+    """
+    samples, rate = read_wav(path)
+    if engine is None:
+        engine = open_engine(library, model, log or logging.getLogger("stretch-coach"))
+    engine.reset()
+    hearings, seconds = decide(engine, to_16k(samples, rate))
+    return summarize(hearings, engine.name, seconds)

@@ -1,0 +1,74 @@
+"""Saved progress and history on disk: atomic, append-only, and forgiving of damage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_player_support import start, tiny_library
+
+from skill.events import Command, RecordSession, SaveProgress
+from skill.progress import ProgressStore
+from skill.simulate import Simulation
+
+SNAP = {"routine": "tiny", "beat": 3, "step": 0, "side": "left", "rep": 1, "remaining": 4.5}
+
+
+def test_save_then_load_round_trips_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path / "state")
+    assert store.load_saved() is None
+    store.apply(SaveProgress(SNAP))
+    store.apply(SaveProgress({**SNAP, "beat": 4}))
+    assert store.load_saved() == {**SNAP, "beat": 4}
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["state.json"]
+    store.apply(SaveProgress(None))
+    assert store.load_saved() is None
+    assert not store.state_path.exists()
+
+
+def test_a_corrupt_state_file_is_set_aside_and_reported(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path, wall=lambda: 1_700_000_000.0)
+    store.state_path.write_bytes(b'{"routine": "tiny", "beat"')
+    assert store.load_saved() is None
+    aside = tmp_path / "state.json.corrupt-20231114T221320"
+    assert aside.read_bytes() == b'{"routine": "tiny", "beat"'
+    assert not store.state_path.exists()
+    assert store.messages and "moved it to state.json.corrupt-" in store.messages[0]
+    store.state_path.write_text("[1, 2]")
+    assert store.load_saved() is None
+    assert "expected an object" in store.messages[-1]
+    store.state_path.write_bytes(b"\xff\xfe")
+    assert store.load_saved() is None
+
+
+def test_history_is_appended_and_survives_a_torn_last_line(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path)
+    store.apply(RecordSession({"routine": "tiny", "finished": True}))
+    first = store.history_path.read_bytes()
+    with store.history_path.open("ab") as f:
+        f.write(b'{"routine": "tiny", "fini')  # power cut mid-write
+    assert store.history() == [{"routine": "tiny", "finished": True}]
+    store.apply(RecordSession({"routine": "other", "finished": False}))
+    assert store.history_path.read_bytes().startswith(first)  # never rewritten
+    assert store.history() == [
+        {"routine": "tiny", "finished": True},
+        {"routine": "other", "finished": False},
+    ]
+
+
+def test_a_real_session_saves_and_records_through_the_store(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path)
+    sim = Simulation(tiny_library())
+    start(sim)
+    sim.advance_to(60.0)
+    for action in sim.actions:
+        if isinstance(action, SaveProgress | RecordSession):
+            store.apply(action)
+    saved = store.load_saved()
+    assert saved is not None and saved["routine"] == "tiny"
+    json.dumps(saved)
+    sim.send(Command("stop"))
+    for action in sim.actions:
+        if isinstance(action, RecordSession):
+            store.apply(action)
+    assert [r["outcome"] for r in store.history()] == ["stopped"]

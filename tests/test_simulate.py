@@ -1,0 +1,113 @@
+"""Scripted sessions on the virtual clock, and `stretch-coach show`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_player_support import real_library, tiny_library
+
+from skill.cli import main
+from skill.events import Command, RecordSession
+from skill.plan import planned_total
+from skill.simulate import ScriptError, bench_simulate, parse_script, simulate
+
+
+def test_parse_script_reads_times_commands_and_routine_names() -> None:
+    script = parse_script(
+        "t=60 next; t=30 pause;\n t=45 resume; t=1:30 time left; t=0 start upper back"
+    )
+    assert [(t, c.name) for t, c in script] == [
+        (0.0, "start"),
+        (30.0, "pause"),
+        (45.0, "resume"),
+        (60.0, "next"),
+        (90.0, "time_left"),
+    ]
+    assert script[0][1].args == {"routine": "upper back"}
+    assert parse_script(" ; ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("t=30 resme", "Did you mean 'resume'?"),
+        ("30 pause", "expected 't=SECONDS COMMAND'"),
+        ("t=3x pause", "expected 't=SECONDS COMMAND'"),
+        ("t=1:2:3 pause", "not seconds (30) or m:ss"),
+        ("t=5 pause now", "only start takes a routine name"),
+    ],
+)
+def test_parse_script_explains_bad_items(text: str, message: str) -> None:
+    with pytest.raises(ScriptError, match=re.escape(message)):
+        parse_script(text)
+
+
+def test_a_scripted_session_follows_the_script() -> None:
+    library = tiny_library()
+    script = parse_script("t=30 pause; t=45 resume; t=60 next; t=100 stop")
+    timeline = simulate(library, "tiny", script)
+    commands = [(e.t, e.text) for e in timeline if e.kind == "command"]
+    assert commands == [
+        (0.0, "start tiny"),
+        (30.0, "pause"),
+        (45.0, "resume"),
+        (60.0, "next"),
+        (100.0, "stop"),
+    ]
+    record = next(e.item for e in timeline if isinstance(e.item, RecordSession))
+    assert record.record["outcome"] == "stopped"
+    assert timeline[-1].t == pytest.approx(100.0, abs=5.0)
+
+
+def test_a_pause_lengthens_the_session_by_the_break() -> None:
+    library = tiny_library()
+    plain = simulate(library, "tiny", [], tick=None)[-1].t
+    paused = simulate(library, "tiny", [(20.0, Command("pause")), (80.0, Command("resume"))])
+    assert paused[-1].t > plain + 55.0
+
+
+def test_show_prints_the_timed_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    library = real_library()
+    if library is None:
+        pytest.skip("the shipped library is not there yet")
+    assert main(["show", "Upper", "Back", "Routine"]) == 0
+    out = capsys.readouterr().out
+    total = planned_total(library, library.routines["upper_back"])
+    assert f"{int(total) // 60}:{int(total) % 60:02d}" in out.splitlines()[-1]
+    assert "hold" in out and "Switch sides." in out
+
+
+def test_show_simulate_prints_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:
+    if real_library() is None:
+        pytest.skip("the shipped library is not there yet")
+    assert main(["show", "quick stretch", "--simulate", "t=30 pause; t=45 resume; t=60 stop"]) == 0
+    out = capsys.readouterr().out
+    assert "command  pause" in out and "command  stop" in out and "record" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["show", "juggling"], "unknown routine 'juggling'; known routines:"),
+        (["show", "quick stretch", "--simulate", "t=5 jump"], "unknown command 'jump'"),
+        (["show", "quick stretch", "--pace", "3"], "--pace 3: use one of"),
+    ],
+)
+def test_show_explains_bad_input(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if real_library() is None:
+        pytest.skip("the shipped library is not there yet")
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_bench_simulate_reports_numbers() -> None:
+    library = real_library() or tiny_library()
+    longest = max(library.routines, key=lambda r: planned_total(library, library.routines[r]))
+    result = bench_simulate(library, longest, repeats=1)
+    assert result["virtual_s"] == pytest.approx(
+        planned_total(library, library.routines[longest]), abs=1e-6
+    )
+    assert result["wall_s"] > 0 and result["speedup"] > 1
