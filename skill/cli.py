@@ -15,11 +15,12 @@ from skill import __version__
 
 # Each module has `register(subparsers)`; order is the order shown in --help.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "skill.cmd_library",  # list, show, check
+    "skill.cmd_library",  # list, check
     "skill.cmd_show",  # show ROUTINE [--simulate SCRIPT]
     "skill.cmd_say",  # say
     "skill.cmd_service",  # run, devices
     "skill.cmd_demo",  # demo
+    "skill.cmd_setup",  # setup
     "skill.cmd_recognize",  # recognize
 )
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +64,12 @@ def run_service(args: argparse.Namespace) -> int:
     from skill.service import Service, configure_logging
 
     log = configure_logging(settings.log_level)
-    return Service(settings, log).run()
+    code = Service(settings, log).run()
+    # Native engines (onnxruntime, PortAudio, PocketSphinx) may still hold daemon threads;
+    # leave without running their destructors so a stop is always quick and clean.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(code)
 
 
 def list_devices(args: argparse.Namespace) -> int:

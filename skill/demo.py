@@ -308,7 +308,11 @@ class Session:
         while self.t < limit_s:
             self._person_turn()
             mic = self._mic_chunk(chunk)
-            self.gate.coach_speaking(self.coach_text(), self.t)
+            coach = self.coach_text()
+            self.gate.coach_speaking(coach, self.t)
+            hook = getattr(self.engine, "coach_speaking", None)
+            if hook is not None:
+                hook(coach is not None)
             self.t += CHUNK_S
             for hearing in self.engine.accept(mic):
                 self._heard(hearing)

@@ -63,10 +63,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify(path: Path, size: int, sha256: str) -> None:
-    """Raise DownloadError unless the file has exactly this size and sha256."""
+def verify(path: Path, size: int | None, sha256: str) -> None:
+    """Raise DownloadError unless the file has this sha256 (and size, when known)."""
     actual = path.stat().st_size
-    if actual != size:
+    if size is not None and actual != size:
         raise DownloadError(f"{path}: {actual} bytes, expected {size}; delete it and retry")
     digest = sha256_of(path)
     if digest != sha256:
@@ -86,8 +86,11 @@ def _open(url: str, offset: int) -> tuple[object, int]:
     return response, start
 
 
-def download(url: str, dest: Path, size: int, sha256: str, progress: bool = True) -> Path:
-    """Fetch `url` to `dest`, resuming a `dest.part` left by an earlier try; verified."""
+def download(url: str, dest: Path, size: int | None, sha256: str, progress: bool = True) -> Path:
+    """Fetch `url` to `dest`, resuming a `dest.part` left by an earlier try; verified.
+
+    `size` may be None when the publisher gives only a checksum (Piper voices).
+    """
     from tqdm import tqdm
 
     if dest.is_file():
@@ -96,10 +99,10 @@ def download(url: str, dest: Path, size: int, sha256: str, progress: bool = True
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.exists() else 0
-    if have > size:
+    if size is not None and have > size:
         part.unlink()
         have = 0
-    if have < size:
+    if size is None or have < size:
         try:
             response, start = _open(url, have)
         except urllib.error.HTTPError as err:
@@ -129,7 +132,7 @@ def download(url: str, dest: Path, size: int, sha256: str, progress: bool = True
                     f"download of {url} was cut off ({err}); run the same command again "
                     "to resume where it stopped"
                 ) from err
-    if part.stat().st_size < size:  # the server closed early: keep what we have
+    if size is not None and part.stat().st_size < size:  # closed early: keep what we have
         raise DownloadError(
             f"download of {url} stopped at {part.stat().st_size} of {size} bytes; run the same "
             "command again to resume where it stopped"

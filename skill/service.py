@@ -140,9 +140,17 @@ class Listener:
     chunks: queue.Queue[Any] = field(default_factory=queue.Queue)
     fed_s: float = 0.0  # stream time: seconds of audio given to the engine
 
+    def _engine_coach(self, speaking: bool) -> None:
+        """Engines that spot barge-in words while the coach talks (Vosk) need to know."""
+        hook = getattr(self.engine, "coach_speaking", None)
+        if hook is not None:
+            hook(speaking)
+
     def run(self) -> None:
         while (chunk := self.chunks.get()) is not None:
-            self.gate.coach_speaking(self.coach_text() or None, self.fed_s)
+            coach = self.coach_text() or None
+            self.gate.coach_speaking(coach, self.fed_s)
+            self._engine_coach(coach is not None)
             self.fed_s += len(chunk) / 16000
             for hearing in self.engine.accept(chunk):
                 self.decide(hearing)
@@ -172,6 +180,8 @@ class Service:
         self.log = log
         self.events: queue.Queue[Event] = queue.Queue()
         self.stopping = threading.Event()
+        self.prerender_stop: threading.Event | None = None
+        self.output: Any = None
         self.library = self._load_library()
         self.store = ProgressStore(paths.state_dir())
         self.player = Player(
@@ -231,7 +241,10 @@ class Service:
         missing = cache.missing(sorted(all_phrases(self.library)))
         if missing:
             self.log.info("rendering %d phrases in the background", len(missing))
-            cache.start_background(missing, voice.synthesize, busy=speaker.synthesizing.is_set)
+            _, self.prerender_stop = cache.start_background(
+                missing, voice.synthesize, busy=speaker.synthesizing.is_set
+            )
+        self.output = output
         return speaker
 
     def _speaker_problem(self, message: str) -> None:
@@ -320,10 +333,13 @@ class Service:
         self.store.save(self.player.snapshot())
         self.mic.stop_flag.set()
         self.listener.chunks.put(None)
+        if self.prerender_stop is not None:
+            self.prerender_stop.set()
         self.speech.stop()
         self.led.set(LedState.OFF)
-        for device in (self.led, self.button):
-            device.close()
+        for device in (self.led, self.button, self.output):
+            if device is not None:
+                device.close()
         self.log.info("stopped; progress saved")
 
 

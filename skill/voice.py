@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,32 +195,10 @@ def find_voice(name: str, path: Path | None = None) -> CatalogueEntry:
 
 
 def _download(url: str, dest: Path, sha256: str) -> None:
-    """Stream `url` to `dest` atomically, refusing it unless its sha256 matches."""
-    import urllib.request
+    """Resumable, checksum-verified fetch (shared with the Vosk model download)."""
+    from skill.download import download
 
-    from tqdm import tqdm
-
-    digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, os.fdopen(fd, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
-                while block := response.read(1 << 16):
-                    digest.update(block)
-                    out.write(block)
-                    bar.update(len(block))
-        if digest.hexdigest() != sha256:
-            raise VoiceError(
-                f"{url}: checksum mismatch (got {digest.hexdigest()}, expected {sha256}); "
-                "the download is damaged or the file changed upstream: not installed"
-            )
-        os.replace(tmp, dest)
-    except OSError as err:
-        raise VoiceError(f"cannot download {url}: {err} (is the Pi online?)") from err
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    download(url, dest, None, sha256)
 
 
 def download_voice(name: str, dest_dir: Path, catalogue: Path | None = None) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_device import make_device
+from skill.file_audio import make_device
 
 from skill.microphone import BUSY_HINT, MicrophoneError, explain
 

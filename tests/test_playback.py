@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from skill.playback import describe_open_error
-from tests.audio_device import make_device
+from skill.file_audio import make_device
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.audio_device import make_device
+from skill.file_audio import make_device
 
 REPO = Path(__file__).resolve().parent.parent
 TEXT = "Lie on your back. Pull your right knee gently to your chest."
