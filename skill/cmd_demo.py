@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--play keeps real-time pace; leave out --fast")
     print("Stretch Coach demo: a person (espeak-ng) talks to the coach (Piper) through the")
     print("real recognizer; the coach's own voice leaks into the microphone as in a room.\n")
-    result = run_demo(args.routine, fast=args.fast, play=args.play, out=args.out)
+    bar = sys.stdout.isatty()  # a progress bar on a terminal; plain lines in a log
+    result = run_demo(args.routine, fast=args.fast, play=args.play, out=args.out, progress=bar)
     summary = result.summary()
     if args.json:
         print(json.dumps(summary))
