@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import threading
-import wave
 from pathlib import Path
 from typing import Any
 
 from skill.cli import UserError
+from skill.wav import write_wav
 
 
 def register(sub: Any) -> None:
@@ -29,17 +29,6 @@ def _settings(args: argparse.Namespace) -> Any:
         return load_settings(overrides={"voice": voice, "length_scale": args.length_scale})
     except ConfigError as err:
         raise UserError(str(err)) from err
-
-
-def write_wav(path: Path, pcm: Any, rate: int) -> None:
-    try:
-        with wave.open(str(path), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(rate)
-            wav.writeframes(pcm.astype("<i2").tobytes())
-    except OSError as err:
-        raise UserError(f"cannot write {path}: {err.strerror}") from err
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from skill.cli import UserError
 from skill.events import Action, Command, LedState, SetLed, Speak, SpeechDone, StopSpeech, Tick
+from skill.wav import read_wav, write_wav
 
 if TYPE_CHECKING:
     import numpy as np
@@ -120,25 +120,6 @@ def person_says(text: str) -> tuple[Pcm, int]:
         cmd = [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), text]
         subprocess.run(cmd, check=True, capture_output=True)
         return read_wav(path)
-
-
-def read_wav(path: Path) -> tuple[Pcm, int]:
-    import numpy as np
-
-    with wave.open(str(path), "rb") as w:
-        rate, channels = w.getframerate(), w.getnchannels()
-        data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-    return data.reshape(-1, channels)[:, 0].copy(), rate
-
-
-def write_wav(path: Path, pcm: Pcm, rate: int) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with wave.open(str(tmp), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    tmp.replace(path)
 
 
 class Session:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skill.asr import SAMPLE_RATE, Engine, Hearing
-from skill.cli import UserError
+from skill.wav import read_wav
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,31 +151,6 @@ def _gated(hearing: Hearing, reason: str) -> Hearing:
     from dataclasses import replace
 
     return replace(hearing, command=None, reason=reason)
-
-
-def read_wav(path: Path) -> tuple[npt.NDArray[np.int16], int]:
-    """16-bit PCM WAV -> (mono int16 samples, rate); stereo is averaged."""
-    import numpy as np
-
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
-    try:
-        with wave.open(str(path), "rb") as wav:
-            width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
-            frames = wav.readframes(wav.getnframes())
-    except (wave.Error, EOFError) as err:
-        raise UserError(
-            f"{path}: not a readable WAV file ({err}); convert it, e.g. "
-            f"`sox {path.name} -b 16 out.wav`"
-        ) from err
-    if width != 2:
-        raise UserError(
-            f"{path}: {8 * width}-bit samples; 16-bit PCM is needed: "
-            f"`sox {path.name} -b 16 out.wav`"
-        )
-    samples = np.frombuffer(frames, dtype="<i2").reshape(-1, channels)
-    mono = samples.mean(axis=1) if channels > 1 else samples[:, 0]
-    return mono.astype(np.int16), rate
 
 
 def to_16k(samples: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]:
