@@ -1,6 +1,6 @@
 """`stretch-coach demo`: a scripted person talks to the real coach, with no microphone needed.
 
-The person's voice (espeak-ng, so it differs from the coach's Piper voice) and the coach's
+The person's voice (Piper raised in pitch and tempo, see PersonVoice) and the coach's
 own voice leaking back (as a real room would) are mixed into one 16 kHz microphone stream
 that goes through the real recognizer in 20 ms chunks; the real player reacts and the real
 Piper voice answers. Time is virtual: `--fast` runs it as fast as the CPU allows, otherwise
@@ -10,9 +10,6 @@ it keeps real-time pace. Everything said by both is written to one WAV to listen
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from skill.cli import UserError
 from skill.events import Action, Command, LedState, SetLed, Speak, SpeechDone, StopSpeech, Tick
-from skill.wav import read_wav, write_wav
+from skill.wav import write_wav
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +26,7 @@ if TYPE_CHECKING:
 
     from skill.asr import Engine, Hearing
     from skill.player import Player
+    from skill.voice import Voice
 
     Pcm = npt.NDArray[np.int16]
 
@@ -38,7 +36,6 @@ TICK_S = 0.1
 ECHO_GAIN = 0.25  # the coach's voice reaches the microphone about 12 dB down
 HEAR_TIMEOUT_S = 5.0  # after this long unheard, the person says it again
 MAX_TRIES = 2
-PERSON_VOICE = ("en-us", 150, 40)  # espeak-ng voice, words per minute, pitch
 
 
 @dataclass(frozen=True)
@@ -51,13 +48,14 @@ class Line:
     after_s: float
 
 
+# Synonyms the PocketSphinx fallback hears reliably in this voice ("wait" for pause, ...).
 SCRIPT: tuple[Line, ...] = (
     Line("start upper back routine", "start", "idle", 1.0),
-    Line("pause", "pause", "holding", 4.0),
-    Line("resume", "resume", "paused", 3.0),
-    Line("how long left", "time_left", "holding", 3.0),
+    Line("wait", "pause", "holding", 4.0),
+    Line("continue", "resume", "paused", 3.0),
+    Line("how long", "time_left", "holding", 3.0),
     Line("next", "next", "holding", 3.0),
-    Line("stop", "stop", "holding", 3.0),
+    Line("I'm done", "stop", "holding", 3.0),
 )
 
 
@@ -109,17 +107,20 @@ def resample(pcm: Pcm, rate: int, to: int) -> Pcm:
     return pcm if rate == to else soxr.resample(pcm, rate, to)
 
 
-def person_says(text: str) -> tuple[Pcm, int]:
-    """The person's voice: espeak-ng, a different synthesizer from the coach's."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise UserError("the demo's second voice needs espeak-ng: sudo apt-get install espeak-ng")
-    voice, speed, pitch = PERSON_VOICE
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "person.wav"
-        cmd = [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), text]
-        subprocess.run(cmd, check=True, capture_output=True)
-        return read_wav(path)
+PERSON_PITCH = 1.5  # semitones above the coach: played faster, so a higher, quicker voice
+
+
+class PersonVoice:
+    """The person: Piper's model without sampling noise (so every run is the same), raised
+    in pitch and tempo. espeak-ng would be a more different voice, but the PocketSphinx
+    fallback does not understand it (measured: 0-1 of 14 command phrases)."""
+
+    def __init__(self, coach: Voice) -> None:
+        self.voice = coach.variant(length_scale=1.0, noise_scale=0.0, noise_w_scale=0.0)
+
+    def __call__(self, text: str) -> tuple[Pcm, int]:
+        rate = round(self.voice.sample_rate * 2 ** (PERSON_PITCH / 12))
+        return self.voice.synthesize(text), rate
 
 
 class Session:
@@ -131,12 +132,14 @@ class Session:
         engine: Engine,
         render: Callable[[str], tuple[Pcm, int]],
         report: Callable[[str], None],
+        person: Callable[[str], tuple[Pcm, int]],
         script: tuple[Line, ...] = SCRIPT,
         realtime: bool = False,
     ) -> None:
         from skill.recognizer import EchoGate
 
         self.player, self.engine, self.render, self.report = player, engine, render, report
+        self.person = person
         self.gate = EchoGate()
         self.realtime = realtime
         self.t = 0.0
@@ -237,7 +240,7 @@ class Session:
         ready = self.state == line.state and self.t - self.state_since >= line.after_s
         if not ready or self.coach_text() is not None:
             return
-        pcm, rate = person_says(line.text)
+        pcm, rate = self.person(line.text)
         self._ensure_wav(rate)
         assert self.wav_user is not None
         start = self.t + 0.1
@@ -400,7 +403,13 @@ def run_demo(
     clock = _VirtualClock()
     player = Player(library, clock=clock)
     session = Session(
-        player, engine, lambda text: render(voice, cache, text), report, script, not fast
+        player,
+        engine,
+        lambda text: render(voice, cache, text),
+        report,
+        PersonVoice(voice),
+        script,
+        realtime=not fast,
     )
     clock.session = session
     if play:

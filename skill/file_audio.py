@@ -89,7 +89,7 @@ class FifoMicrophone:
     (PortAudio does, when a stream stops), so a broken pipe just waits for the next reader.
     """
 
-    BLOCK_S = 0.02
+    BLOCK_S = 0.1  # ALSA's file plugin does not retry a short read: write whole periods
 
     def __init__(self, path: Path, rate: int) -> None:
         import os

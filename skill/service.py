@@ -44,6 +44,13 @@ if TYPE_CHECKING:
 
 TICK_S = 0.1
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # microphone retry delays; capped so it returns within 5 s
+# A microphone delivering more than FLOOD_RATIO times real time has failed. The grace
+# absorbs catch-up bursts after the process stalled (buffered audio arrives at once);
+# a dead ALSA file input replays about a thousand times real time, so it still trips at once.
+FLOOD_RATIO = 5.0
+FLOOD_GRACE_S = 3.0
+FLOOD_WINDOW_S = 2.0  # the pace is judged over windows this long
+FLOODING = "the microphone delivers audio faster than real time (device failed or input ended)"
 
 
 class SilentSpeech:
@@ -88,6 +95,33 @@ MicOpener = Callable[[Callable[["npt.NDArray[np.int16]"], None]], MicrophoneLike
 
 
 @dataclass
+class RateGuard:
+    """Passes microphone audio on while it arrives at a plausible pace.
+
+    A dead input can deliver instead of failing: ALSA's `file` plugin at the end of its
+    input repeats its last buffer as fast as it is read, with no error. Without this guard
+    that flood fills the listener's queue and pins the CPU; with it, it counts as lost.
+    """
+
+    forward: Callable[[npt.NDArray[np.int16]], None]
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default=-1.0)
+    samples: int = 0
+    flooding: bool = False
+
+    def __call__(self, chunk: npt.NDArray[np.int16]) -> None:
+        now = self.clock()
+        if self.started < 0 or now - self.started > FLOOD_WINDOW_S:
+            self.started, self.samples = now, 0  # a window: past quiet time is no credit
+        self.samples += len(chunk)
+        allowed = (now - self.started + FLOOD_GRACE_S) * 16000 * FLOOD_RATIO
+        if self.flooding or self.samples > allowed:
+            self.flooding = True
+            return
+        self.forward(chunk)
+
+
+@dataclass
 class MicSupervisor:
     """Keeps a microphone open: reports loss once, retries with capped backoff, reports return."""
 
@@ -102,8 +136,9 @@ class MicSupervisor:
     def run(self) -> None:
         failures = 0
         while not self.stop_flag.is_set():
+            guard = RateGuard(self.on_chunk)
             try:
-                mic = self.opener(self.on_chunk)
+                mic = self.opener(guard)
             except Exception as err:  # every open failure is reported the same way
                 if failures == 0:
                     self.log.error("microphone: %s; retrying", err)
@@ -117,10 +152,10 @@ class MicSupervisor:
                 self.on_event(DeviceProblem("microphone", True))
             failures, self.is_open = 0, True
             self.attempted.set()
-            while not (self.stop_flag.is_set() or mic.lost):
+            while not (self.stop_flag.is_set() or mic.lost or guard.flooding):
                 self.stop_flag.wait(0.1)
             self.is_open = False
-            lost = mic.lost
+            lost = mic.lost or (FLOODING if guard.flooding else None)
             mic.stop()
             if lost and not self.stop_flag.is_set():
                 self.log.error("microphone: %s; retrying", lost)

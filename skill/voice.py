@@ -62,6 +62,17 @@ class Voice:
             self, length_scale=length_scale, _syn_config=SynthesisConfig(length_scale=length_scale)
         )
 
+    def variant(self, length_scale: float, noise_scale: float, noise_w_scale: float) -> Voice:
+        """The same model with other synthesis noise: 0 noise makes rendering deterministic."""
+        from dataclasses import replace
+
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(
+            length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale
+        )
+        return replace(self, length_scale=length_scale, _syn_config=config)
+
     def iter_sentences(self, text: str) -> Iterator[npt.NDArray[np.int16]]:
         """One int16 array per sentence as Piper finishes it, so playback can start early."""
         for chunk in self._piper.synthesize(text, self._syn_config):

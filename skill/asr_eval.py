@@ -1,0 +1,152 @@
+"""Measures a speech engine the way the product uses it: streamed audio, first decision counts.
+
+Each clip is fed in small chunks like a microphone would deliver it, with silence after the
+speech, so latency is measured from where the words end in the stream to the decision, plus
+the CPU time the decision took. Missing a command and inventing one are counted separately,
+because inventing one (a false accept) is the failure that makes the coach unusable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from skill.asr import SAMPLE_RATE, Engine, Hearing
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+CHUNK_S = 0.032  # what a sounddevice callback typically hands over
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One test stream. command None: nothing may be accepted. speech_end_s: where the words end."""
+
+    name: str
+    pcm: npt.NDArray[np.int16]
+    command: str | None
+    args: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""  # piper / espeak / human / noise / coach
+    condition: str = "clean"  # clean / 20db / 10db / noise
+    speech_end_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    clip: Clip
+    accepted: list[Hearing]  # hearings that carried a command
+    latency_ms: float | None  # of the first accepted hearing
+    cpu_s: float
+
+    @property
+    def first(self) -> Hearing | None:
+        return self.accepted[0] if self.accepted else None
+
+    @property
+    def correct(self) -> bool:
+        """The first command is the expected one, and nothing else was accepted after it."""
+        if self.clip.command is None:
+            return not self.accepted
+        return bool(self.accepted) and all(_matches(h, self.clip) for h in self.accepted)
+
+
+def _matches(hearing: Hearing, clip: Clip) -> bool:
+    cmd = hearing.command
+    return cmd is not None and cmd.name == clip.command and dict(cmd.args) == dict(clip.args)
+
+
+def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
+    """Feed one clip to a freshly reset engine, chunk by chunk, then flush."""
+    engine.reset()
+    step = max(1, int(chunk_s * SAMPLE_RATE))
+    accepted: list[Hearing] = []
+    latency: float | None = None
+    cpu0 = time.process_time()
+    for start in range(0, len(clip.pcm), step):
+        t0 = time.perf_counter()
+        hearings = engine.accept(clip.pcm[start : start + step])
+        spent = time.perf_counter() - t0
+        latency = _collect(hearings, accepted, latency, clip, spent)
+    t0 = time.perf_counter()
+    hearings = engine.flush()
+    latency = _collect(hearings, accepted, latency, clip, time.perf_counter() - t0)
+    return Outcome(clip, accepted, latency, time.process_time() - cpu0)
+
+
+def _collect(
+    hearings: Iterable[Hearing],
+    into: list[Hearing],
+    latency: float | None,
+    clip: Clip,
+    spent: float,
+) -> float | None:
+    for hearing in hearings:
+        if hearing.command is None:
+            continue
+        if not into:
+            latency = (hearing.audio_end_s - clip.speech_end_s + spent) * 1000
+        into.append(hearing)
+    return latency
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[index], 1)
+
+
+def _accuracy(outcomes: Sequence[Outcome], key: Callable[[Clip], str]) -> dict[str, float]:
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for o in outcomes:
+        groups[key(o.clip)].append(o.correct)
+    return {k: round(sum(v) / len(v), 3) for k, v in sorted(groups.items())}
+
+
+def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dict[str, Any]:
+    """The benchmark numbers from per-clip outcomes."""
+    latencies = [o.latency_ms for o in positives if o.correct and o.latency_ms is not None]
+    audio_s = sum(len(o.clip.pcm) for o in (*positives, *negatives)) / SAMPLE_RATE
+    cpu_s = sum(o.cpu_s for o in (*positives, *negatives))
+    false = [o for o in negatives if o.accepted]
+    self_false = [o for o in false if o.clip.source == "coach"]
+    wrong = [o for o in positives if o.accepted and not o.correct]
+    return {
+        "command_accuracy": round(sum(o.correct for o in positives) / max(1, len(positives)), 3),
+        "command_accuracy_by_condition": _accuracy(positives, lambda c: c.condition),
+        "command_accuracy_by_source": _accuracy(positives, lambda c: c.source),
+        "command_accuracy_by_source_condition": _accuracy(
+            positives, lambda c: f"{c.source}/{c.condition}"
+        ),
+        "positives": len(positives),
+        "wrong_commands": len(wrong),
+        "negatives": len(negatives),
+        "selftrigger_clips": sum(o.clip.source == "coach" for o in negatives),
+        "false_accepts": len(false),
+        "selftrigger_false_accepts": len(self_false),
+        "false_accept_clips": [f"{o.clip.name} -> {o.accepted[0].text}" for o in false],
+        "wrong_command_clips": [f"{o.clip.name} -> {o.accepted[0].text}" for o in wrong],
+        "command_latency_ms_p50": _percentile(latencies, 50),
+        "command_latency_ms_p95": _percentile(latencies, 95),
+        "asr_rtf": round(cpu_s / max(audio_s, 1e-9), 4),
+        "audio_s": round(audio_s, 1),
+    }
+
+
+def evaluate(
+    engine_factory: Callable[[], Engine],
+    positives: Sequence[Clip],
+    negatives: Sequence[Clip],
+    chunk_s: float = CHUNK_S,
+) -> dict[str, Any]:
+    """Run every clip through one engine (reset between clips) and summarize."""
+    engine = engine_factory()
+    pos = [run_clip(engine, c, chunk_s) for c in positives]
+    neg = [run_clip(engine, c, chunk_s) for c in negatives]
+    return summarize(pos, neg)

@@ -1,0 +1,79 @@
+"""`stretch-coach bench`: print the benchmark numbers beside their goals (table or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from skill.cli import UserError
+
+
+def register(sub: Any) -> None:
+    from skill.bench import GROUPS, QUICK_GROUPS
+
+    p = sub.add_parser(
+        "bench",
+        help="measure speed, memory and recognition against the goals (prints numbers)",
+        description="Groups: player (virtual-clock run), tts (speech out), asr (speech in, "
+        "needs the repository and ../shared), service (start, memory, stop of `run`). "
+        "Goals are shown beside the numbers; nothing is asserted.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=GROUPS,
+        metavar="GROUP",
+        help=f"run only these: {', '.join(GROUPS)}",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help=f"the cheap groups only ({', '.join(QUICK_GROUPS)})"
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="asr: every clip of the speech corpus (default: an even sample, about 3 minutes)",
+    )
+    p.set_defaults(func=run)
+
+
+def chosen_groups(args: argparse.Namespace) -> list[str]:
+    from skill.bench import GROUPS, QUICK_GROUPS
+
+    if args.only and args.quick:
+        raise UserError("use either --only or --quick, not both")
+    wanted = args.only or (QUICK_GROUPS if args.quick else GROUPS)
+    return [g for g in GROUPS if g in wanted]
+
+
+def run(args: argparse.Namespace) -> int:
+    import shutil
+
+    from skill import bench
+    from skill.config import ConfigError, load_settings
+    from skill.loader import load_library
+
+    groups = chosen_groups(args)
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        raise UserError(str(err)) from err
+    library = load_library().library
+    if not library.routines:
+        raise UserError("no routines could be loaded: run `stretch-coach check`")
+    scratch = Path(tempfile.mkdtemp(prefix="stretch-coach-bench-"))
+    try:
+        device, note = bench.choose_audio_device(scratch)
+        ctx = bench.Context(settings, library, scratch, args.full, device is not None, note)
+        results = bench.run_groups(ctx, groups, lambda text: print(text, file=sys.stderr))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if args.json:
+        print(json.dumps(bench.to_json(results), indent=2))
+    else:
+        print(bench.render_table(results))
+    return 0

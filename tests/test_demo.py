@@ -1,0 +1,48 @@
+"""The demo end to end: a synthesized person, the real recognizer, player and Piper voice."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+
+from skill.demo import SCRIPT, run_demo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, list[str], Path]:
+    out = tmp_path_factory.mktemp("demo") / "demo-session.wav"
+    lines: list[str] = []
+    result = run_demo(None, fast=True, out=out, report=lines.append, progress=False)
+    return result, lines, out
+
+
+def test_every_scripted_command_is_recognized_and_acted_on(demo: tuple) -> None:
+    result, lines, _ = demo
+    missed = [o.line.text for o in result.outcomes if not o.acted]
+    assert not missed, "\n".join(lines)
+    assert [o.heard for o in result.outcomes] == [line.expect for line in SCRIPT]
+
+
+def test_the_coach_answers_in_the_order_of_the_script(demo: tuple) -> None:
+    _, lines, _ = demo
+    heard = [line.split("heard   : ")[1].split()[0] for line in lines if "heard   : " in line]
+    # Nothing but the scripted commands is heard: no self-triggers from the coach's voice.
+    assert heard == [line.expect for line in SCRIPT]
+    said = " ".join(line for line in lines if "coach   : " in line)
+    assert "Upper back" in said and "Shoulder rolls" in said
+
+
+def test_session_wav_holds_both_voices_for_the_whole_session(demo: tuple) -> None:
+    import numpy as np
+
+    result, _, out = demo
+    with wave.open(str(out)) as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    assert seconds == pytest.approx(result.seconds, abs=0.1)
+    loud = np.abs(pcm.astype(np.int32)) > 1000
+    assert loud.mean() > 0.2  # mostly speech, not silence

@@ -1,0 +1,146 @@
+"""`stretch-coach run` end to end: a real process hears synthesized speech and coaches.
+
+The microphone is the ALSA `file` device fed by a FIFO at real-time pace; the speaker is
+captured to a raw file. Commands are spoken in the Piper voice (the one the English
+fallback recognizer hears best, see tests/speech_corpus.py), each after the previous one
+took effect in the log. Nothing is faked: PortAudio, PocketSphinx, the player and Piper all
+run as in the product.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skill.loader import load_library
+from tests.speech_corpus import PiperRenderer, cached, pitch_shift, resample, trim
+from tests.test_service import REPO, Rig, ServiceProcess, service_env
+
+CLIPS = REPO / ".cache" / "test-audio"  # shared with the recognizer tests
+MIC_RATE = 48000
+# Piper renditions (length scale, noise scale, semitones), as in tests/speech_corpus.py: the
+# plain voice first, then a slower, lower one for the single retry a person would make.
+RENDITIONS = ((1.0, 0.667, 0.0), (1.2, 0.5, -2.0))
+SILENT_FOR_S = 1.3  # speaker file unchanged this long: the coach is quiet (gate tail is 0.8 s)
+
+
+@dataclass(frozen=True)
+class Step:
+    phrases: tuple[str, ...]  # said in order until one takes effect: first try, then a retry
+    took_effect: str  # log line that shows the command was obeyed
+    quiet_first: bool  # commands other than stop/pause are ignored while the coach speaks
+
+
+STEPS = (
+    Step(("start upper back routine", "start the upper back"), r"state idle -> running", True),
+    Step(("wait", "pause"), r"state running -> paused", False),
+    Step(("continue", "resume"), r"state paused -> running", True),
+    Step(("next", "skip"), r"command next from voice", True),
+    Step(("how long left", "time left"), r"command time_left from voice", True),
+    Step(("i'm done", "stop"), r"state running -> idle", False),
+)
+
+
+@dataclass
+class Session:
+    rig: Rig
+    svc: ServiceProcess
+    piper: PiperRenderer = field(default_factory=PiperRenderer)
+    misses: list[str] = field(default_factory=list)
+
+    def clip(self, phrase: str, attempt: int) -> bytes:
+        ls, ns, semi = RENDITIONS[min(attempt, len(RENDITIONS) - 1)]
+        spoken = phrase.replace("i'm", "I'm") + "."
+        key = f"piper|{spoken}|{ls}|{ns}|{semi}"
+        pcm = cached(CLIPS, key, lambda: pitch_shift(self.piper(spoken, ls, ns), semi))
+        body = resample(trim(pcm).astype(np.float32), 16000, MIC_RATE)
+        gap = np.zeros(MIC_RATE // 4, dtype=np.int16)
+        return np.concatenate([gap, body, gap]).tobytes()
+
+    def wait_quiet(self, timeout: float = 40.0) -> None:
+        """Until the captured speaker output stops growing (playback is paced in real time)."""
+        speaker = self.rig.device.speaker
+        deadline = time.monotonic() + timeout
+        size, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now_size = speaker.stat().st_size if speaker.exists() else 0
+            if now_size != size:
+                size, since = now_size, time.monotonic()
+            elif time.monotonic() - since >= SILENT_FOR_S:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the coach never fell quiet:\n{self.svc.log}")
+
+    def say(self, step: Step, after: int) -> int:
+        """Speak the step's phrases until its effect is logged; the index of that line."""
+        feeder = self.rig.feeder
+        assert feeder is not None
+        for attempt, phrase in enumerate(step.phrases):
+            if step.quiet_first:
+                self.wait_quiet()
+            seconds = feeder.play(self.clip(phrase, attempt))
+            try:
+                return self.svc.wait_for(step.took_effect, timeout=seconds + 8.0, after=after)[0]
+            except AssertionError:
+                self.misses.append(phrase)
+        raise AssertionError(f"not obeyed: {step.phrases} (misses {self.misses}):\n{self.svc.log}")
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[Session]:
+    rig = Rig(tmp_path / "rig")
+    argv = [sys.executable, "-m", "skill", "run", "--no-gpio"]
+    svc = ServiceProcess(argv, service_env(rig.folder, rig.device))
+    rig.processes.append(svc)
+    yield Session(rig, svc)
+    rig.close()
+
+
+def exercise_names(routine: str) -> list[str]:
+    library = load_library().library
+    return [library.exercises[s.exercise_id].name for s in library.routines[routine].steps]
+
+
+def test_spoken_commands_take_effect_in_order(session: Session) -> None:
+    svc = session.svc
+    svc.wait_for(r"INFO ready:", timeout=30)
+    where = 0
+    effects = []
+    for step in STEPS:
+        if step.took_effect.endswith("paused"):  # barge in while the first exercise is explained
+            where = svc.wait_for(r"coach says: ", after=where + 1, timeout=20)[0]
+        where = session.say(step, where)
+        effects.append(where)
+    code, took = svc.stop()
+    log = svc.log
+    lines = [text for _, text in svc.lines]
+    assert code == 0 and took < 2.0, log
+    assert effects == sorted(effects)
+
+    # One line per recognized command: text, confidence, engine, decision.
+    heard = [line for line in lines if " heard '" in line and " -> " in line]
+    assert len(heard) >= len(STEPS), log
+    assert all("confidence" in line and "pocketsphinx" in line for line in heard)
+    for name in ("start", "pause", "resume", "next", "time_left", "stop"):
+        assert f"command {name} from voice" in log
+
+    # The coach spoke the routine's exercises: the first, and after "next" the second.
+    said = [line.split("coach says: ", 1)[1] for line in lines if "coach says: " in line]
+    first, second = exercise_names("upper_back")[:2]
+    assert any(s.startswith(first) for s in said), said
+    after_next = [line for line in lines[effects[3] :] if "coach says: " in line]
+    assert any(second in line for line in after_next), after_next
+
+    # The speaker really played speech: loud, and about as long as the coach talked.
+    pcm = np.frombuffer(session.rig.device.speaker.read_bytes(), dtype="<i2")
+    seconds = len(pcm) / session.rig.device.speaker_rate
+    wall = svc.lines[-1][0] - svc.t0
+    assert 10.0 < seconds < wall, (seconds, wall)
+    assert float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > 300.0
+    print(f"misses: {session.misses}; speech {seconds:.1f}s of {wall:.1f}s")
