@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from skill.file_audio import make_device
 
+from skill.file_audio import make_device
 from skill.microphone import BUSY_HINT, MicrophoneError, explain
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from skill.playback import describe_open_error
 from skill.file_audio import make_device
+from skill.playback import describe_open_error
 
 REPO = Path(__file__).resolve().parent.parent
 
