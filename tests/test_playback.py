@@ -6,18 +6,13 @@ first in this pytest process, so the scenarios run in one child process with the
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from skill.file_audio import make_device
 from skill.playback import describe_open_error
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.subprocess_scenarios import run_scenarios
 
 SCENARIOS = r"""
 import json, sys, threading, time
@@ -84,17 +79,7 @@ print(json.dumps(out))
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     device = make_device(tmp_path_factory.mktemp("alsa"), speaker_rate=48000)
-    proc = subprocess.run(
-        [sys.executable, "-c", SCENARIOS, str(device.speaker)],
-        env={"PATH": "/usr/bin:/bin", **device.env()},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return run_scenarios(SCENARIOS, device, str(device.speaker))
 
 
 def test_phrase_is_played_whole_at_the_device_rate(run: dict[str, Any]) -> None:

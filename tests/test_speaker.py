@@ -5,7 +5,6 @@ Runs in a child process so ALSA_CONFIG_PATH is set before sounddevice is first i
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,8 +15,11 @@ from typing import Any
 import pytest
 
 from skill.file_audio import make_device
+from tests.subprocess_scenarios import (
+    REPO,
+    run_scenarios,
+)
 
-REPO = Path(__file__).resolve().parent.parent
 TEXT = "Lie on your back. Pull your right knee gently to your chest."
 
 SCENARIOS = r"""
@@ -92,17 +94,7 @@ print(json.dumps(out))
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     device = make_device(tmp_path_factory.mktemp("alsa"), speaker_rate=48000)
     cache = tmp_path_factory.mktemp("phrases")
-    proc = subprocess.run(
-        [sys.executable, "-c", SCENARIOS, str(device.speaker), str(cache), TEXT],
-        env={"PATH": "/usr/bin:/bin", **device.env()},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return run_scenarios(SCENARIOS, device, str(device.speaker), str(cache), TEXT)
 
 
 def test_uncached_utterance_is_spoken_whole_and_cached(run: dict[str, Any]) -> None:
