@@ -46,6 +46,7 @@ ESPEAK_VOICES = (("en-us", 140, 50), ("en-us+f3", 170, 70), ("en-us+m3", 120, 35
 # (length_scale, noise_scale, pitch shift in semitones) for Piper.
 PIPER_VARIANTS = ((1.0, 0.667, 0.0), (0.85, 0.8, 2.0), (1.2, 0.5, -2.0))
 NOISE_FILES = ("doing_the_dishes.wav", "exercise_bike.wav", "lena.wav")
+QUICK_PIPER, QUICK_ESPEAK = (0, 2), (0,)  # the variants the test suite's quick corpus keeps
 HUMAN_COMMANDS = {"stop": "stop"}  # human clip label -> command; every other label is a negative
 
 
@@ -164,8 +165,8 @@ def command_phrase_list(library: Library) -> list[str]:
     return [*FIXED_PHRASES, *(p for p in START_PHRASES if p in table)]
 
 
-def synthetic_positives(cache: Path, library: Library) -> list[Clip]:
-    """Clean synthesized commands: Piper variants and espeak-ng voices."""
+def synthetic_positives(cache: Path, library: Library, quick: bool = False) -> list[Clip]:
+    """Clean synthesized commands: Piper variants and espeak-ng voices (`quick`: fewer)."""
     from skill.intents import command_phrases
 
     table = command_phrases(library)
@@ -175,10 +176,14 @@ def synthetic_positives(cache: Path, library: Library) -> list[Clip]:
         name, args = table[phrase]
         spoken = phrase.replace("i'm", "I'm") + "."
         for i, (ls, ns, semi) in enumerate(PIPER_VARIANTS):
+            if quick and i not in QUICK_PIPER:
+                continue
             key = f"piper|{spoken}|{ls}|{ns}|{semi}"
             pcm = cached(cache, key, partial(_piper_variant, piper, spoken, ls, ns, semi))
             clips.append(_positive(f"piper{i}:{phrase}", pcm, name, args, "piper"))
         for i, (voice, speed, pitch) in enumerate(ESPEAK_VOICES):
+            if quick and i not in QUICK_ESPEAK:
+                continue
             key = f"espeak|{spoken}|{voice}|{speed}|{pitch}"
             pcm = cached(cache, key, partial(espeak, spoken, voice, speed, pitch))
             clips.append(_positive(f"espeak{i}:{phrase}", pcm, name, args, "espeak"))
@@ -270,11 +275,13 @@ def _library_sentences(library: Library) -> list[str]:
     return out
 
 
-def selftrigger_negatives(cache: Path, library: Library, limit: int | None = None) -> list[Clip]:
+def selftrigger_negatives(
+    cache: Path, library: Library, limit: int | None = None, every: int = 1
+) -> list[Clip]:
     """The coach's own sentences in its own (Piper) voice, as the microphone would hear them."""
     piper = PiperRenderer()
     clips = []
-    for sentence in coach_sentences(library, limit):
+    for sentence in coach_sentences(library, limit)[::every]:
         pcm = cached(cache, f"coach|{sentence}", partial(piper, sentence))
         stream, end = framed(pcm, lead=0.3, tail=0.8)
         clips.append(Clip(f"coach:{sentence[:40]}", stream, None, {}, "coach", "clean", end))
@@ -292,15 +299,13 @@ def build_corpus(
 ) -> Corpus:
     """The whole corpus. `quick` keeps fewer voice variants and `coach_every` thins the coach
     sentences so the test suite stays within its time budget; the benchmark runs it all."""
-    clean = synthetic_positives(cache, library)
-    if quick:
-        clean = [c for c in clean if c.name.startswith(("piper0:", "piper2:", "espeak0:"))]
+    clean = synthetic_positives(cache, library, quick)
     human_pos, human_neg = human_clips(shared)
     noises = noise_tracks(shared)
     clean_all = clean + human_pos
     # Noisy copies of one Piper and one espeak variant per phrase, and the human clips.
     noisy_base = [c for c in clean_all if c.name.startswith(("piper0:", "espeak0:", "human:"))]
     positives = clean_all + noisy_versions(noisy_base, noises, (20.0, 10.0))
-    coach = selftrigger_negatives(cache, library)[::coach_every]
+    coach = selftrigger_negatives(cache, library, every=coach_every)
     negatives = speech_negatives(shared) + human_neg + coach
     return Corpus(positives, negatives)
