@@ -84,14 +84,15 @@ def write_dictionary(words: Sequence[str], path: Path) -> None:
 def agrees(candidate: str, said: str, tuning: Tuning) -> bool:
     """Does the free decode back up the grammar's candidate? Whole words only.
 
-    A one-word command must be among at most 1 + max_extra_words free words; a longer one
-    must share `min_shared` of its words with a free decode not much longer than itself.
+    A one-word command must be exactly what the free decode heard; a longer one must share
+    `min_shared` of its words with a free decode at most `max_extra_words` longer.
     """
     wanted, heard = candidate.split(), said.split()
+    if len(wanted) == 1:  # "Next: press-up." must not pass as "next"
+        return heard == wanted
     if not heard or len(heard) > len(wanted) + tuning.max_extra_words:
         return False
-    shared = sum(word in heard for word in wanted)
-    return shared == 1 if len(wanted) == 1 else shared / len(wanted) >= tuning.min_shared
+    return sum(word in heard for word in wanted) / len(wanted) >= tuning.min_shared
 
 
 class SphinxEngine:

@@ -35,7 +35,7 @@ CHUNK_S = 0.02
 TICK_S = 0.1
 ECHO_GAIN = 0.25  # the coach's voice reaches the microphone about 12 dB down
 HEAR_TIMEOUT_S = 5.0  # after this long unheard, the person says it again
-MAX_TRIES = 2
+MAX_TRIES = 3
 
 
 @dataclass(frozen=True)
