@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from skill.cli import UserError
 from skill.events import Action, Command, LedState, SetLed, Speak, SpeechDone, StopSpeech, Tick
+from skill.recognizer import EchoGate, tell_coach_speaking
 from skill.wav import write_wav
 
 if TYPE_CHECKING:
@@ -136,7 +137,6 @@ class Session:
         script: tuple[Line, ...] = SCRIPT,
         realtime: bool = False,
     ) -> None:
-        from skill.recognizer import EchoGate
 
         self.player, self.engine, self.render, self.report = player, engine, render, report
         self.person = person
@@ -292,11 +292,7 @@ class Session:
         while self.t < limit_s:
             self._person_turn()
             mic = self._mic_chunk(chunk)
-            coach = self.coach_text()
-            self.gate.coach_speaking(coach, self.t)
-            hook = getattr(self.engine, "coach_speaking", None)
-            if hook is not None:
-                hook(coach is not None)
+            tell_coach_speaking(self.engine, self.gate, self.coach_text(), self.t)
             self.t += CHUNK_S
             for hearing in self.engine.accept(mic):
                 self._heard(hearing)

@@ -147,6 +147,14 @@ class EchoGate:
         return hearing
 
 
+def tell_coach_speaking(engine: Engine, gate: EchoGate, text: str | None, now_s: float) -> None:
+    """Both the gate and engines that spot barge-in words (Vosk) must know when the coach talks."""
+    gate.coach_speaking(text, now_s)
+    hook = getattr(engine, "coach_speaking", None)
+    if hook is not None:
+        hook(text is not None)
+
+
 def _gated(hearing: Hearing, reason: str) -> Hearing:
     from dataclasses import replace
 

@@ -32,7 +32,7 @@ from skill.events import (
 )
 from skill.player import Player, PlayerSettings
 from skill.progress import ProgressStore
-from skill.recognizer import EchoGate, open_engine
+from skill.recognizer import EchoGate, open_engine, tell_coach_speaking
 from skill.shell import ActionRouter, SpeechSink
 
 if TYPE_CHECKING:
@@ -175,17 +175,9 @@ class Listener:
     chunks: queue.Queue[Any] = field(default_factory=queue.Queue)
     fed_s: float = 0.0  # stream time: seconds of audio given to the engine
 
-    def _engine_coach(self, speaking: bool) -> None:
-        """Engines that spot barge-in words while the coach talks (Vosk) need to know."""
-        hook = getattr(self.engine, "coach_speaking", None)
-        if hook is not None:
-            hook(speaking)
-
     def run(self) -> None:
         while (chunk := self.chunks.get()) is not None:
-            coach = self.coach_text() or None
-            self.gate.coach_speaking(coach, self.fed_s)
-            self._engine_coach(coach is not None)
+            tell_coach_speaking(self.engine, self.gate, self.coach_text() or None, self.fed_s)
             self.fed_s += len(chunk) / 16000
             for hearing in self.engine.accept(chunk):
                 self.decide(hearing)
