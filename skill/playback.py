@@ -143,6 +143,21 @@ class AudioOutput:
         s = self._state
         return bool(s.queue or s.current or s.pending)
 
+    def reopen_idle(self, refresh: Callable[[], None]) -> bool:
+        """Run `refresh` (re-initialising PortAudio) and reopen the stream, only while idle.
+
+        PortAudio lists devices once; a microphone plugged in later is only found after a
+        re-initialisation, which closes every stream. False when audio is playing: try later.
+        """
+        with self._cond:
+            s = self._state
+            if self._active or s.current or s.queue or s.pending or s.closing:
+                return False
+            self._stream.close()
+            refresh()
+            self._stream = self._new_stream(self.rate, self.channels)
+            return True
+
     def close(self) -> None:
         with self._cond:
             self._state.closing = True

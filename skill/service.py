@@ -209,6 +209,7 @@ class Service:
         self.stopping = threading.Event()
         self.prerender_stop: threading.Event | None = None
         self.output: Any = None
+        self._mic_tries = 0
         self.library = self._load_library()
         self.store = ProgressStore(paths.state_dir())
         self.player = Player(
@@ -281,9 +282,26 @@ class Service:
     def _open_mic(self, on_chunk: Callable[[npt.NDArray[np.int16]], None]) -> MicrophoneLike:
         from skill.microphone import Microphone
 
+        if self._mic_tries:
+            self._refresh_devices()
+        self._mic_tries += 1
         mic = Microphone(self.settings.input_device, on_chunk, on_lost=lambda _: None)
         mic.start()
+        self._mic_tries = 0
         return mic
+
+    def _refresh_devices(self) -> None:
+        """Let PortAudio see devices plugged in since it started (it lists them only once)."""
+        import sounddevice as sd
+
+        def reinitialise() -> None:
+            sd._terminate()
+            sd._initialize()
+
+        if self.output is None:
+            reinitialise()
+        elif not self.output.reopen_idle(reinitialise):
+            self.log.debug("speaker busy: devices are looked for again on the next try")
 
     def _open_gpio(self) -> tuple[Any, Any]:
         from skill.gpio import GpioError, NoButton, NoLed, open_gpio
