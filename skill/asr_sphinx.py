@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,21 @@ def agrees(candidate: str, said: str, tuning: Tuning) -> bool:
     return sum(word in heard for word in wanted) / len(wanted) >= tuning.min_shared
 
 
+def free_decoder(config: dict[str, Any]) -> Any:
+    """PocketSphinx with the bundled general English LM, to check what was really said."""
+    import pocketsphinx
+
+    return pocketsphinx.Decoder(
+        **config,
+        lm=str(model_dir() / "en-us.lm.bin"),
+        # Wider beams than the defaults: short commands are lost to pruning otherwise.
+        beam=1e-40,
+        wbeam=1e-30,
+        pbeam=1e-40,
+        maxhmmpf=3000,
+    )
+
+
 class SphinxEngine:
     """The Engine (skill.asr) on PocketSphinx: VAD segments, grammar checked by a free decode."""
 
@@ -129,15 +145,10 @@ class SphinxEngine:
         grammar.add_jsgf_string("commands", jsgf_grammar(list(self._table), wake_word))
         grammar.activate_search("commands")
         self._grammar = grammar
-        self._free = pocketsphinx.Decoder(
-            **common | {"dict": str(model_dir() / "cmudict-en-us.dict")},
-            lm=str(model_dir() / "en-us.lm.bin"),
-            # Wider beams than the defaults: short commands are lost to pruning otherwise.
-            beam=1e-40,
-            wbeam=1e-30,
-            pbeam=1e-40,
-            maxhmmpf=3000,
-        )
+        # The free decoder (the whole English dictionary and LM) loads in the background:
+        # it is first needed at the end of the first spoken segment, not at startup.
+        free_config = common | {"dict": str(model_dir() / "cmudict-en-us.dict")}
+        self._free_loader = ThreadPoolExecutor(max_workers=1).submit(free_decoder, free_config)
         self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE)
         self._frame_samples = self._vad.frame_bytes // 2
         self.reset()
@@ -255,10 +266,11 @@ class SphinxEngine:
     def _free_decode(self) -> str:
         """Decode the whole segment at once: batch cepstral normalisation is far more accurate
         on a short command than the live estimate a fresh streaming decoder starts from."""
-        self._free.start_utt()
-        self._free.process_raw(b"".join(self._segment), no_search=False, full_utt=True)
-        self._free.end_utt()
-        hyp = self._free.hyp()
+        free = self._free_loader.result()
+        free.start_utt()
+        free.process_raw(b"".join(self._segment), no_search=False, full_utt=True)
+        free.end_utt()
+        hyp = free.hyp()
         return normalize(hyp.hypstr) if hyp is not None else ""
 
     def _reject(self, text: str, confidence: float, end_s: float, reason: str) -> Hearing:
