@@ -95,7 +95,7 @@ prepare_dirs() {
     runuser -u "$APP" -- env STATE_DIRECTORY="$STATE_DIR" CACHE_DIRECTORY="$CACHE_DIR" \
       CONFIGURATION_DIRECTORY="$CONFIG_DIR" HOME="$STATE_DIR" \
       "$VENV/bin/stretch-coach" setup ||
-      say "warning: 'stretch-coach setup' failed; run it again later as shown in SERVICE.md"
+      say "warning: 'stretch-coach setup' failed; run it again later as shown in systemd/README.md"
   fi
 }
 
