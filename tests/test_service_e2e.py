@@ -45,7 +45,7 @@ STEPS = (
     Step(("continue",) * 2, r"state paused -> running", True),
     Step(("next",) * 2, r"command next from voice", True),
     Step(("how long",) * 2, r"command time_left from voice", True),
-    Step(("i'm done",) * 2, r"state running -> idle", False),
+    Step(("Stop!",) * 2, r"state running -> idle", False),
 )
 
 
@@ -58,7 +58,7 @@ class Session:
 
     def clip(self, phrase: str, attempt: int) -> bytes:
         ls, ns, semi = RENDITIONS[min(attempt, len(RENDITIONS) - 1)]
-        spoken = phrase.replace("i'm", "I'm") + "."
+        spoken = phrase if phrase.endswith("!") else phrase + "."
         key = f"piper|{spoken}|{ls}|{ns}|{semi}"
         pcm = cached(CLIPS, key, lambda: pitch_shift(self.piper(spoken, ls, ns), semi))
         body = resample(trim(pcm).astype(np.float32), 16000, MIC_RATE)
