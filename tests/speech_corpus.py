@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import tempfile
-import wave
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -51,13 +50,10 @@ HUMAN_COMMANDS = {"stop": "stop"}  # human clip label -> command; every other la
 
 
 def read_wav(path: Path) -> Pcm:
-    """Any WAV (rate, channels) as 16 kHz mono int16."""
-    with wave.open(str(path), "rb") as w:
-        rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
-        raw = w.readframes(w.getnframes())
-    if width != 2:
-        raise ValueError(f"{path}: only 16-bit WAV is supported")
-    data = np.frombuffer(raw, dtype=np.int16).reshape(-1, channels).mean(axis=1)
+    """Any 16-bit WAV (rate, channels) as 16 kHz mono int16."""
+    from skill.wav import read_wav as read_mono
+
+    data, rate = read_mono(path)
     return resample(data.astype(np.float32), rate)
 
 
@@ -69,14 +65,10 @@ def resample(audio: npt.NDArray[np.float32], rate: int, to: int = RATE) -> Pcm:
 
 
 def write_wav(path: Path, pcm: Pcm) -> None:
+    from skill.wav import write_wav as write_mono
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with wave.open(str(tmp), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm.tobytes())
-    tmp.replace(path)
+    write_mono(path, pcm, RATE)
 
 
 def cached(cache: Path, key: str, render: Callable[[], Pcm]) -> Pcm:
