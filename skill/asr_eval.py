@@ -4,6 +4,10 @@ Each clip is fed in small chunks like a microphone would deliver it, with silenc
 speech, so latency is measured from where the words end in the stream to the decision, plus
 the CPU time the decision took. Missing a command and inventing one are counted separately,
 because inventing one (a false accept) is the failure that makes the coach unusable.
+
+The coach's own sentences go through the echo gate the service uses (it knows what the
+coach is saying and until when), because that is how the product hears them; what the
+engine alone would have accepted is reported beside it, as `selftrigger_ungated_*`.
 """
 
 from __future__ import annotations
@@ -34,14 +38,16 @@ class Clip:
     source: str = ""  # piper / espeak / human / noise / coach
     condition: str = "clean"  # clean / 20db / 10db / noise
     speech_end_s: float = 0.0
+    coach_text: str = ""  # for the coach's own sentences: what the speaker was playing
 
 
 @dataclass(frozen=True)
 class Outcome:
     clip: Clip
-    accepted: list[Hearing]  # hearings that carried a command
+    accepted: list[Hearing]  # hearings that carried a command, after the echo gate
     latency_ms: float | None  # of the first accepted hearing
     cpu_s: float
+    ungated: list[Hearing] = field(default_factory=list)  # what the engine alone accepted
 
     @property
     def first(self) -> Hearing | None:
@@ -62,20 +68,36 @@ def _matches(hearing: Hearing, clip: Clip) -> bool:
 
 def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
     """Feed one clip to a freshly reset engine, chunk by chunk, then flush."""
+    from skill.recognizer import EchoGate, tell_coach_speaking
+
     engine.reset()
+    gate = EchoGate()
+    playing = bool(clip.coach_text)  # the coach's sentence plays from the clip's start
+    if playing:
+        tell_coach_speaking(engine, gate, clip.coach_text, 0.0)
     step = max(1, int(chunk_s * SAMPLE_RATE))
     accepted: list[Hearing] = []
+    ungated: list[Hearing] = []
     latency: float | None = None
     cpu0 = time.process_time()
     for start in range(0, len(clip.pcm), step):
+        if (
+            clip.coach_text
+            and gate.speaking(start / SAMPLE_RATE)
+            and (start / SAMPLE_RATE >= clip.speech_end_s)
+        ):
+            tell_coach_speaking(engine, gate, None, clip.speech_end_s)
         t0 = time.perf_counter()
         hearings = engine.accept(clip.pcm[start : start + step])
         spent = time.perf_counter() - t0
-        latency = _collect(hearings, accepted, latency, clip, spent)
+        ungated += [h for h in hearings if h.command is not None]
+        latency = _collect(map(gate.check, hearings), accepted, latency, clip, spent)
     t0 = time.perf_counter()
     hearings = engine.flush()
-    latency = _collect(hearings, accepted, latency, clip, time.perf_counter() - t0)
-    return Outcome(clip, accepted, latency, time.process_time() - cpu0)
+    ungated += [h for h in hearings if h.command is not None]
+    spent = time.perf_counter() - t0
+    latency = _collect(map(gate.check, hearings), accepted, latency, clip, spent)
+    return Outcome(clip, accepted, latency, time.process_time() - cpu0, ungated)
 
 
 def _collect(
@@ -116,6 +138,7 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
     cpu_s = sum(o.cpu_s for o in (*positives, *negatives))
     false = [o for o in negatives if o.accepted]
     self_false = [o for o in false if o.clip.source == "coach"]
+    self_ungated = [o for o in negatives if o.clip.source == "coach" and o.ungated]
     wrong = [o for o in positives if o.accepted and not o.correct]
     return {
         "command_accuracy": round(sum(o.correct for o in positives) / max(1, len(positives)), 3),
@@ -131,6 +154,10 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
         "false_accepts": len(false),
         "selftrigger_false_accepts": len(self_false),
         "false_accept_clips": [f"{o.clip.name} -> {o.accepted[0].text}" for o in false],
+        "selftrigger_ungated_false_accepts": len(self_ungated),
+        "selftrigger_ungated_clips": [
+            f"{o.clip.name} -> {o.ungated[0].text}" for o in self_ungated
+        ],
         "wrong_command_clips": [f"{o.clip.name} -> {o.accepted[0].text}" for o in wrong],
         "command_latency_ms_p50": _percentile(latencies, 50),
         "command_latency_ms_p95": _percentile(latencies, 95),

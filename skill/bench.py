@@ -52,6 +52,7 @@ GOALS: dict[str, tuple[str, float]] = {
     "asr_rtf": ("<=", 0.05),
     "false_accepts": ("<=", 0.0),
     "selftrigger_false_accepts": ("<=", 0.0),
+    "wrong_commands": ("<=", 0.0),
     "startup_ms": ("<=", 3000.0),
     "service_peak_rss_mb": ("<=", 300.0),
 }
@@ -280,6 +281,8 @@ ASR_KEYS = {
     "command_accuracy": "command_accuracy",
     "false_accepts": "false_accepts",
     "selftrigger_false_accepts": "selftrigger_false_accepts",
+    "selftrigger_ungated_false_accepts": "selftrigger_ungated_false_accepts",
+    "wrong_commands": "wrong_commands",
     "command_latency_ms_p50": "command_latency_ms_p50",
     "command_latency_ms_p95": "command_latency_ms_p95",
     "asr_rtf": "asr_rtf",

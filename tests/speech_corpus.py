@@ -276,7 +276,8 @@ def selftrigger_negatives(
     for sentence in coach_sentences(library, limit)[::every]:
         pcm = cached(cache, f"coach|{sentence}", partial(piper, sentence))
         stream, end = framed(pcm, lead=0.3, tail=0.8)
-        clips.append(Clip(f"coach:{sentence[:40]}", stream, None, {}, "coach", "clean", end))
+        name = f"coach:{sentence[:40]}"
+        clips.append(Clip(name, stream, None, {}, "coach", "clean", end, coach_text=sentence))
     return clips
 
 
