@@ -550,7 +550,7 @@ def _drive_service(
         delay = round((heard - words_end) * 1000)
         notes.append(f"'start quick stretch' acted on about {delay} ms after the words ended")
     else:
-        notes.append("the spoken 'start quick stretch' was not acted on: the peak may be low")
+        notes.append(f"the spoken 'start quick stretch' was not acted on; log:\n{run.tail(8)}")
     stop = time.monotonic()
     run.proc.send_signal(signal.SIGTERM)
     try:
