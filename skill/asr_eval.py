@@ -81,12 +81,9 @@ def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
     latency: float | None = None
     cpu0 = time.process_time()
     for start in range(0, len(clip.pcm), step):
-        if (
-            clip.coach_text
-            and gate.speaking(start / SAMPLE_RATE)
-            and (start / SAMPLE_RATE >= clip.speech_end_s)
-        ):
+        if playing and start / SAMPLE_RATE >= clip.speech_end_s:
             tell_coach_speaking(engine, gate, None, clip.speech_end_s)
+            playing = False
         t0 = time.perf_counter()
         hearings = engine.accept(clip.pcm[start : start + step])
         spent = time.perf_counter() - t0
@@ -94,8 +91,8 @@ def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
         latency = _collect(map(gate.check, hearings), accepted, latency, clip, spent)
     t0 = time.perf_counter()
     hearings = engine.flush()
-    ungated += [h for h in hearings if h.command is not None]
     spent = time.perf_counter() - t0
+    ungated += [h for h in hearings if h.command is not None]
     latency = _collect(map(gate.check, hearings), accepted, latency, clip, spent)
     return Outcome(clip, accepted, latency, time.process_time() - cpu0, ungated)
 

@@ -245,8 +245,8 @@ class SphinxEngine:
 
     def _frame(self, frame: bytes) -> Hearing | None:
         """Hysteresis around the frame VAD: start on a few speech frames, end on a silence run."""
-        frame_s = self._frame_samples / SAMPLE_RATE
         speech = self._vad.is_speech(frame)
+        frame_s = self._frame_samples / SAMPLE_RATE
         if not self._in_utt:
             self._preroll = [*self._preroll, frame][-int(self.tuning.preroll_s / frame_s) :]
             self._recent = [*self._recent, speech][-self.tuning.start_frames[1] :]

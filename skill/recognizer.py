@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skill.asr import SAMPLE_RATE, Engine, Hearing
+from skill.intents import BARGE_IN_COMMANDS
 from skill.wav import read_wav
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
 
 ENGLISH_MODEL_NAME = "vosk-model-small-en-us-0.15"
 INSTALL_HINT = "run `stretch-coach setup` to download the English Vosk model (about 40 MB)"
-# Commands allowed while the coach speaks: the ones that interrupt it (barge-in).
-BARGE_IN_COMMANDS = frozenset({"stop", "pause"})
 # After playback ends, room echo and the recognizer's lookback still carry the coach's voice.
 ECHO_TAIL_S = 0.3
 # Engines decide after the words end (Vosk: 0.2 s trailing silence plus ~0.3 s of acoustic
