@@ -22,6 +22,7 @@ from skill.asr_sphinx import (
     confidence,
     is_filler,
     jsgf_grammar,
+    run_decoder,
     score_gap,
     uncovered,
     write_dictionary,
@@ -104,6 +105,21 @@ def test_speech_after_a_command_word_is_not_that_command(library: Library) -> No
     hearings = [*engine.accept(pcm), *engine.flush()]
     assert [h.command for h in hearings] == [None]
     assert "outside the command words" in hearings[0].reason
+
+
+def test_a_segment_decodes_the_same_whatever_came_before(
+    shared_dir: Path, library: Library
+) -> None:
+    """The decoders' front end carried state across segments: the grammar scored this clip
+    -1962 alone and -2124 after another one, so a result depended on what came before."""
+    commands = shared_dir / "audio" / "commands"
+    stop = read_wav(commands / "stop_1.wav").tobytes()
+    other = read_wav(commands / "go_1.wav").tobytes()
+    engine = SphinxEngine(library)
+    for decoder in (engine._grammar, engine._loop):
+        first = run_decoder(decoder, stop)
+        run_decoder(decoder, other)
+        assert run_decoder(decoder, stop) == first
 
 
 def test_score_helpers() -> None:
