@@ -38,6 +38,7 @@ QUICK_METRICS = {
     "service_peak_rss_mb",
     "shutdown_ms",
     "service_command_heard",
+    "service_command_latency_ms",
 }
 
 
@@ -75,6 +76,8 @@ def test_quick_bench_reports_every_metric_as_a_number(quick_report: dict[str, An
         assert isinstance(value, int | float) and not isinstance(value, bool), (name, value)
         assert math.isfinite(value) and value >= 0, (name, value)
     assert 0.0 <= metrics["tts_cache_hit_rate"] <= 1.0
+    # It once read 0 unnoticed: the bench fed a 16 kHz FIFO that ALSA's plug turned to zeros.
+    assert metrics["service_command_heard"] == 1.0
     assert set(quick_report["seconds"]) == set(bench.QUICK_GROUPS)
 
 
