@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,9 @@ class Tuning:
     min_speech_s: float = 0.2
     max_speech_s: float = 2.8  # whole segment, pre-roll and trailing silence included
     end_silence_s: float = 0.3
+    # The segment is decoded once this much silence follows it, and the verdict is kept until
+    # the endpoint: the decode (about 100 ms here, 0.5-1 s on a Pi 4) overlaps the wait.
+    early_decode_s: float = 0.2
     preroll_s: float = 0.15
     start_frames: tuple[int, int] = (2, 3)  # speech in 2 of the last 3 frames starts a segment
     vad_mode: int = 2
@@ -220,6 +223,7 @@ class SphinxEngine:
         self._silent_frames = 0
         self._seg_samples = 0
         self._too_long = False
+        self._early: Hearing | None = None  # verdict on the segment as it was at early_decode_s
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
         import numpy as np
@@ -264,7 +268,12 @@ class SphinxEngine:
             return None
         self._feed(frame)
         self._silent_frames = 0 if speech else self._silent_frames + 1
-        if self._silent_frames * frame_s >= self.tuning.end_silence_s:
+        silent_s = self._silent_frames * frame_s
+        if speech:
+            self._early = None  # the person went on: that verdict was on half a phrase
+        elif self._early is None and silent_s >= self.tuning.early_decode_s:
+            self._early = self._judge()
+        if silent_s >= self.tuning.end_silence_s:
             return self._decide()
         return None
 
@@ -274,6 +283,7 @@ class SphinxEngine:
         self._seg_samples = 0
         self._silent_frames = 0
         self._too_long = False
+        self._early = None
         self._preroll = []
         self._recent = []
 
@@ -288,36 +298,42 @@ class SphinxEngine:
         self._segment.append(speech)
 
     def _decide(self) -> Hearing:
+        """The verdict at the endpoint: the early one when no speech came after it."""
+        verdict = self._early or self._judge()
         self._in_utt = False
-        end_s = self._fed / SAMPLE_RATE
-        seconds = self._seg_samples / SAMPLE_RATE - self.tuning.end_silence_s
+        self._early = None
+        return replace(verdict, audio_end_s=self._fed / SAMPLE_RATE)
+
+    def _judge(self) -> Hearing:
+        """Decode the segment so far and accept or reject it (see the module docstring)."""
+        seconds = (self._seg_samples - self._silent_frames * self._frame_samples) / SAMPLE_RATE
         detail = f"{seconds:.2f}s of speech"
         if self._too_long:
-            return self._reject("", 0.0, end_s, f"speech {seconds:.1f}s is longer than any command")
+            return self._reject("", 0.0, f"speech {seconds:.1f}s is longer than any command")
         audio = b"".join(self._segment)
         command = run_decoder(self._grammar, audio)
         if not command.text:
-            return self._reject("", 0.0, end_s, f"no path through the grammar ({detail})")
+            return self._reject("", 0.0, f"no path through the grammar ({detail})")
         loop = run_decoder(self._loop, audio)
         gap = score_gap(command, loop)
         conf = confidence(gap, self.tuning)
         outside = uncovered(command.spans, loop.spans) / 100
         if outside > self.tuning.max_uncovered_s:
             why = f"{outside:.2f}s of speech outside the command words ({detail})"
-            return self._reject(command.text, conf, end_s, why)
+            return self._reject(command.text, conf, why)
         needed = self.tuning.min_score
         if seconds > self.tuning.long_segment_s:
             needed = self.tuning.long_min_score
         if gap < needed:
             why = f"score {gap:.1f} below {needed} ({detail})"
-            return self._reject(command.text, conf, end_s, why)
+            return self._reject(command.text, conf, why)
         if seconds < self.tuning.min_speech_s:
-            return self._reject(command.text, conf, end_s, f"too short ({detail})")
+            return self._reject(command.text, conf, f"too short ({detail})")
         parsed = parse_command(command.text, self.library, self.wake_word, self._table, conf)
         if parsed is None:
-            return self._reject(command.text, conf, end_s, f"not a whole command phrase ({detail})")
+            return self._reject(command.text, conf, f"not a whole command phrase ({detail})")
         why = f"accepted: score {gap:.1f} ({detail})"
-        return Hearing(command.text, parsed, conf, ENGINE, True, why, end_s)
+        return Hearing(command.text, parsed, conf, ENGINE, True, why)
 
-    def _reject(self, text: str, confidence: float, end_s: float, reason: str) -> Hearing:
-        return Hearing(text, None, confidence, ENGINE, True, f"rejected: {reason}", end_s)
+    def _reject(self, text: str, confidence: float, reason: str) -> Hearing:
+        return Hearing(text, None, confidence, ENGINE, True, f"rejected: {reason}")

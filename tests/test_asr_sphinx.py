@@ -30,7 +30,15 @@ from skill.asr_sphinx import (
 from skill.intents import BARGE_IN_COMMANDS, command_phrases
 from skill.loader import load_library
 from skill.model import Library
-from tests.speech_corpus import Corpus, PiperRenderer, build_corpus, cached, framed, read_wav
+from tests.speech_corpus import (
+    Corpus,
+    PiperRenderer,
+    build_corpus,
+    cached,
+    framed,
+    read_wav,
+    trim,
+)
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 
@@ -149,3 +157,18 @@ def test_grammar_is_exactly_the_phrases_with_optional_wake_word() -> None:
 def test_unknown_word_is_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="zzyzxq"):
         write_dictionary(["next", "zzyzxq"], tmp_path / "d.dict")
+
+
+def test_a_pause_inside_a_phrase_does_not_end_it(library: Library) -> None:
+    """The segment is decoded early, after a short silence; when the person goes on, that
+    verdict (on "start" alone) must be dropped and the whole phrase decided at its end."""
+    piper = PiperRenderer()
+    first = cached(CACHE, "piper|Start.", partial(piper, "Start."))
+    rest = cached(CACHE, "piper|upper back routine.", partial(piper, "upper back routine."))
+    tuning = Tuning(early_decode_s=0.1)  # the VAD's hangover eats part of a 0.25 s gap
+    gap = np.zeros(int(16000 * 0.25), dtype=np.int16)  # past early_decode_s, short of the end
+    assert tuning.early_decode_s < 0.25 < tuning.end_silence_s
+    pcm, _ = framed(np.concatenate([trim(first), gap, trim(rest)]))
+    engine = SphinxEngine(library, tuning=tuning)
+    hearings = [*engine.accept(pcm), *engine.flush()]
+    assert [h.text for h in hearings] == ["start upper back routine"], hearings
