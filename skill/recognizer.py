@@ -111,6 +111,9 @@ class EchoGate:
     when their words occur in the sentence being spoken ("Say pause to rest" must not pause).
     Time is the stream time of the decision (`audio_end_s`), so the gate is pure and testable;
     the tail covers the acoustic echo plus how late engines decide after the words end.
+    A hearing whose speech began before the coach's echo died away (`audio_start_s`, when
+    the engine knows it) is gated the same way, however late it is decided: in a noisy room
+    the fallback's segment can stay open well past the tail.
     """
 
     tail_s: float = ECHO_TAIL_S + DECISION_DELAY_S
@@ -118,13 +121,16 @@ class EchoGate:
     _text: str | None = None
     _stems: frozenset[str] = field(default_factory=frozenset)
     _until: float = float("-inf")
+    _echo_until: float = float("-inf")
 
     def coach_speaking(self, text: str | None, now_s: float) -> None:
         """The speaker started `text` (None: it stopped) at stream time `now_s`."""
         if text is not None:
             self._text, self._stems, self._until = text, stems(text), float("inf")
+            self._echo_until = float("inf")
         elif self._text is not None:  # the sentence stays known for the tail
             self._text, self._until = None, now_s + self.tail_s
+            self._echo_until = now_s + ECHO_TAIL_S
 
     def speaking(self, now_s: float) -> bool:
         return self._text is not None or now_s < self._until
@@ -137,7 +143,9 @@ class EchoGate:
         """
         command = hearing.command
         at = hearing.audio_end_s if now_s is None else now_s
-        if command is None or not self.speaking(at):
+        began = hearing.audio_start_s
+        over_coach = self.speaking(at) or (began is not None and began < self._echo_until)
+        if command is None or not over_coach:
             return hearing
         if command.name not in self.barge_in:
             return _gated(hearing, f"'{command.name}' ignored while the coach speaks")

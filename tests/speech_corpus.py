@@ -27,6 +27,7 @@ from skill.model import Library
 RATE = 16000
 LEAD_S = 0.5  # silence (or noise) before a command, as in a live stream
 TAIL_S = 1.2  # after it, long enough for any endpointer
+NOISY_TAIL_S = 3.5  # noise after the words: longer than the longest segment the engine keeps
 CACHE_VERSION = "1"
 
 Pcm = npt.NDArray[np.int16]
@@ -209,13 +210,17 @@ def noise_tracks(shared: Path) -> list[Pcm]:
 def noisy_versions(
     clips: Sequence[Clip], noises: Sequence[Pcm], snrs: Iterable[float]
 ) -> list[Clip]:
-    """Each clip mixed with each SNR, cycling through the noise tracks and offsets."""
+    """Each clip mixed with each SNR, cycling through the noise tracks and offsets.
+
+    The noise goes on for NOISY_TAIL_S after the words, as a room's does: a shorter tail let
+    the end of the stream close a segment that the noise would have kept open."""
     out: list[Clip] = []
     for snr in snrs:
         for i, clip in enumerate(clips):
             noise = noises[i % len(noises)]
             offset = (i * 7919 * RATE // 1000) % len(noise)
-            pcm = mix(clip.pcm, noise, snr, offset)
+            tail = max(0, int((clip.speech_end_s + NOISY_TAIL_S) * RATE) - len(clip.pcm))
+            pcm = mix(np.concatenate([clip.pcm, silence(tail / RATE)]), noise, snr, offset)
             cond = f"{int(snr)}db"
             out.append(
                 Clip(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,18 @@ def test_a_short_tail_after_speech_is_still_gated() -> None:
     assert gate.check(heard("next", "next", 4.7)).command is None  # the coach's echo
     assert gate.check(heard("stop", "stop", 4.7)).command is not None  # barge-in still works
     assert gate.check(heard("next", "next", 4.9)).command is not None  # the person, later
+
+
+def test_speech_that_began_over_the_coach_is_gated_however_late_it_is_decided() -> None:
+    """Noise can hold the fallback's segment open past the tail: "Three of four." was then
+    decided as "previous" 1 s after the coach stopped, and the routine went back by itself."""
+    gate = EchoGate()
+    gate.coach_speaking("Three of four.", now_s=0.0)
+    gate.coach_speaking(None, now_s=1.0)
+    late = replace(heard("previous", "back", 2.5), audio_start_s=0.2)
+    assert gate.check(late).command is None
+    person = replace(heard("previous", "back", 2.5), audio_start_s=1.5)  # after the echo
+    assert gate.check(person).command is not None
 
 
 def test_everything_passes_when_the_coach_is_silent() -> None:
