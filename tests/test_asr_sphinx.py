@@ -42,12 +42,14 @@ from tests.speech_corpus import (
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 
-# Floors a margin below the measured run (quick corpus, coach_every=4, 2026-12-01: accuracy
-# 0.216, Piper clean 0.617, 0 false accepts): they fail a change that kills recall. Noisy
-# clips count as misses: their noise goes on after the words, as a room's does, and the
-# fallback's endpointer never closes a segment in it (see the README).
-MIN_ACCURACY = 0.17
-MIN_PIPER_CLEAN = 0.5
+# Floors a margin below the measured run (quick corpus, coach_every=4, 2026-12-02: accuracy
+# 0.324, Piper clean 0.75, 0 false accepts, 1 wrong command): they fail a change that kills
+# recall. Every clip has a quiet microphone's hiss under it; noisy clips count as misses,
+# because their noise goes on after the words and the fallback acts on nothing below 40 dB
+# SNR (see the README).
+MIN_ACCURACY = 0.26
+MIN_PIPER_CLEAN = 0.6
+MAX_WRONG_COMMANDS = 3  # measured 1 ("help" heard as "go back"); Piper renders vary in CI
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,7 @@ def test_engine_alone_never_hears_barge_in_words_in_coach_speech(
 
 def test_accuracy_floor_on_commands(summary: dict[str, Any]) -> None:
     assert summary["command_accuracy"] >= MIN_ACCURACY, summary
+    assert len(summary["wrong_command_clips"]) <= MAX_WRONG_COMMANDS, summary["wrong_command_clips"]
     by_cond = summary["command_accuracy_by_condition"]
     assert set(by_cond) == {"clean", "20db", "10db"}
 
@@ -106,13 +109,16 @@ def test_human_stop_clip_never_becomes_another_command(shared_dir: Path, library
 
 
 def test_kitchen_noise_is_not_speech(shared_dir: Path, library: Library) -> None:
-    """95 s of dishes: one clatter fits a command well enough for the score check (1.5 s,
-    measured), and only the speech detector stops it."""
+    """95 s of dishes: clatter stands far enough out of the room's noise to pass the SNR
+    check when it is off, and then fits a command (measured: "stop" at +9.5); only the
+    speech detector stops it. With every check on, nothing is heard either."""
     pcm = read_wav(shared_dir / "audio" / "noise" / "doing_the_dishes.wav")
-    engine = SphinxEngine(library)
-    hearings = [*engine.accept(pcm), *engine.flush()]
+    no_snr_check = SphinxEngine(library, tuning=Tuning(min_snr_db=0.0))
+    hearings = [*no_snr_check.accept(pcm), *no_snr_check.flush()]
     assert [h.text for h in hearings if h.command] == []
     assert any("not speech: Silero" in h.reason for h in hearings)
+    engine = SphinxEngine(library)
+    assert [h for h in [*engine.accept(pcm), *engine.flush()] if h.command] == []
 
 
 def test_speech_after_a_command_word_is_not_that_command(library: Library) -> None:

@@ -1,0 +1,48 @@
+"""The room's noise level, so an endpointer can tell a quiet pause from the words.
+
+WebRTC's VAD calls a little steady noise (a microphone's own hiss at -64 dBFS) speech now
+and then, often enough that the 0.3 s of silence ending a command never came: on such audio
+the fallback recognizer heard no command at all. A frame counts as loud only when it stands
+`margin_db` above the noise floor, a low percentile of recent frame energies.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+
+def frame_db(frame: npt.NDArray[np.int16]) -> float:
+    """Mean power of a frame in dB (int16 units; digital silence is 0 dB)."""
+    import numpy as np
+
+    samples = frame.astype(np.float32)
+    return float(10 * np.log10(np.mean(samples * samples) + 1.0))
+
+
+class NoiseFloor:
+    """Tracks the `percentile` of the last `window` frame energies."""
+
+    def __init__(self, margin_db: float = 9.0, window: int = 200, percentile: float = 10.0):
+        self.margin_db = margin_db
+        self.percentile = percentile
+        self._recent: deque[float] = deque(maxlen=window)
+        self.floor_db = 0.0
+
+    def loud(self, level_db: float) -> bool:
+        """Add a frame's level; True when it stands out of the noise."""
+        import numpy as np
+
+        self._recent.append(level_db)
+        self.floor_db = float(np.percentile(self._recent, self.percentile))
+        return level_db > self.floor_db + self.margin_db
+
+    def snr_db(self, levels: list[float]) -> float:
+        """How far a segment's loud part (its 90th percentile level) stands above the floor."""
+        import numpy as np
+
+        return float(np.percentile(levels, 90)) - self.floor_db if levels else 0.0
