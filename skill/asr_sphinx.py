@@ -2,15 +2,20 @@
 
 A closed grammar forces every sound onto some command, so the grammar result alone means
 nothing. The pipeline here:
-1. A VAD endpointer cuts the stream into speech segments; silence costs almost no CPU.
-2. Each segment is decoded twice: by the command grammar (which command would it be?) and
-   by a free phone loop (the best any English phone sequence can do on this audio).
+1. An endpointer cuts the stream into speech segments: a frame is speech when WebRTC's VAD
+   says so and it stands out of the room's noise floor (skill.noise_floor). Silence costs
+   almost no CPU.
+2. Each segment is decoded twice, after `early_decode_s` of silence so that the work
+   overlaps the wait for the endpoint: by the command grammar (which command would it be?)
+   and by a free phone loop (the best any English phone sequence can do on this audio).
 3. The command is accepted only when
    - its words cover the segment's speech: the phone loop finds no more than
-     `max_uncovered_s` of speech outside them ("Next: bird dog." is not "next"), and
+     `max_uncovered_s` of speech outside them ("Next: bird dog." is not "next"),
    - it explains the audio almost as well as the phone loop: the score gap per frame of
      the command (a log-likelihood ratio, the classic garbage-model confidence) is above
-     `min_score`. Ordinary speech forced onto a command scores far below, and
+     `min_score`. Ordinary speech forced onto a command scores far below,
+   - the speech stands `min_snr_db` over the room: in noise the grammar picks wrong
+     commands, so the fallback does not act there at all, and
    - the segment is speech at all: Silero VAD (a small neural speech detector) gives it a
      mean speech probability of at least `min_speech_prob`. Kitchen noise passes the
      WebRTC VAD and can fit a command well ("stop" at +9.5); it fails this check. It runs

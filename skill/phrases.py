@@ -20,9 +20,9 @@ PACE_MIN = 0.75
 PACE_MAX = 1.5
 PACES = (0.75, 1.0, 1.25, 1.5)  # every pace slower/faster can reach, for the phrase list
 
-NOTHING_RUNNING = "Nothing is running. Say start to begin."
-NOTHING_TO_CONTINUE = "There is nothing to continue. Say start to begin."
-TOO_OLD = "That session is too old to pick up. Say start to begin."
+NOTHING_RUNNING = "Nothing is running. Say start and a routine name."
+NOTHING_TO_CONTINUE = "There is nothing to continue. Say start and a routine name."
+TOO_OLD = "That session is too old to pick up. Say start and a routine name."
 ALREADY_RUNNING = "A routine is already going. Say stop to end it first."
 ALREADY_GOING = "We are already going."
 ALREADY_ON_BREAK = "We are already on a break. Say resume to go on."
