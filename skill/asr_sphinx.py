@@ -360,15 +360,27 @@ class SphinxEngine:
         )
 
     def _judge(self) -> Hearing:
-        """Decode the segment so far and accept or reject it (see the module docstring)."""
+        """Accept or reject the segment so far (see the module docstring); the cheap checks
+        come first, so noise and half phrases cost one decode or none."""
         seconds = (self._seg_samples - self._silent_frames * self._frame_samples) / SAMPLE_RATE
         detail = f"{seconds:.2f}s of speech"
+        snr = self._floor.snr_db(self._levels)
         if self._too_long:
             return self._reject("", 0.0, f"speech {seconds:.1f}s is longer than any command")
+        if seconds < self.tuning.min_speech_s:
+            return self._reject("", 0.0, f"too short ({detail})")
+        if snr < self.tuning.min_snr_db:
+            limit = self.tuning.min_snr_db
+            return self._reject(
+                "", 0.0, f"too noisy: speech {snr:.0f} dB over the room, below {limit:.0f}"
+            )
         audio = b"".join(self._segment)
         command = run_decoder(self._grammar, audio)
         if not command.text:
             return self._reject("", 0.0, f"no path through the grammar ({detail})")
+        parsed = parse_command(command.text, self.library, self.wake_word, self._table)
+        if parsed is None:
+            return self._reject(command.text, 0.0, f"not a whole command phrase ({detail})")
         loop = run_decoder(self._loop, audio)
         gap = score_gap(command, loop)
         conf = confidence(gap, self.tuning)
@@ -382,22 +394,12 @@ class SphinxEngine:
         if gap < needed:
             why = f"score {gap:.1f} below {needed} ({detail})"
             return self._reject(command.text, conf, why)
-        if seconds < self.tuning.min_speech_s:
-            return self._reject(command.text, conf, f"too short ({detail})")
-        parsed = parse_command(command.text, self.library, self.wake_word, self._table, conf)
-        if parsed is None:
-            return self._reject(command.text, conf, f"not a whole command phrase ({detail})")
-        snr = self._floor.snr_db(self._levels)
-        if snr < self.tuning.min_snr_db:
-            limit = self.tuning.min_snr_db
-            why = f"too noisy: speech {snr:.0f} dB over the room, below {limit:.0f}"
-            return self._reject(command.text, conf, why)
         prob = speech_probability(self._speech, audio)
         if prob < self.tuning.min_speech_prob:
             why = f"not speech: Silero {prob:.2f} below {self.tuning.min_speech_prob} ({detail})"
             return self._reject(command.text, conf, why)
         why = f"accepted: score {gap:.1f}, {snr:.0f} dB over the room ({detail})"
-        return Hearing(command.text, parsed, conf, ENGINE, True, why)
+        return Hearing(command.text, replace(parsed, confidence=conf), conf, ENGINE, True, why)
 
     def _reject(self, text: str, confidence: float, reason: str) -> Hearing:
         return Hearing(text, None, confidence, ENGINE, True, f"rejected: {reason}")
