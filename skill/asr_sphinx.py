@@ -59,7 +59,7 @@ class Tuning:
 
     min_score: lowest accepted per-frame log-likelihood gap, command path minus phone loop
       (pocketsphinx log units; 0 = as good as the best phone sequence). The nearest
-      negative in the corpus scored -26.6.
+      negative in the corpus scored -24.6 (a human "down" as "again", 2026-12-02).
     max_uncovered_s: speech the phone loop finds outside the command's words.
     min_speech_prob: lowest mean Silero speech probability of an accepted segment.
     """
@@ -364,11 +364,11 @@ class SphinxEngine:
         come first, so noise and half phrases cost one decode or none."""
         seconds = (self._seg_samples - self._silent_frames * self._frame_samples) / SAMPLE_RATE
         detail = f"{seconds:.2f}s of speech"
-        snr = self._floor.snr_db(self._levels)
         if self._too_long:
             return self._reject("", 0.0, f"speech {seconds:.1f}s is longer than any command")
         if seconds < self.tuning.min_speech_s:
             return self._reject("", 0.0, f"too short ({detail})")
+        snr = self._floor.snr_db(self._levels)
         if snr < self.tuning.min_snr_db:
             limit = self.tuning.min_snr_db
             return self._reject(

@@ -120,20 +120,17 @@ class EchoGate:
     barge_in: frozenset[str] = BARGE_IN_COMMANDS
     _text: str | None = None
     _stems: frozenset[str] = field(default_factory=frozenset)
-    _until: float = float("-inf")
-    _echo_until: float = float("-inf")
+    _ended: float = float("-inf")  # when the coach last stopped speaking (inf: still speaking)
 
     def coach_speaking(self, text: str | None, now_s: float) -> None:
         """The speaker started `text` (None: it stopped) at stream time `now_s`."""
         if text is not None:
-            self._text, self._stems, self._until = text, stems(text), float("inf")
-            self._echo_until = float("inf")
+            self._text, self._stems, self._ended = text, stems(text), float("inf")
         elif self._text is not None:  # the sentence stays known for the tail
-            self._text, self._until = None, now_s + self.tail_s
-            self._echo_until = now_s + ECHO_TAIL_S
+            self._text, self._ended = None, now_s
 
     def speaking(self, now_s: float) -> bool:
-        return self._text is not None or now_s < self._until
+        return self._text is not None or now_s < self._ended + self.tail_s
 
     def check(self, hearing: Hearing, now_s: float | None = None) -> Hearing:
         """The hearing, or a copy with command None and the reason it was gated.
@@ -144,7 +141,8 @@ class EchoGate:
         command = hearing.command
         at = hearing.audio_end_s if now_s is None else now_s
         began = hearing.audio_start_s
-        over_coach = self.speaking(at) or (began is not None and began < self._echo_until)
+        echo_until = self._ended + ECHO_TAIL_S
+        over_coach = self.speaking(at) or (began is not None and began < echo_until)
         if command is None or not over_coach:
             return hearing
         if command.name not in self.barge_in:
