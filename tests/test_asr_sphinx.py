@@ -7,6 +7,9 @@ echo gate, as the service hears them). Accuracy is asserted at a floor below the
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -119,6 +122,28 @@ def test_kitchen_noise_is_not_speech(shared_dir: Path, library: Library) -> None
     assert any("not speech: Silero" in h.reason for h in hearings)
     engine = SphinxEngine(library)
     assert [h for h in [*engine.accept(pcm), *engine.flush()] if h.command] == []
+
+
+SPEECH_THREADS = """
+import os
+from skill.asr_sphinx import speech_detector
+detector = speech_detector()
+detector.process_samples([0.0] * 512)
+print(len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.parametrize(("limit", "threads"), [(None, 1), ("3", 3)])
+def test_speech_check_runs_on_one_thread_unless_told(limit: str | None, threads: int) -> None:
+    """Silero's ggml build started 4 OpenMP threads per 32 ms window, which made a window
+    cost 1.5-2.7 ms instead of 0.13 ms here; a limit set by the admin still wins."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    if limit:
+        env["OMP_THREAD_LIMIT"] = limit
+    done = subprocess.run(
+        [sys.executable, "-c", SPEECH_THREADS], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(done.stdout) == threads
 
 
 def test_speech_after_a_command_word_is_not_that_command(library: Library) -> None:
