@@ -31,6 +31,13 @@ ECHO_TAIL_S = 0.3
 # Engines decide after the words end (Vosk: 0.2 s trailing silence plus ~0.3 s of acoustic
 # context), so a hearing of the coach's last words arrives this much after playback ends.
 DECISION_DELAY_S = 0.5
+# Measured on the fallback (2026-12-02, 270 "coach, ..." clips): short coach sentences fit
+# "coach <command>" ("Volume down." as "coach, I'm done"), and noise is still rejected.
+WAKE_WORD_ON_FALLBACK = (
+    "the wake word does not help the PocketSphinx fallback: it still acts on nothing in a noisy"
+    " room, and it heard 2 of 352 of the coach's sentences as 'coach, I'm done' (none without"
+    " a wake word); set wake_word: null, or " + INSTALL_HINT
+)
 # The stream is fed in pieces this long when recognizing a file, as the microphone would.
 FILE_CHUNK_S = 0.02
 
@@ -79,6 +86,8 @@ def open_engine(
             INSTALL_HINT,
         )
         _fallback_logged = True
+    if wake_word:
+        log.warning("%s", WAKE_WORD_ON_FALLBACK)
     from skill.asr_sphinx import SphinxEngine
 
     return SphinxEngine(library, wake_word=wake_word)

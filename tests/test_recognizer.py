@@ -123,6 +123,26 @@ def test_fallback_is_pocketsphinx_and_said_once(
     assert len(messages) == 1 and "stretch-coach setup" in messages[0]
 
 
+def test_a_wake_word_on_the_fallback_is_warned_about_every_time(
+    library: object,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Measured worse with the wake word (coach sentences heard as "coach, I'm done"), so
+    the person who set it for a noisy home is told what to do instead."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.setattr(recognizer, "_fallback_logged", True)
+    log = logging.getLogger("test-recognizer")
+    with caplog.at_level(logging.WARNING, logger="test-recognizer"):
+        engine = open_engine(library, None, log, wake_word="coach")  # type: ignore[arg-type]
+        open_engine(library, None, log)  # type: ignore[arg-type]
+    assert engine.name == "pocketsphinx"
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1 and "wake_word: null" in messages[0], messages
+
+
 def test_an_explicit_model_is_used_not_the_fallback(library: object, tmp_path: Path) -> None:
     from skill.asr_vosk import ModelError
 
