@@ -38,7 +38,7 @@ class Clip:
     command: str | None
     args: Mapping[str, str] = field(default_factory=dict)
     source: str = ""  # piper / espeak / human / noise / coach
-    condition: str = "clean"  # clean / 20db / 10db / noise
+    condition: str = "clean"  # clean / 20db / 10db (noise mixed) / far10db / far20db / noise
     speech_end_s: float = 0.0
     coach_text: str = ""  # for the coach's own sentences: what the speaker was playing
 

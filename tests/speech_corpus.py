@@ -1,7 +1,8 @@
 """Builds the English test-audio corpus: command clips that must be heard, and audio that must not.
 
 Positives: command phrases in the Piper voice and several espeak-ng voices (speeds, pitches),
-the human "stop" clip, each also mixed with real background noise at 20 and 10 dB SNR.
+the human "stop" clip, each also mixed with real background noise at 20 and 10 dB SNR and
+spoken from farther away (10 and 20 dB quieter).
 Negatives: real non-command speech, the noise recordings, human words that are not commands,
 and the coach's own sentences (self-trigger). Rendered audio is cached on disk as WAV, keyed
 by everything that shapes it, because synthesis is the slow part of a test run.
@@ -238,6 +239,22 @@ def noisy_versions(
     return out
 
 
+def farther_versions(clips: Sequence[Clip], drops_db: Iterable[float]) -> list[Clip]:
+    """Each clip with its speech `drop` dB quieter, as from a person farther from the
+    microphone (10 dB: about three times the distance); the mic's hiss stays the same.
+
+    Without these the corpus only held speech close to the microphone, and an SNR check
+    tuned on it (40 dB) made the fallback deaf a few steps away."""
+    out: list[Clip] = []
+    for drop in drops_db:
+        gain = 10 ** (-drop / 20)
+        cond = f"far{int(drop)}db"
+        for clip in clips:
+            pcm = np.round(clip.pcm.astype(np.float64) * gain).astype(np.int16)
+            out.append(replace(clip, name=f"{clip.name}@{cond}", pcm=pcm, condition=cond))
+    return out
+
+
 def speech_negatives(shared: Path) -> list[Clip]:
     """Real non-command sentences and the noise recordings, whole."""
     clips = []
@@ -303,9 +320,14 @@ def build_corpus(
     human_pos, human_neg = human_clips(shared)
     noises = noise_tracks(shared)
     clean_all = clean + human_pos
-    # Noisy copies of one Piper and one espeak variant per phrase, and the human clips.
-    noisy_base = [c for c in clean_all if c.name.startswith(("piper0:", "espeak0:", "human:"))]
-    positives = clean_all + noisy_versions(noisy_base, noises, (20.0, 10.0))
+    # Noisy and farther copies of one Piper and one espeak variant per phrase, and the
+    # human clips.
+    base = [c for c in clean_all if c.name.startswith(("piper0:", "espeak0:", "human:"))]
+    positives = [
+        *clean_all,
+        *noisy_versions(base, noises, (20.0, 10.0)),
+        *farther_versions(base, (10.0, 20.0)),
+    ]
     coach = selftrigger_negatives(cache, library, every=coach_every)
     negatives = speech_negatives(shared) + human_neg + coach
     return Corpus(with_mic_hiss(positives), with_mic_hiss(negatives))

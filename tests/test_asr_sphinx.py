@@ -46,13 +46,14 @@ from tests.speech_corpus import (
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 
 # Floors a margin below the measured run (quick corpus, coach_every=4, 2026-12-02: accuracy
-# 0.324, Piper clean 0.75, 0 false accepts, 1 wrong command): they fail a change that kills
-# recall. Every clip has a quiet microphone's hiss under it; noisy clips count as misses,
-# because their noise goes on after the words and the fallback acts on nothing below 40 dB
-# SNR (see the README).
-MIN_ACCURACY = 0.26
+# 0.642, Piper clean 0.75, noise at 20 dB SNR 0.672, 10 and 20 dB farther 0.852, 0 false
+# accepts, 6 wrong commands, 4 of them in noise): they fail a change that kills recall.
+# Every clip has a quiet microphone's hiss under it.
+MIN_ACCURACY = 0.55
 MIN_PIPER_CLEAN = 0.6
-MAX_WRONG_COMMANDS = 3  # measured 1 ("help" heard as "go back"); Piper renders vary in CI
+MIN_FARTHER = 0.7  # at a 40 dB SNR floor this was 0.16: the fallback was deaf a few steps away
+MIN_NOISE_20DB = 0.5
+MAX_WRONG_COMMANDS = 8  # Piper renders vary in CI
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,15 @@ def test_accuracy_floor_on_commands(summary: dict[str, Any]) -> None:
     assert summary["command_accuracy"] >= MIN_ACCURACY, summary
     assert len(summary["wrong_command_clips"]) <= MAX_WRONG_COMMANDS, summary["wrong_command_clips"]
     by_cond = summary["command_accuracy_by_condition"]
-    assert set(by_cond) == {"clean", "20db", "10db"}
+    assert set(by_cond) == {"clean", "20db", "10db", "far10db", "far20db"}
+
+
+def test_commands_from_farther_away_and_over_some_noise_are_heard(
+    summary: dict[str, Any],
+) -> None:
+    by_cond = summary["command_accuracy_by_condition"]
+    assert min(by_cond["far10db"], by_cond["far20db"]) >= MIN_FARTHER, by_cond
+    assert by_cond["20db"] >= MIN_NOISE_20DB, by_cond
 
 
 def test_clean_piper_commands_are_mostly_heard(summary: dict[str, Any]) -> None:
