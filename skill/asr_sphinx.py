@@ -11,6 +11,8 @@ nothing. The pipeline here:
 3. The command is accepted only when
    - its words cover the segment's speech: the phone loop finds no more than
      `max_uncovered_s` of speech outside them ("Next: bird dog." is not "next"),
+   - its words last as long as speech can: no more than `max_frames_per_phone` (over
+     noise the grammar stretched "resume" across "I'm done" and the noise after it),
    - it explains the audio almost as well as the phone loop: the score gap per frame of
      the command (a log-likelihood ratio, the classic garbage-model confidence) is above
      `min_score`. Ordinary speech forced onto a command scores far below,
@@ -70,6 +72,10 @@ class Tuning:
     long_segment_s: float = 1.8
     long_min_score: float = -5.0
     max_uncovered_s: float = 0.4
+    # Words stretched over more than this many 10 ms frames per phone were the grammar
+    # spreading a command over noise: measured, correct hearings reached 25.5 (a slow
+    # "quieter" over noise), the two wrong ones in noise 31.8 and 38.3.
+    max_frames_per_phone: float = 28.0
     min_speech_prob: float = 0.3
     # A frame is speech only when the VAD says so and it stands this far above the noise floor.
     floor_margin_db: float = 9.0
@@ -106,8 +112,9 @@ def jsgf_grammar(phrases: Sequence[str], wake_word: str | None = None) -> str:
     return f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {prefix}( {body} );\n"
 
 
-def write_dictionary(words: Sequence[str], path: Path) -> None:
-    """A small pronunciation dictionary with only the grammar's words: fast to load on a Pi."""
+def write_dictionary(words: Sequence[str], path: Path) -> dict[str, int]:
+    """A small pronunciation dictionary with only the grammar's words (fast to load on a
+    Pi); returns each word's phone count."""
     wanted = set(words)
     lines = []
     with (model_dir() / "cmudict-en-us.dict").open(encoding="utf-8") as f:
@@ -119,6 +126,17 @@ def write_dictionary(words: Sequence[str], path: Path) -> None:
     if missing:
         raise ValueError(f"no English pronunciation for: {', '.join(sorted(missing))}")
     path.write_text("".join(lines), encoding="utf-8")
+    return phone_counts(lines)
+
+
+def phone_counts(lines: Sequence[str]) -> dict[str, int]:
+    """Phones in each word's shortest pronunciation, from dictionary lines."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        head, *phones = line.split()
+        word = head.split("(", 1)[0]
+        counts[word] = min(counts.get(word, len(phones)), len(phones))
+    return counts
 
 
 Span = tuple[int, int]  # first and last frame (10 ms each), inclusive
@@ -165,6 +183,15 @@ def frames(spans: Sequence[Span]) -> set[int]:
 def uncovered(words: Sequence[Span], phones: Sequence[Span]) -> int:
     """Frames the phone loop calls speech that no command word covers."""
     return len(frames(phones) - frames(words))
+
+
+def frames_per_phone(command: Decode, phones: dict[str, int]) -> float:
+    """How slowly the command's words were spoken: frames from the first word's start to
+    the last word's end, per phone of the words."""
+    if not command.spans:
+        return 0.0
+    span = command.spans[-1][1] - command.spans[0][0] + 1
+    return span / max(1, sum(phones.get(word, 1) for word in command.text.split()))
 
 
 def score_gap(command: Decode, loop: Decode) -> float:
@@ -251,7 +278,7 @@ class SphinxEngine:
         words = grammar_words(library, wake_word)
         self._tmp = tempfile.TemporaryDirectory(prefix="stretch-coach-sphinx-", dir=work_dir)
         dict_path = Path(self._tmp.name) / "commands.dict"
-        write_dictionary(words, dict_path)
+        self._phones = write_dictionary(words, dict_path)
         config: dict[str, Any] = {
             "hmm": str(model_dir() / "en-us"),
             "dict": str(dict_path),
@@ -398,6 +425,10 @@ class SphinxEngine:
         parsed = parse_command(command.text, self.library, self.wake_word, self._table)
         if parsed is None:
             return self._reject(command.text, 0.0, f"not a whole command phrase ({detail})")
+        per_phone = frames_per_phone(command, self._phones)
+        if per_phone > self.tuning.max_frames_per_phone:
+            why = f"words stretched to {per_phone * 10:.0f} ms a phone ({detail})"
+            return self._reject(command.text, 0.0, why)
         loop = run_decoder(self._loop, audio)
         gap = score_gap(command, loop)
         conf = confidence(gap, self.tuning)
