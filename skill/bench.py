@@ -330,7 +330,9 @@ def run_engine(
     deadline = None if budget_s is None else time.monotonic() + budget_s
     pos: list[Any] = []
     neg: list[Any] = []
-    for positive, clip in tqdm(interleave(positives, negatives), desc="asr clips", unit="clip"):
+    # disable=None: a bar on a terminal only, not hundreds of redraws in a log or CI output
+    clips = tqdm(interleave(positives, negatives), desc="asr clips", unit="clip", disable=None)
+    for positive, clip in clips:
         if deadline is not None and time.monotonic() > deadline:
             break
         (pos if positive else neg).append(run_clip(engine, clip))
