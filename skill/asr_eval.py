@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 CHUNK_S = 0.032  # what a sounddevice callback typically hands over
+BARGE_IN = "over_coach"  # the condition of commands spoken while the coach talks
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class Clip:
     command: str | None
     args: Mapping[str, str] = field(default_factory=dict)
     source: str = ""  # piper / espeak / human / noise / coach
-    condition: str = "clean"  # clean / 20db / 10db (noise mixed) / far10db / far20db / noise
+    condition: str = "clean"  # clean / 20db / 10db (noise) / far10db / far20db / over_coach / noise
     speech_end_s: float = 0.0
-    coach_text: str = ""  # for the coach's own sentences: what the speaker was playing
+    coach_text: str = ""  # what the speaker was playing from the clip's start
+    coach_until_s: float | None = None  # when it stopped (None: at speech_end_s, its own words)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
     engine.reset()
     gate = EchoGate()
     playing = bool(clip.coach_text)  # the coach's sentence plays from the clip's start
+    coach_until = clip.speech_end_s if clip.coach_until_s is None else clip.coach_until_s
     if playing:
         tell_coach_speaking(engine, gate, clip.coach_text, 0.0)
     step = max(1, int(chunk_s * SAMPLE_RATE))
@@ -85,8 +88,8 @@ def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
     cpu0 = time.process_time()
     starts = range(0, len(clip.pcm), step)
     for start in [*starts, len(clip.pcm)]:  # the last pass flushes
-        if playing and start / SAMPLE_RATE >= clip.speech_end_s:
-            tell_coach_speaking(engine, gate, None, clip.speech_end_s)
+        if playing and start / SAMPLE_RATE >= coach_until:
+            tell_coach_speaking(engine, gate, None, coach_until)
             playing = False
         chunk = clip.pcm[start : start + step]
         t0 = time.perf_counter()
@@ -140,6 +143,7 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
     self_false = [o for o in false if o.clip.source == "coach"]
     self_ungated = [o for o in negatives if o.clip.source == "coach" and o.ungated]
     wrong = [o for o in positives if o.accepted and not o.correct]
+    barge_in = [o for o in positives if o.clip.condition == BARGE_IN]
     return {
         "command_accuracy": round(sum(o.correct for o in positives) / max(1, len(positives)), 3),
         "command_accuracy_by_condition": _accuracy(positives, lambda c: c.condition),
@@ -148,6 +152,10 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
             positives, lambda c: f"{c.source}/{c.condition}"
         ),
         "positives": len(positives),
+        "bargein_clips": len(barge_in),
+        "bargein_accuracy": (
+            round(sum(o.correct for o in barge_in) / len(barge_in), 3) if barge_in else None
+        ),
         "wrong_commands": len(wrong),
         "negatives": len(negatives),
         "selftrigger_clips": sum(o.clip.source == "coach" for o in negatives),

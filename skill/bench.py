@@ -287,12 +287,14 @@ ASR_KEYS = {
     "selftrigger_false_accepts": "selftrigger_false_accepts",
     "selftrigger_ungated_false_accepts": "selftrigger_ungated_false_accepts",
     "wrong_commands": "wrong_commands",
+    "bargein_accuracy": "bargein_accuracy",
     "command_latency_ms_p50": "command_latency_ms_p50",
     "command_latency_ms_p95": "command_latency_ms_p95",
     "asr_rtf": "asr_rtf",
     "asr_positive_clips": "positives",
     "asr_negative_clips": "negatives",
     "asr_selftrigger_clips": "selftrigger_clips",
+    "asr_bargein_clips": "bargein_clips",
 }
 
 

@@ -2,7 +2,7 @@
 
 Positives: command phrases in the Piper voice and several espeak-ng voices (speeds, pitches),
 the human "stop" clip, each also mixed with real background noise at 20 and 10 dB SNR and
-spoken from farther away (10 and 20 dB quieter).
+spoken from farther away (10 and 20 dB quieter); stop and pause also spoken over the coach.
 Negatives: real non-command speech, the noise recordings, human words that are not commands,
 and the coach's own sentences (self-trigger). Rendered audio is cached on disk as WAV, keyed
 by everything that shapes it, because synthesis is the slow part of a test run.
@@ -32,6 +32,9 @@ TAIL_S = 1.2  # after it, long enough for any endpointer
 MIC_HISS_RMS = 20.0  # about -64 dBFS: a quiet USB microphone in a quiet room
 NOISY_TAIL_S = 3.5  # noise after the words: longer than the longest segment the engine keeps
 CACHE_VERSION = "1"
+LEAD_COACH_S = 0.3  # silence before a coach sentence
+ECHO_GAIN = 0.25  # the coach's voice reaches the microphone about 12 dB down (as in the demo)
+BARGE_IN_AT_S = 0.6  # a barge-in command starts this far into the coach's sentence
 
 Pcm = npt.NDArray[np.int16]
 
@@ -255,6 +258,48 @@ def farther_versions(clips: Sequence[Clip], drops_db: Iterable[float]) -> list[C
     return out
 
 
+def barge_in_versions(
+    commands: Sequence[Clip], coach: Sequence[Clip], into_s: float = BARGE_IN_AT_S
+) -> list[Clip]:
+    """Each stop/pause command spoken `into_s` into a coach sentence that goes on over all
+    of it, the coach's voice reaching the microphone ECHO_GAIN down (as in the demo).
+
+    Sentences that contain the command's own words are skipped: there the echo gate blocks
+    the command on purpose ("Say pause to rest" must not pause)."""
+    from skill.asr_eval import BARGE_IN
+    from skill.recognizer import stems
+
+    out: list[Clip] = []
+    for i, clip in enumerate(commands):
+        words = trim(clip.pcm)
+        fits = [
+            c
+            for c in coach
+            if not stems(c.coach_text) & stems(clip.name.split(":", 1)[1])
+            and c.speech_end_s - LEAD_COACH_S > into_s + len(words) / RATE
+        ]
+        if not fits:
+            continue
+        over = fits[(i * 7) % len(fits)]
+        start = int((LEAD_COACH_S + into_s) * RATE)
+        mixed = ECHO_GAIN * over.pcm.astype(np.float64)
+        mixed[start : start + len(words)] += words
+        pcm = np.clip(np.round(mixed), -32768, 32767).astype(np.int16)
+        end = start / RATE + len(words) / RATE
+        out.append(
+            replace(
+                clip,
+                name=f"{clip.name}@{BARGE_IN}",
+                pcm=pcm,
+                condition=BARGE_IN,
+                speech_end_s=end,
+                coach_text=over.coach_text,
+                coach_until_s=over.speech_end_s,
+            )
+        )
+    return out
+
+
 def speech_negatives(shared: Path) -> list[Clip]:
     """Real non-command sentences and the noise recordings, whole."""
     clips = []
@@ -299,7 +344,7 @@ def selftrigger_negatives(
     clips = []
     for sentence in coach_sentences(library, limit)[::every]:
         pcm = cached(cache, f"coach|{sentence}", partial(piper, sentence))
-        stream, end = framed(pcm, lead=0.3, tail=0.8)
+        stream, end = framed(pcm, lead=LEAD_COACH_S, tail=0.8)
         name = f"coach:{sentence[:40]}"
         clips.append(Clip(name, stream, None, {}, "coach", "clean", end, coach_text=sentence))
     return clips
@@ -316,6 +361,8 @@ def build_corpus(
 ) -> Corpus:
     """The whole corpus. `quick` keeps fewer voice variants and `coach_every` thins the coach
     sentences so the test suite stays within its time budget; the benchmark runs it all."""
+    from skill.intents import BARGE_IN_COMMANDS
+
     clean = synthetic_positives(cache, library, quick)
     human_pos, human_neg = human_clips(shared)
     noises = noise_tracks(shared)
@@ -329,6 +376,8 @@ def build_corpus(
         *farther_versions(base, (10.0, 20.0)),
     ]
     coach = selftrigger_negatives(cache, library, every=coach_every)
+    stop_pause = [c for c in clean_all if c.command in BARGE_IN_COMMANDS]
+    positives += barge_in_versions(stop_pause, coach)
     negatives = speech_negatives(shared) + human_neg + coach
     return Corpus(with_mic_hiss(positives), with_mic_hiss(negatives))
 

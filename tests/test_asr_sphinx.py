@@ -48,10 +48,10 @@ from tests.speech_corpus import (
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 
 # Floors a margin below the measured run (quick corpus, coach_every=4, 2026-12-02: accuracy
-# 0.642, Piper clean 0.75, noise at 20 dB SNR 0.672, 10 and 20 dB farther 0.852, 0 false
-# accepts, 4 wrong commands, 3 of them in noise): they fail a change that kills recall.
-# Every clip has a quiet microphone's hiss under it.
-MIN_ACCURACY = 0.55
+# 0.613, Piper clean 0.75, noise at 20 dB SNR 0.672, 10 and 20 dB farther 0.852, stop and
+# pause over the coach 0, 0 false accepts, 4 wrong commands, 3 of them in noise): they fail
+# a change that kills recall. Every clip has a quiet microphone's hiss under it.
+MIN_ACCURACY = 0.52
 MIN_PIPER_CLEAN = 0.6
 MIN_FARTHER = 0.7  # at a 40 dB SNR floor this was 0.16: the fallback was deaf a few steps away
 MIN_NOISE_20DB = 0.5
@@ -98,7 +98,7 @@ def test_accuracy_floor_on_commands(summary: dict[str, Any]) -> None:
     assert summary["command_accuracy"] >= MIN_ACCURACY, summary
     assert len(summary["wrong_command_clips"]) <= MAX_WRONG_COMMANDS, summary["wrong_command_clips"]
     by_cond = summary["command_accuracy_by_condition"]
-    assert set(by_cond) == {"clean", "20db", "10db", "far10db", "far20db"}
+    assert set(by_cond) == {"clean", "20db", "10db", "far10db", "far20db", "over_coach"}
 
 
 def test_commands_from_farther_away_and_over_some_noise_are_heard(
@@ -107,6 +107,16 @@ def test_commands_from_farther_away_and_over_some_noise_are_heard(
     by_cond = summary["command_accuracy_by_condition"]
     assert min(by_cond["far10db"], by_cond["far20db"]) >= MIN_FARTHER, by_cond
     assert by_cond["20db"] >= MIN_NOISE_20DB, by_cond
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 0 of 16: the coach's echo keeps the fallback's segment open, so "
+    "the command is never alone in a segment; only Vosk spots stop and pause over the coach",
+)
+def test_stop_and_pause_over_the_coach_are_heard(summary: dict[str, Any]) -> None:
+    assert summary["bargein_clips"] >= 10
+    assert summary["bargein_accuracy"] >= 0.5, summary["command_accuracy_by_condition"]
 
 
 def test_clean_piper_commands_are_mostly_heard(summary: dict[str, Any]) -> None:
