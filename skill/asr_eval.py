@@ -43,6 +43,7 @@ class Clip:
     speech_end_s: float = 0.0
     coach_text: str = ""  # what the speaker was playing from the clip's start
     coach_until_s: float | None = None  # when it stopped (None: at speech_end_s, its own words)
+    coach_pcm: npt.NDArray[np.int16] | None = None  # what it played, from the clip's start
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
     playing = bool(clip.coach_text)  # the coach's sentence plays from the clip's start
     coach_until = clip.speech_end_s if clip.coach_until_s is None else clip.coach_until_s
     if playing:
-        tell_coach_speaking(engine, gate, clip.coach_text, 0.0)
+        played = None if clip.coach_pcm is None else (clip.coach_pcm, SAMPLE_RATE)
+        tell_coach_speaking(engine, gate, clip.coach_text, 0.0, played)
     step = max(1, int(chunk_s * SAMPLE_RATE))
     accepted: list[Hearing] = []
     ungated: list[Hearing] = []

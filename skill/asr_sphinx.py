@@ -16,15 +16,18 @@ nothing. The pipeline here:
    - it explains the audio almost as well as the phone loop: the score gap per frame of
      the command (a log-likelihood ratio, the classic garbage-model confidence) is above
      `min_score`. Ordinary speech forced onto a command scores far below,
-   - the speech stands `min_snr_db` over the room: in noise the grammar picks wrong
-     commands, so the fallback does not act there at all, and
+   - the speech stands `min_snr_db` over the room: in louder noise the grammar picks
+     wrong commands, so the fallback does not act there, and
    - the segment is speech at all: Silero VAD (a small neural speech detector) gives it a
      mean speech probability of at least `min_speech_prob`. Kitchen noise passes the
      WebRTC VAD and can fit a command well ("stop" at +9.5); it fails this check. It runs
      only on a segment about to be accepted, so it costs nothing while nobody speaks.
 Thresholds were set on the measured corpus with a margin below its worst negative
 (tests/speech_corpus.py; numbers in the README). The coach's own voice is handled by the
-echo gate (skill.recognizer.EchoGate), which knows what the coach is saying.
+echo gate (skill.recognizer.EchoGate), which knows what the coach is saying, and here also
+by what the speaker plays (`coach_audio`): while it plays, a frame is speech only when it
+stands out of the echo expected from it (skill.echo_reference), and a segment is decoded
+with a grammar of only stop and pause, the commands the gate lets through over the coach.
 Segments longer than any command are abandoned without decoding the rest.
 """
 
@@ -38,7 +41,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skill.asr import SAMPLE_RATE, Hearing
-from skill.intents import command_phrases, grammar_words, normalize, parse_command
+from skill.echo_reference import EchoReference, frame_levels
+from skill.intents import (
+    BARGE_IN_COMMANDS,
+    command_phrases,
+    grammar_words,
+    normalize,
+    parse_command,
+)
 from skill.model import Library
 from skill.noise_floor import NoiseFloor, frame_db
 
@@ -53,6 +63,8 @@ ENGINE = "pocketsphinx"
 # the measured wrong commands, the human "stop" among them); "start upper back" and the
 # button still start a routine.
 LEFT_OUT = frozenset({"start"})
+BARGE_IN_SEARCH = "barge_in"
+FRAME_S = 0.03  # the VAD's frame: coach_audio levels are per frame of this length
 
 
 @dataclass(frozen=True)
@@ -238,13 +250,19 @@ def speech_detector() -> Any:
 
 
 def make_decoders(
-    config: dict[str, Any], phrases: Sequence[str], tuning: Tuning, wake_word: str | None
+    config: dict[str, Any],
+    phrases: Sequence[str],
+    barge_in: Sequence[str],
+    tuning: Tuning,
+    wake_word: str | None,
 ) -> tuple[Any, Any]:
-    """The command-grammar decoder and the free phone-loop decoder, sharing one configuration."""
+    """The command-grammar decoder (with a second search of only the `barge_in` phrases)
+    and the free phone-loop decoder, sharing one configuration."""
     import pocketsphinx
 
     grammar = pocketsphinx.Decoder(lm=None, lw=tuning.lw, **config)
     grammar.add_jsgf_string("commands", jsgf_grammar(phrases, wake_word))
+    grammar.add_jsgf_string(BARGE_IN_SEARCH, jsgf_grammar(barge_in, wake_word))
     grammar.activate_search("commands")
     phone_lm = str(model_dir() / "en-us-phone.lm.bin")
     loop = pocketsphinx.Decoder(lm=None, allphone=phone_lm, lw=tuning.phone_lw, **config)
@@ -288,11 +306,16 @@ class SphinxEngine:
             # a least-significant-bit of noise keeps it finite, as on any real microphone.
             "dither": True,
         }
-        self._grammar, self._loop = make_decoders(config, list(self._table), self.tuning, wake_word)
+        barge_in = [p for p, (name, _) in self._table.items() if name in BARGE_IN_COMMANDS]
+        self._grammar, self._loop = make_decoders(
+            config, list(self._table), barge_in, self.tuning, wake_word
+        )
+        self._echo = EchoReference()
+        self._playing: npt.NDArray[np.int16] | None = None
         self._speech = speech_detector()
         # The VAD is never reset: its noise level adapts to the room over the whole session.
         # (Rebuilt per test clip, it let short bursts of kitchen noise through as "help".)
-        self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE)
+        self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE, FRAME_S)
         self._frame_samples = self._vad.frame_bytes // 2
         self.reset()
 
@@ -314,6 +337,18 @@ class SphinxEngine:
         self._too_long = False
         self._early: Hearing | None = None  # verdict on the segment as it was at early_decode_s
         self._seg_start_s = 0.0  # stream time where the VAD first heard the segment's speech
+        self._over_coach = False  # the segment began while the coach was playing
+        self._echo.play(None, 0)  # the coupling it learned stays: it is the room's
+        self._playing = None
+
+    def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
+        """The speaker started playing `pcm` now (None: it stopped). Called before every
+        chunk: the same array again changes nothing."""
+        if pcm is self._playing:
+            return
+        self._playing = pcm
+        levels = None if pcm is None else frame_levels(pcm, rate, FRAME_S)
+        self._echo.play(levels, self._fed // self._frame_samples)
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
         import numpy as np
@@ -348,7 +383,8 @@ class SphinxEngine:
         frame = samples.tobytes()
         level = frame_db(samples)
         loud = self._floor.loud(level)  # both see every frame, so both keep adapting
-        speech = self._vad.is_speech(frame) and loud
+        person = self._echo.person(level, self._fed // self._frame_samples - 1)
+        speech = self._vad.is_speech(frame) and loud and person is not False
         frame_s = self._frame_samples / SAMPLE_RATE
         if not self._in_utt:
             self._preroll = [*self._preroll, frame][-int(self.tuning.preroll_s / frame_s) :]
@@ -356,6 +392,7 @@ class SphinxEngine:
             if sum(self._recent) >= self.tuning.start_frames[0]:
                 preroll = self._preroll
                 self._start_utt()
+                self._over_coach = person is not None
                 onset = self._fed - self.tuning.start_frames[1] * self._frame_samples
                 self._seg_start_s = onset / SAMPLE_RATE
                 for past in preroll:
@@ -419,7 +456,7 @@ class SphinxEngine:
                 "", 0.0, f"too noisy: speech {snr:.0f} dB over the room, below {limit:.0f}"
             )
         audio = b"".join(self._segment)
-        command = run_decoder(self._grammar, audio)
+        command = self._decode_command(audio)
         if not command.text:
             return self._reject("", 0.0, f"no path through the grammar ({detail})")
         parsed = parse_command(command.text, self.library, self.wake_word, self._table)
@@ -448,6 +485,17 @@ class SphinxEngine:
             return self._reject(command.text, conf, why)
         why = f"accepted: score {gap:.1f}, {snr:.0f} dB over the room ({detail})"
         return Hearing(command.text, replace(parsed, confidence=conf), conf, ENGINE, True, why)
+
+    def _decode_command(self, audio: bytes) -> Decode:
+        """Over the coach only stop and pause can act (skill.recognizer.EchoGate), so only
+        they are searched for: a grammar of five phrases fits the echo's leftovers less."""
+        if not self._over_coach:
+            return run_decoder(self._grammar, audio)
+        self._grammar.activate_search(BARGE_IN_SEARCH)
+        try:
+            return run_decoder(self._grammar, audio)
+        finally:
+            self._grammar.activate_search("commands")
 
     def _reject(self, text: str, confidence: float, reason: str) -> Hearing:
         return Hearing(text, None, confidence, ENGINE, True, f"rejected: {reason}")

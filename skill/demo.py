@@ -154,6 +154,7 @@ class Session:
         self.wav_user: Track | None = None
         self.speaking: dict[int, tuple[float, str]] = {}  # uid -> (end time, text)
         self.coach_free_at = 0.0
+        self.coach_clips: list[tuple[float, Pcm]] = []  # (start, 16 kHz audio) of each sentence
         self.person_free_at = 0.0
         self.led = LedState.READY
         self.state_since = 0.0
@@ -180,7 +181,9 @@ class Session:
         self._ensure_wav(rate)
         assert self.wav_coach is not None
         start = max(self.t, self.coach_free_at)
-        end = self.mic_coach.add(start, resample(pcm, rate, MIC_RATE))
+        heard = resample(pcm, rate, MIC_RATE)
+        end = self.mic_coach.add(start, heard)
+        self.coach_clips.append((start, heard))
         self.wav_coach.add(start, pcm)
         self.coach_free_at = end
         self._play_live(pcm, rate)
@@ -212,6 +215,13 @@ class Session:
             if end <= self.t:
                 del self.speaking[uid]
                 self.apply(self.player.handle(SpeechDone(uid)))
+
+    def coach_audio(self) -> tuple[Pcm, int] | None:
+        """The sentence sounding now, for the recognizer's echo check (None once cut off)."""
+        for start, pcm in reversed(self.coach_clips):
+            if start <= self.t < min(start + len(pcm) / MIC_RATE, self.coach_free_at):
+                return pcm, MIC_RATE
+        return None
 
     def coach_text(self) -> str | None:
         live = [text for end, text in self.speaking.values() if end > self.t]
@@ -294,7 +304,8 @@ class Session:
         while self.t < limit_s:
             self._person_turn()
             mic = self._mic_chunk(chunk)
-            tell_coach_speaking(self.engine, self.gate, self.coach_text(), self.t)
+            audio = self.coach_audio()
+            tell_coach_speaking(self.engine, self.gate, self.coach_text(), self.t, audio)
             self.t += CHUNK_S
             for hearing in self.engine.accept(mic):
                 self._heard(hearing)

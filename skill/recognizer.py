@@ -162,12 +162,24 @@ class EchoGate:
         return hearing
 
 
-def tell_coach_speaking(engine: Engine, gate: EchoGate, text: str | None, now_s: float) -> None:
-    """Both the gate and engines that spot barge-in words (Vosk) must know when the coach talks."""
+def tell_coach_speaking(
+    engine: Engine,
+    gate: EchoGate,
+    text: str | None,
+    now_s: float,
+    audio: tuple[npt.NDArray[np.int16], int] | None = None,
+) -> None:
+    """Both the gate and engines that spot barge-in words (Vosk) must know when the coach
+    talks; engines that tell the person from the echo (the fallback) also what it plays:
+    `audio` is the sentence sounding now and its sample rate (the same array while it plays)."""
     gate.coach_speaking(text, now_s)
     hook = getattr(engine, "coach_speaking", None)
     if hook is not None:
         hook(text is not None)
+    played = getattr(engine, "coach_audio", None)
+    if played is not None:
+        pcm, rate = audio if audio is not None and text is not None else (None, 0)
+        played(pcm, rate)
 
 
 def _gated(hearing: Hearing, reason: str) -> Hearing:

@@ -172,12 +172,14 @@ class Listener:
     coach_text: Callable[[], str]
     on_event: Callable[[Event], None]
     log: logging.Logger
+    coach_audio: Callable[[], Any] = lambda: None  # Speaker.current_audio
     chunks: queue.Queue[Any] = field(default_factory=queue.Queue)
     fed_s: float = 0.0  # stream time: seconds of audio given to the engine
 
     def run(self) -> None:
         while (chunk := self.chunks.get()) is not None:
-            tell_coach_speaking(self.engine, self.gate, self.coach_text() or None, self.fed_s)
+            text = self.coach_text() or None
+            tell_coach_speaking(self.engine, self.gate, text, self.fed_s, self.coach_audio())
             self.fed_s += len(chunk) / 16000
             for hearing in self.engine.accept(chunk):
                 self.decide(hearing)
@@ -228,7 +230,9 @@ class Service:
             log,
             wake_word=settings.wake_word,
         )
-        self.listener = Listener(self.engine, EchoGate(), self._coach_text, self.events.put, log)
+        self.listener = Listener(
+            self.engine, EchoGate(), self._coach_text, self.events.put, log, self._coach_audio
+        )
         self.mic = MicSupervisor(self._open_mic, self.listener.chunks.put, self.events.put, log)
         self.button, self.led = self._open_gpio()
         self.router = ActionRouter(self.speech, self.led, self.store, log)
@@ -314,6 +318,9 @@ class Service:
 
     def _coach_text(self) -> str:
         return str(getattr(self.speech, "current_text", ""))
+
+    def _coach_audio(self) -> Any:
+        return getattr(self.speech, "current_audio", None)
 
     # --- running -------------------------------------------------------------------------
 

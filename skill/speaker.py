@@ -61,6 +61,8 @@ class _ClipInfo:
     utterance_id: int | None  # None: a cue tone
     text: str
     last: bool
+    pcm: npt.NDArray[np.int16] | None = None  # what is played, for the recognizer's echo check
+    rate: int = 0
 
 
 class Speaker:
@@ -131,6 +133,15 @@ class Speaker:
                 return ""
             return self._active.get(info.utterance_id, "")
 
+    @property
+    def current_audio(self) -> tuple[npt.NDArray[np.int16], int] | None:
+        """The sentence sounding now and its rate (the same array while it plays)."""
+        with self._lock:
+            info = self._clips.get(self._playing) if self._playing is not None else None
+            if info is None or info.pcm is None or info.utterance_id is None:
+                return None
+            return info.pcm, info.rate
+
     def sentence_audio(self, sentence: str) -> npt.NDArray[np.int16]:
         self.synthesizing.set()
         try:
@@ -162,7 +173,9 @@ class Speaker:
                     if generation != self._generation:
                         break
                     clip_id = next(self._ids)
-                    self._clips[clip_id] = _ClipInfo(uid, sentence, i == len(sentences) - 1)
+                    last = i == len(sentences) - 1
+                    rate = self.voice.sample_rate
+                    self._clips[clip_id] = _ClipInfo(uid, sentence, last, pcm, rate)
                     self.output.play(pcm, self.voice.sample_rate, clip_id)
 
     def _clip_start(self, clip_id: int) -> None:

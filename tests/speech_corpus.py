@@ -35,6 +35,9 @@ CACHE_VERSION = "1"
 LEAD_COACH_S = 0.3  # silence before a coach sentence
 ECHO_GAIN = 0.25  # the coach's voice reaches the microphone about 12 dB down (as in the demo)
 BARGE_IN_AT_S = 0.6  # a barge-in command starts this far into the coach's sentence
+# The microphone hears what the speaker was told to play this much later (output buffers):
+# the recognizer's reference of the coach's audio runs ahead of the echo.
+ECHO_DELAY_S = 0.1
 
 Pcm = npt.NDArray[np.int16]
 
@@ -261,8 +264,8 @@ def farther_versions(clips: Sequence[Clip], drops_db: Iterable[float]) -> list[C
 def barge_in_versions(
     commands: Sequence[Clip], coach: Sequence[Clip], into_s: float = BARGE_IN_AT_S
 ) -> list[Clip]:
-    """Each stop/pause command spoken `into_s` into a coach sentence that goes on over all
-    of it, the coach's voice reaching the microphone ECHO_GAIN down (as in the demo).
+    """Each stop/pause command spoken `into_s` into a coach sentence (its echo, from
+    selftrigger_negatives) that goes on over all of it.
 
     Sentences that contain the command's own words are skipped: there the echo gate blocks
     the command on purpose ("Say pause to rest" must not pause)."""
@@ -282,7 +285,7 @@ def barge_in_versions(
             continue
         over = fits[(i * 7) % len(fits)]
         start = int((LEAD_COACH_S + into_s) * RATE)
-        mixed = ECHO_GAIN * over.pcm.astype(np.float64)
+        mixed = over.pcm.astype(np.float64)  # the coach's echo
         mixed[start : start + len(words)] += words
         pcm = np.clip(np.round(mixed), -32768, 32767).astype(np.int16)
         end = start / RATE + len(words) / RATE
@@ -295,6 +298,7 @@ def barge_in_versions(
                 speech_end_s=end,
                 coach_text=over.coach_text,
                 coach_until_s=over.speech_end_s,
+                coach_pcm=over.coach_pcm,
             )
         )
     return out
@@ -339,15 +343,24 @@ def _library_sentences(library: Library) -> list[str]:
 def selftrigger_negatives(
     cache: Path, library: Library, limit: int | None = None, every: int = 1
 ) -> list[Clip]:
-    """The coach's own sentences in its own (Piper) voice, as the microphone would hear them."""
+    """The coach's own sentences in its own (Piper) voice, as the microphone hears them:
+    ECHO_GAIN down and ECHO_DELAY_S after the speaker was told to play them."""
     piper = PiperRenderer()
     clips = []
     for sentence in coach_sentences(library, limit)[::every]:
         pcm = cached(cache, f"coach|{sentence}", partial(piper, sentence))
         stream, end = framed(pcm, lead=LEAD_COACH_S, tail=0.8)
+        echo = np.round(ECHO_GAIN * stream.astype(np.float64)).astype(np.int16)
         name = f"coach:{sentence[:40]}"
-        clips.append(Clip(name, stream, None, {}, "coach", "clean", end, coach_text=sentence))
+        clip = Clip(name, echo, None, {}, "coach", "clean", end, coach_text=sentence)
+        clips.append(replace(clip, coach_pcm=played_early(stream)))
     return clips
+
+
+def played_early(echo: Pcm, delay_s: float = ECHO_DELAY_S) -> Pcm:
+    """What the speaker was told to play, given the echo the microphone hears `delay_s` later."""
+    n = int(delay_s * RATE)
+    return np.concatenate([echo[n:], np.zeros(n, dtype=np.int16)])
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,13 @@ from tests.speech_corpus import (
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 
 # Floors a margin below the measured run (quick corpus, coach_every=4, 2026-12-02: accuracy
-# 0.613, Piper clean 0.75, noise at 20 dB SNR 0.672, 10 and 20 dB farther 0.852, stop and
-# pause over the coach 0, 0 false accepts, 4 wrong commands, 3 of them in noise): they fail
-# a change that kills recall. Every clip has a quiet microphone's hiss under it.
+# 0.641, Piper clean 0.75, noise at 20 dB SNR 0.672, 10 and 20 dB farther 0.852, stop and
+# pause over the coach 0.625 (10 of 16), 0 false accepts, engine alone 0 on the coach's own
+# sentences (6-7 before it knew what the coach plays), 4 wrong commands, 3 of them in
+# noise): they fail a change that kills recall. Every clip has a quiet mic's hiss under it.
 MIN_ACCURACY = 0.52
+MIN_BARGE_IN = 0.4
+MAX_UNGATED = 2
 MIN_PIPER_CLEAN = 0.6
 MIN_FARTHER = 0.7  # at a 40 dB SNR floor this was 0.16: the fallback was deaf a few steps away
 MIN_NOISE_20DB = 0.5
@@ -92,6 +95,8 @@ def test_engine_alone_never_hears_barge_in_words_in_coach_speech(
     ungated = summary["selftrigger_ungated_clips"]
     heard = [c for c in ungated if table[c.rsplit(" -> ", 1)[1]][0] in BARGE_IN_COMMANDS]
     assert heard == [], ungated
+    # Knowing what the coach plays, the engine no longer makes segments of its voice at all.
+    assert len(ungated) <= MAX_UNGATED, ungated
 
 
 def test_accuracy_floor_on_commands(summary: dict[str, Any]) -> None:
@@ -109,14 +114,11 @@ def test_commands_from_farther_away_and_over_some_noise_are_heard(
     assert by_cond["20db"] >= MIN_NOISE_20DB, by_cond
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 0 of 16: the coach's echo keeps the fallback's segment open, so "
-    "the command is never alone in a segment; only Vosk spots stop and pause over the coach",
-)
 def test_stop_and_pause_over_the_coach_are_heard(summary: dict[str, Any]) -> None:
+    """Before the echo reference (skill.echo_reference) this was 0 of 16: the coach's echo
+    kept the segment open, so a command was never alone in one."""
     assert summary["bargein_clips"] >= 10
-    assert summary["bargein_accuracy"] >= 0.5, summary["command_accuracy_by_condition"]
+    assert summary["bargein_accuracy"] >= MIN_BARGE_IN, summary["command_accuracy_by_condition"]
 
 
 def test_clean_piper_commands_are_mostly_heard(summary: dict[str, Any]) -> None:

@@ -54,10 +54,17 @@ with AudioOutput() as player:
     while not started:
         time.sleep(0.01)
     out["speaking_text"] = sp.current_text
+    pcm, rate = sp.current_audio
+    first = cache.get(out["sentences"][0])
+    out["speaking_audio"] = [bool(np.array_equal(pcm, first)), rate == voice.sample_rate]
     out["is_speaking"] = sp.is_speaking
     finished.wait(30)
     time.sleep(0.3)
-    out["after_first"] = {"is_speaking": sp.is_speaking, "current_text": sp.current_text}
+    out["after_first"] = {
+        "is_speaking": sp.is_speaking,
+        "current_text": sp.current_text,
+        "current_audio": sp.current_audio is None,
+    }
     out["cached_after"] = cache.hit_rate(out["sentences"])
     out["expected_s"] = sum(len(cache.get(s)) for s in out["sentences"]) / voice.sample_rate
     out["first_s"] = captured()
@@ -107,7 +114,13 @@ def test_uncached_utterance_is_spoken_whole_and_cached(run: dict[str, Any]) -> N
 def test_what_is_being_said_is_known_while_speaking(run: dict[str, Any]) -> None:
     assert run["speaking_text"] == TEXT
     assert run["is_speaking"] is True
-    assert run["after_first"] == {"is_speaking": False, "current_text": ""}
+    assert run["after_first"] == {"is_speaking": False, "current_text": "", "current_audio": True}
+
+
+def test_the_sentence_playing_is_known_for_the_echo_check(run: dict[str, Any]) -> None:
+    """The fallback recognizer tells the person from the coach by what is played: the first
+    sentence's audio, at the voice's rate."""
+    assert run["speaking_audio"] == [True, True]
 
 
 def test_cached_utterance_plays_without_synthesis(run: dict[str, Any]) -> None:
