@@ -31,13 +31,11 @@ ECHO_TAIL_S = 0.3
 # Engines decide after the words end (Vosk: 0.2 s trailing silence plus ~0.3 s of acoustic
 # context), so a hearing of the coach's last words arrives this much after playback ends.
 DECISION_DELAY_S = 0.5
-# Measured on the fallback (2026-12-02, 270 "coach, ..." clips): short coach sentences fit
-# "coach <command>" ("Volume down." as "coach, I'm done"), and over noise at 20 dB SNR it
-# heard 13-27% of commands, against 60-77% without a wake word.
+# Measured on the fallback (2026-12-02, 270 "coach, ..." clips): over noise at 20 dB SNR it
+# heard 17% of commands, against 67% without a wake word, and 9 were wrong commands.
 WAKE_WORD_ON_FALLBACK = (
-    "the wake word does not help the PocketSphinx fallback: it hears fewer commands over"
-    " noise, and it heard 2 of 352 of the coach's sentences as 'coach, I'm done' (none without"
-    " a wake word); set wake_word: null, or " + INSTALL_HINT
+    "the wake word does not help the PocketSphinx fallback: over noise it heard 17% of"
+    " commands instead of 67%, with more wrong ones; set wake_word: null, or " + INSTALL_HINT
 )
 # The stream is fed in pieces this long when recognizing a file, as the microphone would.
 FILE_CHUNK_S = 0.02
