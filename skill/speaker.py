@@ -56,6 +56,13 @@ def render(voice: Voice, cache: PhraseCache | None, text: str) -> tuple[npt.NDAr
     return pcm, voice.sample_rate
 
 
+def played_at_volume(pcm: npt.NDArray[np.int16], volume: float) -> npt.NDArray[np.int16]:
+    """The sentence as the output will play it: "louder" and "quieter" change the echo."""
+    import numpy as np
+
+    return pcm if volume == 1.0 else np.round(pcm * volume).astype(np.int16)
+
+
 @dataclass(frozen=True)
 class _ClipInfo:
     utterance_id: int | None  # None: a cue tone
@@ -175,7 +182,8 @@ class Speaker:
                     clip_id = next(self._ids)
                     last = i == len(sentences) - 1
                     rate = self.voice.sample_rate
-                    self._clips[clip_id] = _ClipInfo(uid, sentence, last, pcm, rate)
+                    played = played_at_volume(pcm, getattr(self.output, "volume", 1.0))
+                    self._clips[clip_id] = _ClipInfo(uid, sentence, last, played, rate)
                     self.output.play(pcm, self.voice.sample_rate, clip_id)
 
     def _clip_start(self, clip_id: int) -> None:
