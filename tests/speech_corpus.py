@@ -38,6 +38,7 @@ BARGE_IN_AT_S = 0.6  # a barge-in command starts this far into the coach's sente
 # The microphone hears what the speaker was told to play this much later (output buffers):
 # the recognizer's reference of the coach's audio runs ahead of the echo.
 ECHO_DELAY_S = 0.1
+ECHO_RT60_S = 0.4  # a furnished living room's reverberation time
 
 Pcm = npt.NDArray[np.int16]
 
@@ -343,18 +344,30 @@ def _library_sentences(library: Library) -> list[str]:
 def selftrigger_negatives(
     cache: Path, library: Library, limit: int | None = None, every: int = 1
 ) -> list[Clip]:
-    """The coach's own sentences in its own (Piper) voice, as the microphone hears them:
-    ECHO_GAIN down and ECHO_DELAY_S after the speaker was told to play them."""
+    """The coach's own sentences in its own (Piper) voice, as the microphone hears them
+    (room_echo), ECHO_DELAY_S after the speaker was told to play them."""
     piper = PiperRenderer()
     clips = []
     for sentence in coach_sentences(library, limit)[::every]:
         pcm = cached(cache, f"coach|{sentence}", partial(piper, sentence))
         stream, end = framed(pcm, lead=LEAD_COACH_S, tail=0.8)
-        echo = np.round(ECHO_GAIN * stream.astype(np.float64)).astype(np.int16)
+        echo = room_echo(stream)
         name = f"coach:{sentence[:40]}"
         clip = Clip(name, echo, None, {}, "coach", "clean", end, coach_text=sentence)
         clips.append(replace(clip, coach_pcm=played_early(stream)))
     return clips
+
+
+def room_echo(played: Pcm, rt60_s: float = ECHO_RT60_S) -> Pcm:
+    """The played audio ECHO_GAIN down, through a room that rings for `rt60_s` (a direct
+    path, then decaying noise: a synthetic impulse response, the same every run)."""
+    n = int(rt60_s * RATE)
+    rir = np.random.default_rng(7).normal(0.0, 1.0, n) * np.exp(-6.9 * np.arange(n) / n)
+    rir[0] = 3.0
+    rir *= ECHO_GAIN / np.sqrt(np.sum(rir**2))
+    size = len(played) + n
+    wet = np.fft.irfft(np.fft.rfft(played, size) * np.fft.rfft(rir, size), size)
+    return np.clip(np.round(wet[: len(played)]), -32768, 32767).astype(np.int16)
 
 
 def played_early(echo: Pcm, delay_s: float = ECHO_DELAY_S) -> Pcm:
