@@ -103,6 +103,9 @@ class Tuning:
     end_silence_s: float = 0.3
     # The segment is decoded once this much silence follows it, and the verdict is kept until
     # the endpoint: the decode (about 100 ms here, 0.5-1 s on a Pi 4) overlaps the wait.
+    # Stop and pause act on it at once (their p50/p95 latency 315/369 -> 266/324 ms, nothing
+    # else changed); for every command it tripled what the engine alone heard in the coach's
+    # sentences ("Full back, about 24 minutes." became "go back").
     early_decode_s: float = 0.2
     preroll_s: float = 0.15
     start_frames: tuple[int, int] = (2, 3)  # speech in 2 of the last 3 frames starts a segment
@@ -406,6 +409,8 @@ class SphinxEngine:
             self._early = None  # the person went on: that verdict was on half a phrase
         elif self._early is None and silent_s >= self.tuning.early_decode_s:
             self._early = self._judge()
+            if self._early.command is not None and self._early.command.name in BARGE_IN_COMMANDS:
+                return self._decide()  # stop and pause act at once (see Tuning.early_decode_s)
         if silent_s >= self.tuning.end_silence_s:
             return self._decide()
         return None

@@ -246,3 +246,22 @@ def test_a_pause_inside_a_phrase_does_not_end_it(library: Library) -> None:
     engine = SphinxEngine(library, tuning=tuning)
     hearings = [*engine.accept(pcm), *engine.flush()]
     assert [h.text for h in hearings] == ["start upper back routine"], hearings
+
+
+@pytest.mark.parametrize(("spoken", "acts_early"), [("Pause.", True), ("Which routines?", False)])
+def test_stop_and_pause_act_before_the_endpoint(
+    library: Library, spoken: str, acts_early: bool
+) -> None:
+    """Stop and pause act on the early decode, 0.1 s before the endpoint; other commands
+    wait out the endpoint's silence in case the person goes on."""
+    pcm, _ = framed(cached(CACHE, f"piper|{spoken}", partial(PiperRenderer(), spoken)))
+
+    def decided_at(tuning: Tuning) -> float:
+        engine = SphinxEngine(library, tuning=tuning)
+        hearings = [h for h in [*engine.accept(pcm), *engine.flush()] if h.command]
+        assert len(hearings) == 1, [h.reason for h in hearings]
+        return hearings[0].audio_end_s
+
+    at_endpoint = decided_at(Tuning(early_decode_s=Tuning().end_silence_s))
+    gained = at_endpoint - decided_at(Tuning())
+    assert gained == pytest.approx(0.1 if acts_early else 0.0, abs=0.031), gained
