@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from skill.asr import SAMPLE_RATE, Engine, Hearing
+from skill.intents import BARGE_IN_COMMANDS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -139,6 +140,11 @@ def _accuracy(outcomes: Sequence[Outcome], key: Callable[[Clip], str]) -> dict[s
 def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dict[str, Any]:
     """The benchmark numbers from per-clip outcomes."""
     latencies = [o.latency_ms for o in positives if o.correct and o.latency_ms is not None]
+    urgent = [  # stop and pause: the commands that must not wait
+        o.latency_ms
+        for o in positives
+        if o.correct and o.latency_ms is not None and o.clip.command in BARGE_IN_COMMANDS
+    ]
     audio_s = sum(len(o.clip.pcm) for o in (*positives, *negatives)) / SAMPLE_RATE
     cpu_s = sum(o.cpu_s for o in (*positives, *negatives))
     false = [o for o in negatives if o.accepted]
@@ -171,6 +177,8 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
         "wrong_command_clips": [f"{o.clip.name} -> {o.accepted[0].text}" for o in wrong],
         "command_latency_ms_p50": _percentile(latencies, 50),
         "command_latency_ms_p95": _percentile(latencies, 95),
+        "stop_pause_latency_ms_p50": _percentile(urgent, 50),
+        "stop_pause_latency_ms_p95": _percentile(urgent, 95),
         "asr_rtf": round(cpu_s / max(audio_s, 1e-9), 4),
         "audio_s": round(audio_s, 1),
     }

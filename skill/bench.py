@@ -290,6 +290,8 @@ ASR_KEYS = {
     "bargein_accuracy": "bargein_accuracy",
     "command_latency_ms_p50": "command_latency_ms_p50",
     "command_latency_ms_p95": "command_latency_ms_p95",
+    "stop_pause_latency_ms_p50": "stop_pause_latency_ms_p50",
+    "stop_pause_latency_ms_p95": "stop_pause_latency_ms_p95",
     "asr_rtf": "asr_rtf",
     "asr_positive_clips": "positives",
     "asr_negative_clips": "negatives",
