@@ -341,7 +341,7 @@ class SphinxEngine:
         self._early: Hearing | None = None  # verdict on the segment as it was at early_decode_s
         self._seg_start_s = 0.0  # stream time where the VAD first heard the segment's speech
         self._over_coach = False  # the segment began while the coach was playing
-        self._echo.play(None, 0)  # the coupling it learned stays: it is the room's
+        self._echo.stop(0)  # nothing plays; the coupling it learned stays: it is the room's
         self._playing = None
 
     def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
@@ -350,8 +350,11 @@ class SphinxEngine:
         if pcm is self._playing:
             return
         self._playing = pcm
-        levels = None if pcm is None else frame_levels(pcm, rate, FRAME_S)
-        self._echo.play(levels, self._fed // self._frame_samples)
+        now = self._fed // self._frame_samples
+        if pcm is None:
+            self._echo.stop(now)
+        else:
+            self._echo.play(frame_levels(pcm, rate, FRAME_S), now)
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
         import numpy as np

@@ -53,13 +53,17 @@ class EchoReference:
     _onset: int = 0  # the first loud played frame
     _history: deque[float] = field(default_factory=lambda: deque(maxlen=300))
 
-    def play(self, levels: Levels | None, frame: int) -> None:
-        """The speaker started playing `levels` at `frame` (None: it stopped)."""
-        self._levels = list(levels or [])
+    def play(self, levels: Levels, frame: int) -> None:
+        """The speaker started playing `levels` at `frame`."""
+        self._levels = list(levels)
         self._start = frame
         self._loud_db = max(self._levels, default=0.0) - 20.0
         loud = [i for i, level in enumerate(self._levels) if level >= self._loud_db]
         self._onset = loud[0] if loud else 0  # sentences begin with a little silence
+
+    def stop(self, frame: int) -> None:
+        """Playback ended or was cut at `frame`; its echo still rings for `lookback`."""
+        self._levels = self._levels[: max(0, frame - self._start)]
 
     def echo_db(self, frame: int) -> float | None:
         """The loudest played level that can reach the microphone at `frame`; None when

@@ -55,8 +55,9 @@ def test_with_nothing_playing_the_usual_test_decides() -> None:
     assert ref.person(70.0, 0) is None
     ref.play(PLAYED, 0)
     assert ref.person(HISS_DB, 10) is False  # playing, coupling not learned yet
-    ref.play(None, 50)
-    assert ref.person(70.0, 60) is None
+    ref.stop(50)
+    assert ref.person(HISS_DB, 55) is False  # the echo still rings for `lookback` frames
+    assert ref.person(70.0, 50 + ref.lookback + 1) is None
 
 
 def test_frame_levels_of_played_audio() -> None:
