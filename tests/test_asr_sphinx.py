@@ -47,18 +47,20 @@ from tests.speech_corpus import (
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 
-# Floors a margin below the measured run (quick corpus, coach_every=4, 2026-12-02: accuracy
-# 0.641, Piper clean 0.75, noise at 20 dB SNR 0.672, 10 and 20 dB farther 0.852, stop and
-# pause over the coach 0.625 (10 of 16), 0 false accepts, engine alone 0 on the coach's own
-# sentences (6-7 before it knew what the coach plays), 4 wrong commands, 3 of them in
-# noise): they fail a change that kills recall. Every clip has a quiet mic's hiss under it.
+# Floors a margin below the measured runs (quick corpus, coach_every=4, 2026-12-02, seven
+# fresh Piper renderings, which vary: accuracy 0.60-0.64, noise at 20 dB
+# SNR 0.67-0.72, 10 and 20 dB farther 0.79-0.85, stop and pause over the coach 0.31-0.75 (the
+# first ones come before the echo's coupling is learned), 0 false accepts, engine alone
+# 0 on the coach's own sentences (6-7 before it knew what the coach plays), 4-8 wrong
+# commands, most in noise): they fail a change that kills recall. Every clip has a quiet
+# mic's hiss under it.
 MIN_ACCURACY = 0.52
-MIN_BARGE_IN = 0.4
+MIN_BARGE_IN = 0.2
 MAX_UNGATED = 2
 MIN_PIPER_CLEAN = 0.6
 MIN_FARTHER = 0.7  # at a 40 dB SNR floor this was 0.16: the fallback was deaf a few steps away
 MIN_NOISE_20DB = 0.5
-MAX_WRONG_COMMANDS = 6  # Piper renders vary in CI
+MAX_WRONG_COMMANDS = 10  # Piper renders vary in CI
 
 
 @pytest.fixture(scope="module")
