@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.play and args.fast:
         raise UserError("--play keeps real-time pace; leave out --fast")
-    print("Stretch Coach demo: a person (a higher, quicker voice) talks to the coach through the")
+    print("Stretch Coach demo: a person (a higher, slower voice) talks to the coach through the")
     print("real recognizer; the coach's own voice leaks into the microphone as in a room.\n")
     bar = sys.stdout.isatty()  # a progress bar on a terminal; plain lines in a log
     result = run_demo(args.routine, fast=args.fast, play=args.play, out=args.out, progress=bar)

@@ -110,16 +110,19 @@ def resample(pcm: Pcm, rate: int, to: int) -> Pcm:
     return pcm if rate == to else soxr.resample(pcm, rate, to)
 
 
-PERSON_PITCH = 1.5  # semitones above the coach: played faster, so a higher, quicker voice
+PERSON_PITCH = 1.5  # semitones above the coach: played faster, so a higher voice
+# Words drawn out a little, as someone lying down speaks: at the coach's pace the fallback
+# heard "Next." at 5 of 10 stream offsets, at 1.2 all ten, and every other demo line too.
+PERSON_LENGTH = 1.2
 
 
 class PersonVoice:
     """The person: Piper's model without sampling noise (so every run is the same), raised
-    in pitch and tempo. espeak-ng would be a more different voice, but the PocketSphinx
-    fallback does not understand it (measured: 0-1 of 14 command phrases)."""
+    in pitch. espeak-ng would be a more different voice, but the PocketSphinx fallback does
+    not understand it (measured: 0-1 of 14 command phrases)."""
 
     def __init__(self, coach: Voice) -> None:
-        self.voice = coach.variant(length_scale=1.0, noise_scale=0.0, noise_w_scale=0.0)
+        self.voice = coach.variant(length_scale=PERSON_LENGTH, noise_scale=0.0, noise_w_scale=0.0)
 
     def __call__(self, text: str) -> tuple[Pcm, int]:
         rate = round(self.voice.sample_rate * 2 ** (PERSON_PITCH / 12))
