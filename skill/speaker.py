@@ -131,23 +131,24 @@ class Speaker:
     def is_speaking(self) -> bool:
         return bool(self._active)
 
+    def _sounding(self) -> _ClipInfo | None:
+        """The speech clip sounding now (not a cue tone); call with the lock held."""
+        info = self._clips.get(self._playing) if self._playing is not None else None
+        return info if info is not None and info.utterance_id is not None else None
+
     @property
     def current_text(self) -> str:
         """The utterance sounding now (the recognizer ignores the coach's own words)."""
         with self._lock:
-            info = self._clips.get(self._playing) if self._playing is not None else None
-            if info is None or info.utterance_id is None:
-                return ""
-            return self._active.get(info.utterance_id, "")
+            uid = info.utterance_id if (info := self._sounding()) is not None else None
+            return "" if uid is None else self._active.get(uid, "")
 
     @property
     def current_audio(self) -> tuple[npt.NDArray[np.int16], int] | None:
         """The sentence sounding now and its rate (the same array while it plays)."""
         with self._lock:
-            info = self._clips.get(self._playing) if self._playing is not None else None
-            if info is None or info.pcm is None or info.utterance_id is None:
-                return None
-            return info.pcm, info.rate
+            info = self._sounding()
+            return None if info is None or info.pcm is None else (info.pcm, info.rate)
 
     def sentence_audio(self, sentence: str) -> npt.NDArray[np.int16]:
         self.synthesizing.set()
@@ -184,7 +185,7 @@ class Speaker:
                     rate = self.voice.sample_rate
                     played = played_at_volume(pcm, getattr(self.output, "volume", 1.0))
                     self._clips[clip_id] = _ClipInfo(uid, sentence, last, played, rate)
-                    self.output.play(pcm, self.voice.sample_rate, clip_id)
+                    self.output.play(pcm, rate, clip_id)
 
     def _clip_start(self, clip_id: int) -> None:
         with self._lock:
