@@ -220,9 +220,15 @@ class Session:
                 self.apply(self.player.handle(SpeechDone(uid)))
 
     def coach_audio(self) -> tuple[Pcm, int] | None:
-        """The sentence sounding now, for the recognizer's echo check (None once cut off)."""
+        """The sentence sounding now, for the recognizer's echo check (None once cut off).
+
+        Sentences follow one another, so the search stops at the first one already over:
+        it runs every chunk and must not grow with the session."""
         for start, pcm in reversed(self.coach_clips):
-            if start <= self.t < min(start + len(pcm) / MIC_RATE, self.coach_free_at):
+            end = min(start + len(pcm) / MIC_RATE, self.coach_free_at)
+            if end <= self.t:
+                return None
+            if start <= self.t:
                 return pcm, MIC_RATE
         return None
 
