@@ -68,11 +68,15 @@ def read_wav(path: Path) -> Pcm:
     return resample(data.astype(np.float32), rate)
 
 
+def pcm16(audio: npt.ArrayLike) -> Pcm:
+    """Samples rounded and clipped to 16 bits, after mixing or filtering."""
+    return np.clip(np.round(audio), -32768, 32767).astype(np.int16)
+
+
 def resample(audio: npt.NDArray[np.float32], rate: int, to: int = RATE) -> Pcm:
     import soxr
 
-    out = audio if rate == to else soxr.resample(audio, rate, to)
-    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+    return pcm16(audio if rate == to else soxr.resample(audio, rate, to))
 
 
 def write_wav(path: Path, pcm: Pcm) -> None:
@@ -157,7 +161,7 @@ def mix(pcm: Pcm, noise: Pcm, snr_db: float, offset: int) -> Pcm:
     segment = np.tile(noise, reps)[offset : offset + len(pcm)].astype(np.float64)
     p_noise = max(float(np.mean(segment**2)), 1e-9)
     gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
-    return np.clip(np.round(speech + gain * segment), -32768, 32767).astype(np.int16)
+    return pcm16(speech + gain * segment)
 
 
 def command_phrase_list(library: Library) -> list[str]:
@@ -288,7 +292,7 @@ def barge_in_versions(
         start = int((LEAD_COACH_S + into_s) * RATE)
         mixed = over.pcm.astype(np.float64)  # the coach's echo
         mixed[start : start + len(words)] += words
-        pcm = np.clip(np.round(mixed), -32768, 32767).astype(np.int16)
+        pcm = pcm16(mixed)
         end = start / RATE + len(words) / RATE
         out.append(
             replace(
@@ -367,7 +371,7 @@ def room_echo(played: Pcm, rt60_s: float = ECHO_RT60_S) -> Pcm:
     rir *= ECHO_GAIN / np.sqrt(np.sum(rir**2))
     size = len(played) + n
     wet = np.fft.irfft(np.fft.rfft(played, size) * np.fft.rfft(rir, size), size)
-    return np.clip(np.round(wet[: len(played)]), -32768, 32767).astype(np.int16)
+    return pcm16(wet[: len(played)])
 
 
 def played_early(echo: Pcm, delay_s: float = ECHO_DELAY_S) -> Pcm:
@@ -417,6 +421,6 @@ def with_mic_hiss(clips: Sequence[Clip], rms: float = MIC_HISS_RMS) -> list[Clip
     for clip in clips:
         rng = np.random.default_rng(zlib.crc32(clip.name.encode()))
         hiss = rng.normal(0.0, rms, len(clip.pcm))
-        pcm = np.clip(np.round(clip.pcm + hiss), -32768, 32767).astype(np.int16)
+        pcm = pcm16(clip.pcm + hiss)
         out.append(replace(clip, pcm=pcm))
     return out
