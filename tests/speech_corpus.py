@@ -10,12 +10,10 @@ by everything that shapes it, because synthesis is the slow part of a test run.
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import tempfile
-import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,22 +21,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from skill import audio_mix
 from skill.asr_eval import Clip
+from skill.audio_mix import (
+    BARGE_IN_AT_S,
+    MIC_HISS_RMS,
+    RATE,
+    coach_clip,
+    framed,
+    noisy,
+    quieter,
+    read_wav,
+    resample,
+    with_hiss,
+)
+from skill.audio_mix import trim as trim  # the speech tests import it from here
 from skill.model import Library
 
-RATE = 16000
-LEAD_S = 0.5  # silence (or noise) before a command, as in a live stream
-TAIL_S = 1.2  # after it, long enough for any endpointer
-MIC_HISS_RMS = 20.0  # about -64 dBFS: a quiet USB microphone in a quiet room
-NOISY_TAIL_S = 3.5  # noise after the words: longer than the longest segment the engine keeps
 CACHE_VERSION = "1"
-LEAD_COACH_S = 0.3  # silence before a coach sentence
-ECHO_GAIN = 0.25  # the coach's voice reaches the microphone about 12 dB down (as in the demo)
-BARGE_IN_AT_S = 0.6  # a barge-in command starts this far into the coach's sentence
-# The microphone hears what the speaker was told to play this much later (output buffers):
-# the recognizer's reference of the coach's audio runs ahead of the echo.
-ECHO_DELAY_S = 0.1
-ECHO_RT60_S = 0.4  # a furnished living room's reverberation time
 
 Pcm = npt.NDArray[np.int16]
 
@@ -60,46 +60,9 @@ QUICK_PIPER, QUICK_ESPEAK = (0, 2), (0,)  # the variants the test suite's quick 
 HUMAN_COMMANDS = {"stop": "stop"}  # human clip label -> command; every other label is a negative
 
 
-def read_wav(path: Path) -> Pcm:
-    """Any 16-bit WAV (rate, channels) as 16 kHz mono int16."""
-    from skill.wav import read_wav as read_mono
-
-    data, rate = read_mono(path)
-    return resample(data.astype(np.float32), rate)
-
-
-def pcm16(audio: npt.ArrayLike) -> Pcm:
-    """Samples rounded and clipped to 16 bits, after mixing or filtering."""
-    return np.clip(np.round(audio), -32768, 32767).astype(np.int16)
-
-
-def resample(audio: npt.NDArray[np.float32], rate: int, to: int = RATE) -> Pcm:
-    import soxr
-
-    return pcm16(audio if rate == to else soxr.resample(audio, rate, to))
-
-
-def write_wav(path: Path, pcm: Pcm) -> None:
-    from skill.wav import write_wav as write_mono
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_mono(path, pcm, RATE)
-
-
 def cached(cache: Path, key: str, render: Callable[[], Pcm]) -> Pcm:
     """The WAV for `key` from the cache, rendering it once."""
-    digest = hashlib.sha256(f"{CACHE_VERSION}|{key}".encode()).hexdigest()[:20]
-    path = cache / f"{digest}.wav"
-    if not path.is_file():
-        write_wav(path, render())
-    return read_wav(path)
-
-
-def trim(pcm: Pcm, threshold: float = 0.02) -> Pcm:
-    """Cut leading/trailing near-silence so a clip's speech end is known exactly."""
-    level = np.abs(pcm.astype(np.float32))
-    loud = np.flatnonzero(level > threshold * max(float(level.max()), 1.0))
-    return pcm if loud.size == 0 else pcm[loud[0] : loud[-1] + 1]
+    return audio_mix.cached(cache, f"{CACHE_VERSION}|{key}", render)
 
 
 def pitch_shift(pcm: Pcm, semitones: float) -> Pcm:
@@ -139,29 +102,6 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> Pcm:
         cmd = ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(out), text]
         subprocess.run(cmd, check=True, capture_output=True)
         return read_wav(out)
-
-
-def silence(seconds: float) -> Pcm:
-    return np.zeros(int(seconds * RATE), dtype=np.int16)
-
-
-def framed(speech: Pcm, lead: float = LEAD_S, tail: float = TAIL_S) -> tuple[Pcm, float]:
-    """Speech with silence around it, and the stream time where the speech ends."""
-    body = trim(speech)
-    pcm = np.concatenate([silence(lead), body, silence(tail)])
-    return pcm, lead + len(body) / RATE
-
-
-def mix(pcm: Pcm, noise: Pcm, snr_db: float, offset: int) -> Pcm:
-    """Add noise so speech power / noise power = snr_db (speech power over its loud part)."""
-    speech = pcm.astype(np.float64)
-    loud = speech[np.abs(speech) > 0.02 * max(np.abs(speech).max(), 1.0)]
-    p_speech = float(np.mean(loud**2)) if loud.size else 1.0
-    reps = int(np.ceil((offset + len(pcm)) / len(noise))) + 1
-    segment = np.tile(noise, reps)[offset : offset + len(pcm)].astype(np.float64)
-    p_noise = max(float(np.mean(segment**2)), 1e-9)
-    gain = np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
-    return pcm16(speech + gain * segment)
 
 
 def command_phrase_list(library: Library) -> list[str]:
@@ -224,29 +164,14 @@ def noise_tracks(shared: Path) -> list[Pcm]:
 def noisy_versions(
     clips: Sequence[Clip], noises: Sequence[Pcm], snrs: Iterable[float]
 ) -> list[Clip]:
-    """Each clip mixed with each SNR, cycling through the noise tracks and offsets.
-
-    The noise goes on for NOISY_TAIL_S after the words, as a room's does: a shorter tail let
-    the end of the stream close a segment that the noise would have kept open."""
+    """Each clip mixed with each SNR (skill.audio_mix.noisy), cycling through the noise tracks
+    and offsets."""
     out: list[Clip] = []
     for snr in snrs:
         for i, clip in enumerate(clips):
             noise = noises[i % len(noises)]
             offset = (i * 7919 * RATE // 1000) % len(noise)
-            tail = max(0, int((clip.speech_end_s + NOISY_TAIL_S) * RATE) - len(clip.pcm))
-            pcm = mix(np.concatenate([clip.pcm, silence(tail / RATE)]), noise, snr, offset)
-            cond = f"{int(snr)}db"
-            out.append(
-                Clip(
-                    f"{clip.name}@{cond}",
-                    pcm,
-                    clip.command,
-                    clip.args,
-                    clip.source,
-                    cond,
-                    clip.speech_end_s,
-                )
-            )
+            out.append(noisy(clip, noise, snr, offset, f"{int(snr)}db"))
     return out
 
 
@@ -256,57 +181,15 @@ def farther_versions(clips: Sequence[Clip], drops_db: Iterable[float]) -> list[C
 
     Without these the corpus only held speech close to the microphone, and an SNR check
     tuned on it (40 dB) made the fallback deaf a few steps away."""
-    out: list[Clip] = []
-    for drop in drops_db:
-        gain = 10 ** (-drop / 20)
-        cond = f"far{int(drop)}db"
-        for clip in clips:
-            pcm = np.round(clip.pcm.astype(np.float64) * gain).astype(np.int16)
-            out.append(replace(clip, name=f"{clip.name}@{cond}", pcm=pcm, condition=cond))
-    return out
+    return [quieter(clip, drop, f"far{int(drop)}db") for drop in drops_db for clip in clips]
 
 
 def barge_in_versions(
     commands: Sequence[Clip], coach: Sequence[Clip], into_s: float = BARGE_IN_AT_S
 ) -> list[Clip]:
     """Each stop/pause command spoken `into_s` into a coach sentence (its echo, from
-    selftrigger_negatives) that goes on over all of it.
-
-    Sentences that contain the command's own words are skipped: there the echo gate blocks
-    the command on purpose ("Say pause to rest" must not pause)."""
-    from skill.asr_eval import BARGE_IN
-    from skill.recognizer import stems
-
-    out: list[Clip] = []
-    for i, clip in enumerate(commands):
-        words = trim(clip.pcm)
-        fits = [
-            c
-            for c in coach
-            if not stems(c.coach_text) & stems(clip.name.split(":", 1)[1])
-            and c.speech_end_s - LEAD_COACH_S > into_s + len(words) / RATE
-        ]
-        if not fits:
-            continue
-        over = fits[(i * 7) % len(fits)]
-        start = int((LEAD_COACH_S + into_s) * RATE)
-        mixed = over.pcm.astype(np.float64)  # the coach's echo
-        mixed[start : start + len(words)] += words
-        pcm = pcm16(mixed)
-        end = start / RATE + len(words) / RATE
-        out.append(
-            replace(
-                clip,
-                name=f"{clip.name}@{BARGE_IN}",
-                pcm=pcm,
-                condition=BARGE_IN,
-                speech_end_s=end,
-                coach_text=over.coach_text,
-                coach_until_s=over.speech_end_s,
-                coach_pcm=over.coach_pcm,
-            )
-        )
-    return out
+    selftrigger_negatives) that goes on over all of it (skill.audio_mix.barge_in_versions)."""
+    return audio_mix.barge_in_versions(commands, coach, lambda c: c.name.split(":", 1)[1], into_s)
 
 
 def speech_negatives(shared: Path) -> list[Clip]:
@@ -351,33 +234,10 @@ def selftrigger_negatives(
     """The coach's own sentences in its own (Piper) voice, as the microphone hears them
     (room_echo), ECHO_DELAY_S after the speaker was told to play them."""
     piper = PiperRenderer()
-    clips = []
-    for sentence in coach_sentences(library, limit)[::every]:
-        pcm = cached(cache, f"coach|{sentence}", partial(piper, sentence))
-        stream, end = framed(pcm, lead=LEAD_COACH_S, tail=0.8)
-        echo = room_echo(stream)
-        name = f"coach:{sentence[:40]}"
-        clip = Clip(name, echo, None, {}, "coach", "clean", end, coach_text=sentence)
-        clips.append(replace(clip, coach_pcm=played_early(stream)))
-    return clips
-
-
-def room_echo(played: Pcm, rt60_s: float = ECHO_RT60_S) -> Pcm:
-    """The played audio ECHO_GAIN down, through a room that rings for `rt60_s` (a direct
-    path, then decaying noise: a synthetic impulse response, the same every run)."""
-    n = int(rt60_s * RATE)
-    rir = np.random.default_rng(7).normal(0.0, 1.0, n) * np.exp(-6.9 * np.arange(n) / n)
-    rir[0] = 3.0
-    rir *= ECHO_GAIN / np.sqrt(np.sum(rir**2))
-    size = len(played) + n
-    wet = np.fft.irfft(np.fft.rfft(played, size) * np.fft.rfft(rir, size), size)
-    return pcm16(wet[: len(played)])
-
-
-def played_early(echo: Pcm, delay_s: float = ECHO_DELAY_S) -> Pcm:
-    """What the speaker was told to play, given the echo the microphone hears `delay_s` later."""
-    n = int(delay_s * RATE)
-    return np.concatenate([echo[n:], np.zeros(n, dtype=np.int16)])
+    return [
+        coach_clip(sentence, cached(cache, f"coach|{sentence}", partial(piper, sentence)))
+        for sentence in coach_sentences(library, limit)[::every]
+    ]
 
 
 @dataclass(frozen=True)
@@ -413,14 +273,6 @@ def build_corpus(
 
 
 def with_mic_hiss(clips: Sequence[Clip], rms: float = MIC_HISS_RMS) -> list[Clip]:
-    """Every clip over a microphone's own faint hiss, the same for each run (seeded by name).
-
-    A real microphone never delivers digital silence. Measured without this: WebRTC's VAD
-    took such hiss for speech now and then, and on it the old endpointer heard nothing."""
-    out = []
-    for clip in clips:
-        rng = np.random.default_rng(zlib.crc32(clip.name.encode()))
-        hiss = rng.normal(0.0, rms, len(clip.pcm))
-        pcm = pcm16(clip.pcm + hiss)
-        out.append(replace(clip, pcm=pcm))
-    return out
+    """Every clip over a microphone's own faint hiss, the same for each run (seeded by name;
+    skill.audio_mix.with_hiss)."""
+    return [with_hiss(clip, rms) for clip in clips]
