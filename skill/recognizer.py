@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
+import struct
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skill.asr import SAMPLE_RATE, Engine, Hearing
+from skill.cli import UserError
 from skill.intents import BARGE_IN_COMMANDS
 from skill.wav import read_wav
 
@@ -226,6 +230,126 @@ def summarize(hearings: list[Hearing], engine: str, seconds: float) -> dict[str,
     }
 
 
+# WAVE format tags (mmreg.h) a recording may carry; read_wav reads only 16-bit integer PCM.
+PCM, EXTENSIBLE = 0x0001, 0xFFFE
+FORMAT_NAMES = {
+    PCM: "integer PCM",
+    0x0002: "MS ADPCM",
+    0x0003: "IEEE float",
+    0x0006: "A-law",
+    0x0007: "mu-law",
+    0x0011: "IMA ADPCM",
+    0x0055: "MP3",
+}
+
+
+@dataclass(frozen=True)
+class WavFormat:
+    """What a WAV file's fmt chunk says; `tag` is the subformat's under WAVE_FORMAT_EXTENSIBLE."""
+
+    tag: int
+    channels: int
+    rate: int
+    bits: int
+    extensible: bool = False
+
+    @property
+    def readable(self) -> bool:
+        return self.tag == PCM and self.bits == 16 and not self.extensible
+
+    def __str__(self) -> str:
+        name = FORMAT_NAMES.get(self.tag, "an unknown encoding")
+        channels = "mono" if self.channels == 1 else f"{self.channels} channels"
+        tag = (
+            f"WAVE_FORMAT_EXTENSIBLE: format tag 0xfffe, subformat {self.tag:#06x}"
+            if self.extensible
+            else f"format tag {self.tag:#06x}"
+        )
+        return f"{channels}, {self.bits}-bit {name} ({tag}), {self.rate} Hz"
+
+
+def wav_format(path: Path) -> WavFormat | None:
+    """The format a RIFF/WAVE file declares, or None when it has no readable fmt chunk."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            while chunk := f.read(8):
+                if len(chunk) < 8:
+                    return None
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind != b"fmt ":
+                    f.seek(size + (size & 1), 1)
+                    continue
+                fmt = f.read(size)
+                if len(fmt) < 16:
+                    return None
+                tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
+                if tag == EXTENSIBLE and len(fmt) >= 26:  # the real tag opens the GUID
+                    return WavFormat(struct.unpack("<H", fmt[24:26])[0], channels, rate, bits, True)
+                return WavFormat(tag, channels, rate, bits)
+    except OSError:
+        return None
+    return None
+
+
+def sox_command(path: Path) -> str:
+    """A sox line that turns any audio sox reads into what read_wav takes (tested on float,
+    6-channel, 24-bit and 8-bit WAVs): 16-bit integer PCM, mono, 16 kHz."""
+    out = path.with_name(f"{path.stem}-16k.wav")
+    return f"sox {shlex.quote(str(path))} -b 16 -c 1 -r 16000 {shlex.quote(str(out))}"
+
+
+def load_wav(path: Path) -> tuple[npt.NDArray[np.int16], int]:
+    """read_wav, with a message that names what the file is when it cannot be read: the
+    format (channels, sample width, format tag) of a WAV it does not handle, and the sox
+    line that converts it."""
+    if path.is_dir():
+        raise UserError(f"{path}: a folder, not a WAV file")
+    try:
+        return read_wav(path)
+    except OSError as err:  # read_wav reports missing files; this is e.g. no permission
+        raise UserError(f"{path}: cannot read it: {err.strerror or err}") from err
+    except (UserError, ValueError) as err:
+        if not path.exists():
+            raise
+        found = wav_format(path)
+        if found is None:
+            raise UserError(
+                f"{path}: not a WAV file (no RIFF/WAVE header with a fmt chunk); if it is"
+                f" audio in another format, convert it: `{sox_command(path)}`"
+            ) from err
+        if found.readable:  # the header is fine: the data is not
+            raise UserError(
+                f"{path}: {found}, but its data is cut short or damaged ({err})"
+            ) from err
+        raise UserError(
+            f"{path}: {found}; recognize reads 16-bit integer PCM WAV with a plain header"
+            f" (format tag 0x0001), any channels and rate. Convert it: `{sox_command(path)}`"
+        ) from err
+
+
+def wav_files(path: Path) -> list[Path]:
+    """A folder's .wav files, recursively, sorted; a file (or anything else) as it is."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
+
+
+def _recognize(samples: npt.NDArray[np.int16], rate: int, engine: Engine) -> dict[str, Any]:
+    """One recording on a fresh stream: nothing of the file before it may carry over."""
+    engine.reset()  # pending audio, segment, noise floor, stream clock
+    # reset() keeps what an engine adapts to the room over a session (the fallback's VAD
+    # noise level: measured, a shared clip's verdict changed with the clips before it);
+    # an engine that can forget it does so here, as each file is its own recording.
+    forget_room = getattr(engine, "forget_room", None)
+    if forget_room is not None:
+        forget_room()
+    hearings, seconds = decide(engine, to_16k(samples, rate))
+    return summarize(hearings, engine.name, seconds)
+
+
 def recognize_file(
     path: Path,
     library: Library,
@@ -237,9 +361,36 @@ def recognize_file(
 
     `engine` overrides the engine choice (an already loaded one, e.g. to recognize many files).
     """
-    samples, rate = read_wav(path)
+    samples, rate = load_wav(path)
     if engine is None:
         engine = open_engine(library, model, log or logging.getLogger("stretch-coach"))
-    engine.reset()
-    hearings, seconds = decide(engine, to_16k(samples, rate))
-    return summarize(hearings, engine.name, seconds)
+    return _recognize(samples, rate, engine)
+
+
+def recognize_files(
+    paths: Iterable[Path],
+    library: Library,
+    model: Path | None = None,
+    log: logging.Logger | None = None,
+    engine: Engine | None = None,
+) -> Iterator[dict[str, Any]]:
+    """recognize_file's result for each file, with its "file" first, as each is done.
+
+    A folder stands for its .wav files (recursively, sorted). A file that cannot be read
+    gives {"file", "error"} and the others go on. The engine loads once, at the first
+    readable file, and starts each file afresh (_recognize), so that a file's verdict is
+    the same alone or in a batch. Failing to load the engine (a bad --model) raises.
+    """
+    for given in paths:
+        found = wav_files(given)
+        if not found:
+            yield {"file": str(given), "error": f"{given}: no .wav files in this folder"}
+        for path in found:
+            try:
+                samples, rate = load_wav(path)
+            except UserError as err:
+                yield {"file": str(path), "error": str(err)}
+                continue
+            if engine is None:
+                engine = open_engine(library, model, log or logging.getLogger("stretch-coach"))
+            yield {"file": str(path), **_recognize(samples, rate, engine)}
