@@ -146,6 +146,7 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
         if o.correct and o.latency_ms is not None and o.clip.command in BARGE_IN_COMMANDS
     ]
     audio_s = sum(len(o.clip.pcm) for o in (*positives, *negatives)) / SAMPLE_RATE
+    negative_s = sum(len(o.clip.pcm) for o in negatives) / SAMPLE_RATE
     cpu_s = sum(o.cpu_s for o in (*positives, *negatives))
     false = [o for o in negatives if o.accepted]
     self_false = [o for o in false if o.clip.source == "coach"]
@@ -159,6 +160,7 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
         "command_accuracy_by_source_condition": _accuracy(
             positives, lambda c: f"{c.source}/{c.condition}"
         ),
+        "command_accuracy_by_command": _accuracy(positives, lambda c: c.command or ""),
         "positives": len(positives),
         "bargein_clips": len(barge_in),
         "bargein_accuracy": (
@@ -169,6 +171,10 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
         "selftrigger_clips": sum(o.clip.source == "coach" for o in negatives),
         "false_accepts": len(false),
         "selftrigger_false_accepts": len(self_false),
+        "false_accepts_by_source": {
+            source: sum(o.clip.source == source for o in false)
+            for source in sorted({o.clip.source for o in negatives})
+        },
         "false_accept_clips": [f"{o.clip.name} -> {o.accepted[0].text}" for o in false],
         "selftrigger_ungated_false_accepts": len(self_ungated),
         "selftrigger_ungated_clips": [
@@ -181,6 +187,7 @@ def summarize(positives: Sequence[Outcome], negatives: Sequence[Outcome]) -> dic
         "stop_pause_latency_ms_p95": _percentile(urgent, 95),
         "asr_rtf": round(cpu_s / max(audio_s, 1e-9), 4),
         "audio_s": round(audio_s, 1),
+        "negative_audio_s": round(negative_s, 1),
     }
 
 

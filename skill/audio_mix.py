@@ -99,11 +99,17 @@ def framed(speech: Pcm, lead: float = LEAD_S, tail: float = TAIL_S) -> tuple[Pcm
     return pcm, lead + len(body) / RATE
 
 
+def loud_power(pcm: npt.NDArray[np.int16] | npt.NDArray[np.float64]) -> float:
+    """Mean power of the samples above LOUD of the peak (1.0 when there are none)."""
+    speech = pcm.astype(np.float64)
+    loud = speech[np.abs(speech) > LOUD * max(np.abs(speech).max(), 1.0)]
+    return float(np.mean(loud**2)) if loud.size else 1.0
+
+
 def mix(pcm: Pcm, noise: Pcm, snr_db: float, offset: int) -> Pcm:
     """Add noise so speech power / noise power = snr_db (speech power over its loud part)."""
     speech = pcm.astype(np.float64)
-    loud = speech[np.abs(speech) > LOUD * max(np.abs(speech).max(), 1.0)]
-    p_speech = float(np.mean(loud**2)) if loud.size else 1.0
+    p_speech = loud_power(speech)
     reps = int(np.ceil((offset + len(pcm)) / len(noise))) + 1
     segment = np.tile(noise, reps)[offset : offset + len(pcm)].astype(np.float64)
     p_noise = max(float(np.mean(segment**2)), 1e-9)
@@ -174,12 +180,16 @@ def barge_in_versions(
     coach: Sequence[Clip],
     words_of: Callable[[Clip], str],
     into_s: float = BARGE_IN_AT_S,
+    as_loud_as_coach: bool = False,
 ) -> list[Clip]:
     """Each command (`words_of` it: what is said) spoken `into_s` into a coach sentence (its
     echo, from coach_clip) that goes on over all of it.
 
-    Sentences that contain the command's own words are skipped: there the echo gate blocks
-    the command on purpose ("Say pause to rest" must not pause)."""
+    `as_loud_as_coach`: the words are scaled to the level the coach's voice is played at (so
+    they reach the microphone ECHO_GAIN louder than its echo), as synthesized commands are
+    by nature; a recording's own level says how its source set its gain, not how loud a
+    person speaks. Sentences that contain the command's own words are skipped: there the
+    echo gate blocks the command on purpose ("Say pause to rest" must not pause)."""
     from skill.recognizer import stems
 
     out: list[Clip] = []
@@ -195,8 +205,11 @@ def barge_in_versions(
             continue
         over = fits[(i * 7) % len(fits)]
         start = int((LEAD_COACH_S + into_s) * RATE)
+        gain = 1.0
+        if as_loud_as_coach and over.coach_pcm is not None:
+            gain = float(np.sqrt(loud_power(over.coach_pcm) / loud_power(words)))
         mixed = over.pcm.astype(np.float64)  # the coach's echo
-        mixed[start : start + len(words)] += words
+        mixed[start : start + len(words)] += words * gain
         out.append(
             replace(
                 clip,
