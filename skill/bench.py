@@ -3,6 +3,8 @@
 Each group returns plain numbers; goals are printed beside them and never asserted, because a
 slow CI box or a busy Pi says nothing about correctness. Groups that need something absent
 (the repository's speech corpus, the shared recordings) are skipped with the reason.
+The asr group leads with real people's recordings (skill.human_corpus, `human_*`), then the
+repository's synthetic corpus.
 Heavy libraries are imported inside the groups: the audio device must be chosen (ALSA config
 in the environment) before sounddevice is first imported.
 """
@@ -59,6 +61,15 @@ GOALS: dict[str, tuple[str, float]] = {
     "wrong_commands": ("<=", 0.0),
     "startup_ms": ("<=", 3000.0),
     "service_peak_rss_mb": ("<=", 300.0),
+    "human_command_accuracy_recorded": (">=", 0.9),
+    "human_command_accuracy_kitchen20db": (">=", 0.8),
+    "human_command_accuracy_bike20db": (">=", 0.8),
+    "human_command_accuracy_kitchen10db": (">=", 0.5),
+    "human_command_accuracy_bike10db": (">=", 0.5),
+    "human_false_accepts": ("<=", 0.0),
+    "human_false_accepts_per_hour": ("<=", 0.0),
+    "human_wrong_commands": ("<=", 0.0),
+    "human_stop_accuracy": (">=", 0.9),
 }
 
 Metrics = dict[str, float]
@@ -73,6 +84,7 @@ class GroupResult:
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None
     seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)  # JSON only: e.g. every breakdown
 
 
 @dataclass
@@ -123,7 +135,7 @@ def _fmt(value: float) -> str:
 
 def render_table(results: Sequence[GroupResult]) -> str:
     """A readable table: metric, value, goal and whether this run met it."""
-    lines = [f"{'group':<8} {'metric':<30} {'value':>10}  {'goal':<8} "]
+    lines = [f"{'group':<8} {'metric':<36} {'value':>10}  {'goal':<8} "]
     for result in results:
         if result.skipped:
             lines.append(f"{result.name:<8} skipped: {result.skipped}")
@@ -132,7 +144,7 @@ def render_table(results: Sequence[GroupResult]) -> str:
             met = meets_goal(metric, value)
             verdict = "" if met is None else ("met" if met else "MISSED")
             lines.append(
-                f"{result.name:<8} {metric:<30} {_fmt(value):>10}  {goal_text(metric):<8} {verdict}"
+                f"{result.name:<8} {metric:<36} {_fmt(value):>10}  {goal_text(metric):<8} {verdict}"
             )
         lines.append(f"{result.name:<8} (took {result.seconds:.1f} s)")
     notes = [f"- [{r.name}] {n}" for r in results for n in r.notes]
@@ -142,7 +154,8 @@ def render_table(results: Sequence[GroupResult]) -> str:
 
 
 def to_json(results: Sequence[GroupResult]) -> dict[str, Any]:
-    """One object: metrics (numbers; null when not measurable), goals, notes, skipped groups."""
+    """One object: metrics (numbers; null when not measurable), goals, notes, skipped groups,
+    and each group's details (the full breakdowns behind its numbers)."""
     metrics = {k: (None if math.isnan(v) else v) for r in results for k, v in r.metrics.items()}
     return {
         "metrics": metrics,
@@ -151,6 +164,7 @@ def to_json(results: Sequence[GroupResult]) -> dict[str, Any]:
         "notes": {r.name: r.notes for r in results if r.notes},
         "skipped": {r.name: r.skipped for r in results if r.skipped},
         "seconds": {r.name: round(r.seconds, 2) for r in results},
+        "details": {r.name: r.details for r in results if r.details},
     }
 
 
@@ -319,55 +333,176 @@ def interleave(positives: Sequence[Any], negatives: Sequence[Any]) -> list[tuple
     return [(positive, clip) for _, _, positive, clip in sorted(keyed, key=lambda k: k[:2])]
 
 
-def run_engine(
-    engine: Any, positives: Sequence[Any], negatives: Sequence[Any], budget_s: float | None
-) -> tuple[dict[str, Any], int]:
+def run_outcomes(
+    engine: Any,
+    positives: Sequence[Any],
+    negatives: Sequence[Any],
+    budget_s: float | None,
+    desc: str = "asr clips",
+) -> tuple[list[Any], list[Any]]:
     """skill.asr_eval's per-clip loop with a progress bar, stopping when the budget is spent.
 
-    Returns the summary and how many clips ran. The order is a fair sample at every point,
-    so a budget-cut run still measures every phrase, voice and condition.
+    Returns the outcomes of the positives and of the negatives that ran. The order is a fair
+    sample at every point, so a budget-cut run still measures every phrase, voice and condition.
     """
     from tqdm import tqdm
 
-    from skill.asr_eval import run_clip, summarize
+    from skill.asr_eval import run_clip
 
     deadline = None if budget_s is None else time.monotonic() + budget_s
     pos: list[Any] = []
     neg: list[Any] = []
     # disable=None: a bar on a terminal only, not hundreds of redraws in a log or CI output
-    clips = tqdm(interleave(positives, negatives), desc="asr clips", unit="clip", disable=None)
+    clips = tqdm(interleave(positives, negatives), desc=desc, unit="clip", disable=None)
     for positive, clip in clips:
         if deadline is not None and time.monotonic() > deadline:
             break
         (pos if positive else neg).append(run_clip(engine, clip))
+    return pos, neg
+
+
+def run_engine(
+    engine: Any, positives: Sequence[Any], negatives: Sequence[Any], budget_s: float | None
+) -> tuple[dict[str, Any], int]:
+    """run_outcomes summarized (skill.asr_eval.summarize), and how many clips ran."""
+    from skill.asr_eval import summarize
+
+    pos, neg = run_outcomes(engine, positives, negatives, budget_s)
     return summarize(pos, neg), len(pos) + len(neg)
 
 
-def bench_asr(ctx: Context) -> GroupResult:
+def open_bench_engine(ctx: Context) -> Any:
+    """The engine the service would use (skill.recognizer.open_engine), from the settings."""
     from skill.recognizer import open_engine
 
+    log = logging.getLogger("stretch-coach.bench")
+    model = Path(ctx.settings.model) if ctx.settings.model else None
+    return open_engine(ctx.library, model, log, wake_word=ctx.settings.wake_word)
+
+
+def bench_asr(ctx: Context) -> GroupResult:
+    """The human set first (human_*, always all of it), then the synthetic corpus."""
+    engine = open_bench_engine(ctx)
+    result = GroupResult("asr", notes=[f"engine {engine.name}"])
+    human = measure_human(ctx, engine)
+    if isinstance(human, str):
+        result.notes.append(f"human set skipped: {human}")
+    else:
+        result.metrics |= human.metrics
+        result.notes += human.notes
+        result.details["human"] = human.details
+    synthetic = measure_synthetic(ctx, engine)
+    if synthetic.skipped:
+        result.notes.append(f"synthetic corpus skipped: {synthetic.skipped}")
+    else:
+        result.metrics |= synthetic.metrics
+        result.notes += synthetic.notes
+        result.details["synthetic"] = synthetic.details
+    if not result.metrics:
+        reason = human if isinstance(human, str) else ""
+        result.skipped = f"{reason}; {synthetic.skipped}" if reason else synthetic.skipped
+    return result
+
+
+def measure_synthetic(ctx: Context, engine: Any) -> GroupResult:
+    """The repository's synthetic corpus (tests/speech_corpus.py), within the time budget."""
     corpus_mod = load_corpus_module()
     if isinstance(corpus_mod, str):
         return GroupResult("asr", skipped=corpus_mod)
     corpus = corpus_mod.build_corpus(CORPUS_CACHE, shared_dir(), ctx.library)
-    log = logging.getLogger("stretch-coach.bench")
-    model = Path(ctx.settings.model) if ctx.settings.model else None
-    engine = open_engine(ctx.library, model, log, wake_word=ctx.settings.wake_word)
     budget = None if ctx.full else ASR_BUDGET_S
+    began = time.monotonic()
     summary, ran = run_engine(engine, corpus.positives, corpus.negatives, budget)
+    took = time.monotonic() - began
     total = len(corpus.positives) + len(corpus.negatives)
     share = f"all {total} clips" if ran == total else f"{ran} of {total} clips"
     if ran < total:
         share += f", an even sample, within the {ASR_BUDGET_S:g} s budget (--full runs all)"
     metrics = {name: _number(summary.get(key)) for name, key in ASR_KEYS.items()}
     notes = [
-        f"engine {engine.name}; {summary.get('audio_s')} s of audio streamed in 32 ms chunks",
-        f"clips: {share}",
+        f"synthetic corpus (tests/speech_corpus.py): {summary.get('audio_s')} s of audio "
+        f"streamed in 32 ms chunks, {share}, took {took:.0f} s",
         f"accuracy by condition {summary.get('command_accuracy_by_condition')}, "
         f"by source {summary.get('command_accuracy_by_source')}",
     ]
     notes += [f"false accept: {c}" for c in summary.get("false_accept_clips", [])]
-    return GroupResult("asr", metrics, notes)
+    return GroupResult("asr", metrics, notes, details=summary)
+
+
+# --- speech in: real people ------------------------------------------------------------------
+
+HUMAN_PI_NEGATIVES = 60  # --cpu-quota: every command and this many non-commands, recorded
+
+
+def measure_human(ctx: Context, engine: Any, subset: bool = False) -> GroupResult | str:
+    """The human set (skill.human_corpus) through `engine`, or why it cannot run.
+
+    `subset`: every command and an even sample of HUMAN_PI_NEGATIVES non-commands, as
+    recorded only (for a run under a CPU quota, which is several times slower)."""
+    from skill import human_corpus as hc
+    from skill.asr_eval import BARGE_IN
+
+    shared = shared_dir()
+    reason = hc.unavailable(shared)
+    if reason:
+        return reason
+    rows = hc.manifest_rows(shared)
+    recordings = [r for r in rows if r.label not in hc.LEFT_OUT]
+    left_out = len(rows) - len(recordings)
+    conditions: tuple[str, ...] = hc.CONDITIONS
+    if subset:
+        recordings = hc.command_sample(recordings, HUMAN_PI_NEGATIVES)
+        conditions = ("recorded",)
+    coach = []
+    if BARGE_IN in conditions:
+        coach = hc.coach_clips(ctx.voice(), hc.coach_sentences(ctx.library))
+    corpus = hc.build(shared, recordings, conditions, coach)
+    began = time.monotonic()
+    pos, neg = run_outcomes(engine, corpus.positives, corpus.negatives, None, "human clips")
+    summary = hc.human_summary(pos, neg, time.monotonic() - began)
+    metrics = {k: _number(v) for k, v in hc.human_metrics(summary).items()}
+    notes = human_notes(corpus, summary, left_out, shared)
+    if subset:
+        commands = sum(r.command is not None for r in recordings)
+        notes.insert(
+            0,
+            f"a subset to keep the throttled run short: all {commands} command recordings "
+            f"and an even sample of {len(recordings) - commands} non-commands, as recorded only",
+        )
+    return GroupResult("asr", metrics, notes, details=summary)
+
+
+def human_notes(corpus: Any, summary: dict[str, Any], left_out: int, shared: Path) -> list[str]:
+    """What the human numbers are made of, per condition and source, and what went wrong."""
+    overall = summary["overall"]
+    sources: dict[str, int] = {}
+    for rec in corpus.recordings:
+        sources[rec.source] = sources.get(rec.source, 0) + 1
+    notes = [
+        f"human set: {len(corpus.recordings)} recordings of real people in "
+        f"{shared / 'audio' / 'human'} ({', '.join(f'{k} {v}' for k, v in sources.items())}; "
+        f"{left_out} bare 'start' left out: neither right nor wrong), "
+        f"{overall['positives']} command and {overall['negatives']} non-command streams in "
+        f"{', '.join(summary['by_condition'])}; {overall['audio_s']} s of audio "
+        f"({overall['negative_hours']} h of it non-commands) took {overall.get('wall_s')} s",
+    ]
+    if corpus.coach:
+        notes.append(f"over_coach: stop and pause 0.6 s into {len(corpus.coach)} coach sentences")
+    for condition, s in summary["by_condition"].items():
+        notes.append(
+            f"human {condition}: accuracy {s['command_accuracy']} of {s['positives']} "
+            f"(by command {s['command_accuracy_by_command']}), false accepts "
+            f"{s['false_accepts']} of {s['negatives']}, wrong {s['wrong_commands']}, latency "
+            f"p50/p95 {s['command_latency_ms_p50']}/{s['command_latency_ms_p95']} ms"
+        )
+    for source, s in summary["by_source"].items():
+        notes.append(
+            f"human source {source}: accuracy {s['command_accuracy']} of {s['positives']} "
+            f"command streams, false accepts {s['false_accepts']} of {s['negatives']}"
+        )
+    notes += [f"human false accept: {c}" for c in summary["false_accept_clips"]]
+    notes += [f"human wrong command: {c}" for c in summary["wrong_command_clips"]]
+    return notes
 
 
 def _number(value: Any) -> float:
@@ -393,6 +528,13 @@ def link_or_copy_tree(src: Path, dst: Path) -> int:
             shutil.copy2(path, target)
         count += 1
     return count
+
+
+def service_cache_home() -> Path:
+    """XDG_CACHE_HOME of the measured service: kept between runs, so warm after the first."""
+    from skill import paths
+
+    return paths.cache_dir() / "bench" / "xdg-cache"
 
 
 def warm_service_cache(ctx: Context, cache_home: Path) -> str:
@@ -500,10 +642,9 @@ def measure_service(ctx: Context) -> GroupResult:
     import subprocess
     import threading
 
-    from skill import paths
     from skill.file_audio import FifoMicrophone, make_device
 
-    cache_home = paths.cache_dir() / "bench" / "xdg-cache"
+    cache_home = service_cache_home()
     notes = [warm_service_cache(ctx, cache_home)]
     pcm = command_audio(ctx.voice(), rate=SERVICE_MIC_RATE)
     tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))  # short: a socket path has a 107-byte limit

@@ -18,9 +18,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "bench",
         help="measure speed, memory and recognition against the goals (prints numbers)",
-        description="Groups: player (virtual-clock run), tts (speech out), asr (speech in, "
-        "needs the repository and ../shared), service (start, memory, stop of `run`). "
-        "Goals are shown beside the numbers; nothing is asserted.",
+        description="Groups: player (virtual-clock run), tts (speech out), asr (speech in: "
+        "real people's recordings from ../shared, then the repository's synthetic corpus), "
+        "service (start, memory, stop of `run`). Goals are shown beside the numbers; "
+        "nothing is asserted.",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument(
@@ -36,7 +37,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--full",
         action="store_true",
-        help="asr: every clip of the speech corpus (default: an even sample, about 3 minutes)",
+        help="asr: every clip of the synthetic corpus (default: an even sample, about 3 "
+        "minutes; the human set always runs whole)",
     )
     p.set_defaults(func=run)
 

@@ -136,3 +136,27 @@ def test_asr_clip_order_makes_every_prefix_an_even_sample() -> None:
     assert sum(positive for positive, _ in first) == 15  # 3:1, as in the whole set
     phrases = {int(clip[1:]) // 6 for positive, clip in first if positive}
     assert phrases == set(range(10))  # every phrase, not just the first few
+
+
+def test_human_goals_are_the_products() -> None:
+    assert bench.goal_text("human_command_accuracy_recorded") == ">= 0.9"
+    assert bench.goal_text("human_command_accuracy_kitchen20db") == ">= 0.8"
+    assert bench.goal_text("human_command_accuracy_bike10db") == ">= 0.5"
+    assert bench.goal_text("human_stop_accuracy") == ">= 0.9"
+    for name in ("human_false_accepts", "human_false_accepts_per_hour", "human_wrong_commands"):
+        assert bench.goal_text(name) == "<= 0"
+
+
+def test_human_set_says_why_it_cannot_run_without_recordings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRETCH_COACH_SHARED", str(tmp_path))
+    reason = bench.measure_human(None, None)  # type: ignore[arg-type]  # never gets to use them
+    assert isinstance(reason, str) and str(tmp_path) in reason
+
+
+def test_json_carries_each_groups_details() -> None:
+    result = bench.GroupResult("asr", {"human_false_accepts": 2.0}, details={"human": {"x": 1}})
+    report = bench.to_json([result, bench.GroupResult("tts", {"tts_rtf": 0.1})])
+    assert report["details"] == {"asr": {"human": {"x": 1}}}
+    assert report["met"]["human_false_accepts"] is False
