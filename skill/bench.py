@@ -4,7 +4,8 @@ Each group returns plain numbers; goals are printed beside them and never assert
 slow CI box or a busy Pi says nothing about correctness. Groups that need something absent
 (the repository's speech corpus, the shared recordings) are skipped with the reason.
 The asr group leads with real people's recordings (skill.human_corpus, `human_*`), then the
-repository's synthetic corpus.
+repository's synthetic corpus. `--cpu-quota SHARE` runs the service and a part of the human
+set again in a child process held to that share of one core by a cgroup (`pi_*`).
 Heavy libraries are imported inside the groups: the audio device must be chosen (ALSA config
 in the environment) before sounddevice is first imported.
 """
@@ -17,7 +18,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,11 @@ GOALS: dict[str, tuple[str, float]] = {
     "human_false_accepts_per_hour": ("<=", 0.0),
     "human_wrong_commands": ("<=", 0.0),
     "human_stop_accuracy": (">=", 0.9),
+    "pi_startup_ms": ("<=", 3000.0),
+    "pi_service_command_latency_ms": ("<=", 500.0),
+    "pi_human_command_latency_ms_p95": ("<=", 500.0),
+    "pi_asr_rtf": ("<=", 1.0),
+    "pi_asr_keeps_up": (">=", 1.0),
 }
 
 Metrics = dict[str, float]
@@ -735,6 +741,95 @@ def bench_service(ctx: Context) -> GroupResult:
     return measure_service(ctx)
 
 
+# --- on a Pi's share of the CPU ----------------------------------------------------------------
+
+PI_CHILD_TIMEOUT_S = 1800.0
+PI_CHILD_FLAG = "--pi-child"  # hidden: `bench --pi-child GROUP` is the throttled child
+PI_DROPPED = frozenset({"human_asr_rtf"})  # CPU time: the quota shows in wall time only
+
+
+def bench_asr_subset(ctx: Context) -> GroupResult:
+    """The human subset (measure_human subset=True) with its wall-clock real-time factor."""
+    engine = open_bench_engine(ctx)
+    human = measure_human(ctx, engine, subset=True)
+    if isinstance(human, str):
+        return GroupResult("asr", skipped=human)
+    rtf = human.details["overall"]["wall_rtf"]
+    human.metrics |= {"asr_rtf": rtf, "asr_keeps_up": 1.0 if rtf <= 1.0 else 0.0}
+    human.notes.insert(0, f"engine {engine.name}")
+    return human
+
+
+PI_CHILD_RUNNERS: dict[str, Callable[[Context], GroupResult]] = {
+    "service": bench_service,
+    "asr": bench_asr_subset,
+}
+
+
+def pi_child(ctx: Context, group_dir: Path, progress: Callable[[str], None]) -> dict[str, Any]:
+    """In the child: move into the cpu group first, then the service and the human subset."""
+    from skill.cpu_quota import own_group
+
+    (group_dir / "cgroup.procs").write_text(f"{os.getpid()}\n")
+    placed = own_group()
+    if placed is None or not placed.endswith(group_dir.name):
+        raise RuntimeError(f"not in the cpu group {group_dir} after joining it: {placed}")
+    report = to_json(run_groups(ctx, PI_CHILD_RUNNERS, progress, PI_CHILD_RUNNERS))
+    report["cgroup"] = placed
+    return report
+
+
+def bench_pi(ctx: Context, share: float) -> GroupResult:
+    """The service group and a part of the human set in a child held to `share` of one core
+    by a cgroup; its numbers prefixed `pi_`. Skipped, saying why, where no quota can be set."""
+    import json
+    import subprocess
+
+    from skill.cpu_quota import QuotaError, find_controller, open_group
+
+    where = find_controller()
+    if isinstance(where, str):
+        return GroupResult("pi", skipped=f"--cpu-quota {share:g}: {where}")
+    # Rendered here at full speed: the child would otherwise render missing phrases under
+    # the quota before it measures anything (`setup` does this once on a Pi).
+    warmed = warm_service_cache(ctx, service_cache_home())
+    try:
+        group = open_group(share)
+    except QuotaError as err:
+        return GroupResult("pi", skipped=f"--cpu-quota {share:g}: {err}")
+    result = GroupResult("pi", notes=[f"child process in {group.describe()}", warmed])
+    try:
+        argv = [sys.executable, "-m", "skill", "bench", PI_CHILD_FLAG, str(group.path)]
+        child = subprocess.run(
+            argv, stdout=subprocess.PIPE, text=True, timeout=PI_CHILD_TIMEOUT_S, check=False
+        )
+        throttled = group.throttled_s()
+    finally:
+        try:
+            group.remove()
+        except QuotaError as err:
+            result.notes.append(str(err))
+    if child.returncode != 0:
+        result.skipped = f"the throttled child failed (exit {child.returncode}); see its stderr"
+        return result
+    report = json.loads(child.stdout.strip().splitlines()[-1])  # its last line: one object
+    result.metrics["pi_cpu_share"] = share
+    for name, value in report["metrics"].items():
+        if name not in PI_DROPPED:
+            result.metrics[f"pi_{name}"] = _number(value)
+    if throttled is not None:
+        result.metrics["pi_throttled_s"] = round(throttled, 1)
+    result.notes.append(
+        f"the child was in {report.get('cgroup')}; the service it starts and the measuring "
+        "(FIFO microphone, log reader) share the quota; pi_asr_rtf is wall time over audio "
+        "time (<= 1: it keeps up), pi_throttled_s the time the quota held it back"
+    )
+    result.notes += [f"{name}: {why}" for name, why in report["skipped"].items()]
+    result.notes += [f"{name}: {n}" for name, notes in report["notes"].items() for n in notes]
+    result.details = {"child": report, "cgroup": group.describe()}
+    return result
+
+
 RUNNERS: dict[str, Callable[[Context], GroupResult]] = {
     "player": bench_player,
     "tts": bench_tts,
@@ -744,7 +839,10 @@ RUNNERS: dict[str, Callable[[Context], GroupResult]] = {
 
 
 def run_groups(
-    ctx: Context, groups: Iterable[str], progress: Callable[[str], None]
+    ctx: Context,
+    groups: Iterable[str],
+    progress: Callable[[str], None],
+    runners: Mapping[str, Callable[[Context], GroupResult]] | None = None,
 ) -> list[GroupResult]:
     """Run each group in order; a failing group is reported, the others still run."""
     results = []
@@ -752,7 +850,7 @@ def run_groups(
         progress(f"bench: {name} ...")
         began = time.monotonic()
         try:
-            result = RUNNERS[name](ctx)
+            result = (RUNNERS if runners is None else runners)[name](ctx)
         except Exception as err:  # one broken group must not hide the other numbers
             result = GroupResult(name, skipped=f"failed: {type(err).__name__}: {err}")
         result.seconds = time.monotonic() - began

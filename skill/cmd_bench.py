@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from skill.cli import UserError
 
 
 def register(sub: Any) -> None:
-    from skill.bench import GROUPS, QUICK_GROUPS
+    from skill.bench import GROUPS, PI_CHILD_FLAG, QUICK_GROUPS
 
     p = sub.add_parser(
         "bench",
@@ -40,6 +41,15 @@ def register(sub: Any) -> None:
         help="asr: every clip of the synthetic corpus (default: an even sample, about 3 "
         "minutes; the human set always runs whole)",
     )
+    p.add_argument(
+        "--cpu-quota",
+        type=float,
+        metavar="SHARE",
+        help="run the service group and part of the human set in a child process held to "
+        "SHARE of one core (e.g. 0.2, about a Raspberry Pi's) by a cgroup; needs root. "
+        "Alone it runs only that; with --only or --quick those groups run first",
+    )
+    p.add_argument(PI_CHILD_FLAG, type=Path, metavar="GROUP", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -48,6 +58,8 @@ def chosen_groups(args: argparse.Namespace) -> list[str]:
 
     if args.only and args.quick:
         raise UserError("use either --only or --quick, not both")
+    if getattr(args, "cpu_quota", None) is not None and not (args.only or args.quick):
+        return []  # only the throttled run
     wanted = args.only or (QUICK_GROUPS if args.quick else GROUPS)
     return [g for g in GROUPS if g in wanted]
 
@@ -60,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     from skill.loader import load_library
 
     groups = chosen_groups(args)
+    if args.cpu_quota is not None and not args.cpu_quota > 0:
+        raise UserError(f"--cpu-quota must be above 0 (a share of one core), not {args.cpu_quota}")
     try:
         settings = load_settings()
     except ConfigError as err:
@@ -68,10 +82,18 @@ def run(args: argparse.Namespace) -> int:
     if not library.routines:
         raise UserError("no routines could be loaded: run `stretch-coach check`")
     scratch = Path(tempfile.mkdtemp(prefix="stretch-coach-bench-"))
+    progress = partial(print, file=sys.stderr)
     try:
+        if args.pi_child is not None:  # the throttled child of --cpu-quota: JSON only
+            ctx = bench.Context(settings, library, scratch, args.full)
+            print(json.dumps(bench.pi_child(ctx, args.pi_child, progress)))
+            return 0
         device, note = bench.choose_audio_device(scratch)
         ctx = bench.Context(settings, library, scratch, args.full, device is not None, note)
-        results = bench.run_groups(ctx, groups, lambda text: print(text, file=sys.stderr))
+        results = bench.run_groups(ctx, groups, progress)
+        if args.cpu_quota is not None:
+            pi = partial(bench.bench_pi, share=args.cpu_quota)
+            results += bench.run_groups(ctx, ["pi"], progress, {"pi": pi})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if args.json:

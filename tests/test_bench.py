@@ -6,6 +6,7 @@ tests check that each metric is there and numeric, and that the reporting logic 
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import pytest
 
 from skill import bench
 from skill.cli import main
+from skill.cmd_bench import chosen_groups
 
 REPO = Path(__file__).resolve().parent.parent
 # Persistent, so the service group's warm phrase cache is rendered once per checkout (slow
@@ -145,6 +147,9 @@ def test_human_goals_are_the_products() -> None:
     assert bench.goal_text("human_stop_accuracy") == ">= 0.9"
     for name in ("human_false_accepts", "human_false_accepts_per_hour", "human_wrong_commands"):
         assert bench.goal_text(name) == "<= 0"
+    assert bench.goal_text("pi_startup_ms") == "<= 3000"
+    assert bench.goal_text("pi_human_command_latency_ms_p95") == "<= 500"
+    assert bench.meets_goal("pi_asr_rtf", 0.4) and not bench.meets_goal("pi_asr_rtf", 1.2)
 
 
 def test_human_set_says_why_it_cannot_run_without_recordings(
@@ -160,3 +165,10 @@ def test_json_carries_each_groups_details() -> None:
     report = bench.to_json([result, bench.GroupResult("tts", {"tts_rtf": 0.1})])
     assert report["details"] == {"asr": {"human": {"x": 1}}}
     assert report["met"]["human_false_accepts"] is False
+
+
+def test_cpu_quota_alone_runs_only_the_throttled_part() -> None:
+    args = argparse.Namespace(only=None, quick=False, cpu_quota=0.2)
+    assert chosen_groups(args) == []
+    args.quick = True
+    assert chosen_groups(args) == list(bench.QUICK_GROUPS)
