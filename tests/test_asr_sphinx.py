@@ -23,14 +23,22 @@ from skill.asr_sphinx import (
     SphinxEngine,
     Tuning,
     confidence,
+    english_words,
     frames_per_phone,
     is_filler,
     jsgf_grammar,
+    model_dir,
     phone_counts,
+    phone_similarity,
+    phones_of,
+    read_lexicon,
     run_decoder,
     score_gap,
+    support_rank,
+    supports,
     uncovered,
     write_dictionary,
+    write_unigram_lm,
 )
 from skill.intents import BARGE_IN_COMMANDS, command_phrases
 from skill.loader import load_library
@@ -47,19 +55,19 @@ from tests.speech_corpus import (
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 
-# Floors a margin below the measured runs (quick corpus, coach_every=4, 2026-12-02, seven
-# fresh Piper renderings, which vary: accuracy 0.60-0.64, noise at 20 dB
-# SNR 0.67-0.72, 10 and 20 dB farther 0.79-0.85, stop and pause over the coach 0.31-0.75 (the
-# first ones come before the echo's coupling is learned), 0 false accepts, engine alone
-# 0 on the coach's own sentences (6-7 before it knew what the coach plays), 4-8 wrong
-# commands, most in noise): they fail a change that kills recall. Every clip has a quiet
-# mic's hiss under it.
-MIN_ACCURACY = 0.52
+# Floors a margin below the measured runs (quick corpus, coach_every=4, every clip over a
+# quiet mic's hiss). Since the free-decode verifier (tuned on real people, whose
+# non-commands the grammar alone turned into commands) the synthetic voices are heard less:
+# 2026-12-04, accuracy 0.56 (0.60-0.64 before), Piper clean 0.68, noise at 20 dB SNR
+# 0.43-0.5, 10 and 20 dB farther 0.63-0.83, stop and pause over the coach 0.63 (0.31-0.75
+# over seven Piper renderings before), 0 false accepts, engine alone 0 on the coach's own
+# sentences, 2 wrong commands (4-8 before). They fail a change that kills recall.
+MIN_ACCURACY = 0.45
 MIN_BARGE_IN = 0.2
 MAX_UNGATED = 2
-MIN_PIPER_CLEAN = 0.6
-MIN_FARTHER = 0.7  # at a 40 dB SNR floor this was 0.16: the fallback was deaf a few steps away
-MIN_NOISE_20DB = 0.5
+MIN_PIPER_CLEAN = 0.5
+MIN_FARTHER = 0.5
+MIN_NOISE_20DB = 0.3
 MAX_WRONG_COMMANDS = 10  # Piper renders vary in CI
 
 
@@ -203,8 +211,9 @@ def test_score_helpers() -> None:
     loop = Decode("n eh k s t", ((10, 30), (31, 49), (60, 80)), -400)
     assert uncovered(command.spans, loop.spans) == 21
     assert score_gap(command, loop) == -10.0
-    assert confidence(-20.0, Tuning()) == 0.5
-    assert confidence(0.0, Tuning()) > 0.95 > 0.05 > confidence(-40.0, Tuning())
+    tuning = Tuning(min_score_unsure=-20.0)
+    assert confidence(-20.0, tuning) == 0.5
+    assert confidence(0.0, tuning) > 0.95 > 0.05 > confidence(-40.0, tuning)
     assert is_filler("<sil>") and is_filler("[NOISE]") and is_filler("+SPN+") and is_filler("SIL")
     assert not is_filler("next")
 
@@ -255,7 +264,8 @@ def test_stop_and_pause_act_before_the_endpoint(
     library: Library, spoken: str, acts_early: bool
 ) -> None:
     """Stop and pause act on the early decode, 0.1 s before the endpoint; other commands
-    wait out the endpoint's silence in case the person goes on."""
+    wait out the endpoint's silence in case the person goes on. (Timing only: without the
+    verifier, which hears this Piper "Pause." as "boss".)"""
     pcm, _ = framed(cached(CACHE, f"piper|{spoken}", partial(PiperRenderer(), spoken)))
 
     def decided_at(tuning: Tuning) -> float:
@@ -264,6 +274,65 @@ def test_stop_and_pause_act_before_the_endpoint(
         assert len(hearings) == 1, [h.reason for h in hearings]
         return hearings[0].audio_end_s
 
-    at_endpoint = decided_at(Tuning(early_decode_s=Tuning().end_silence_s))
-    gained = at_endpoint - decided_at(Tuning())
+    at_endpoint = decided_at(Tuning(early_decode_s=Tuning().end_silence_s, verify=False))
+    gained = at_endpoint - decided_at(Tuning(verify=False))
     assert gained == pytest.approx(0.1 if acts_early else 0.0, abs=0.031), gained
+
+
+def test_verifier_support_needs_the_words_in_order_and_few_others() -> None:
+    assert supports("stop", "stop", 2)
+    assert supports("to stop it", "stop", 2)
+    assert supports("stopped", "stop", 0)  # a drawn-out ending is not another word
+    assert not supports("yes", "previous", 2)
+    assert not supports("long how", "how long", 2)
+    assert not supports("a b c stop", "stop", 2)
+    assert support_rank(["yes", "guess", "again"], "again", 2) == 2
+    assert support_rank(["yes", "guess"], "again", 2) is None
+
+
+def test_phone_similarity_is_one_minus_edit_distance_per_phone() -> None:
+    assert phone_similarity(["S", "T", "AA", "P"], ["S", "T", "AA", "P"]) == 1.0
+    assert phone_similarity(["S", "T", "AA", "P"], ["S", "T", "AA", "R", "T"]) == 0.6
+    assert phone_similarity([], []) == 1.0
+    lexicon = {"how": ["HH", "AW"], "long": ["L", "AO", "NG"]}
+    assert phones_of("how long", lexicon) == ["HH", "AW", "L", "AO", "NG"]
+    assert phones_of("how zzz", lexicon) == ["HH", "AW", "?"]
+
+
+def test_the_word_list_matches_the_installed_model(library: Library) -> None:
+    """The shipped list (scripts/english_words.py) has the most frequent words first, every
+    one in the English dictionary, and the built-in command words' own frequencies."""
+    top, commands = english_words(2000)
+    assert len(top) == 2000 and list(top)[:3] == ["the", "to", "i"]
+    values = list(top.values())
+    assert values == sorted(values, reverse=True)
+    lexicon = read_lexicon(model_dir() / "cmudict-en-us.dict")
+    assert set(top) <= set(lexicon)
+    wanted = {w for phrase in command_phrases(library) for w in phrase.split()}
+    assert wanted <= set(top) | set(commands), wanted - set(top) - set(commands)
+
+
+def test_the_verifier_model_is_a_valid_unigram_arpa(tmp_path: Path) -> None:
+    import pocketsphinx
+
+    path = tmp_path / "v.lm"
+    write_unigram_lm({"stop": -3.0, "yes": -3.0, "no": -2.7}, path)
+    model = pocketsphinx.NGramModel(pocketsphinx.Config(), pocketsphinx.LogMath(), str(path))
+    assert model.size() == 1
+    assert model.prob(["stop"]) == model.prob(["yes"]) < model.prob(["no"])
+
+
+def test_yes_and_no_are_not_commands(shared_dir: Path, library: Library) -> None:
+    """What the verifier is for: real "yes" and "no" that the grammar alone made commands."""
+    from skill import human_corpus as hc
+
+    picked = [
+        r for r in hc.read_manifest(shared_dir) if r.source == "an4" and r.label in ("yes", "no")
+    ]
+    corpus = hc.build(shared_dir, picked, conditions=("recorded",))
+    engine = SphinxEngine(library)
+    heard = [
+        o.accepted[0].text for o in map(partial(run_clip, engine), corpus.negatives) if o.accepted
+    ]
+    assert len(corpus.negatives) >= 30
+    assert heard == []

@@ -1,7 +1,7 @@
 """`stretch-coach recognize FILE...`: many files and folders on one engine, JSON Lines, errors.
 
-The real CLI on real WAVs (espeak-ng speech, and the shared command clips when present),
-on the PocketSphinx fallback: no English Vosk model exists on the build machine.
+The real CLI on real WAVs (real people's commands from the shared recordings, an espeak-ng
+sentence), on the PocketSphinx fallback: no English Vosk model exists on the build machine.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs esp
 needs_sox = pytest.mark.skipif(not shutil.which("sox"), reason="needs sox")
 
 KEYS = {"file", "text", "command", "args", "confidence", "engine", "latency_ms", "reason"}
-# What espeak-ng says into each file, and the command the fallback hears in it.
-SPOKEN = {"stop.wav": ("stop", "stop"), "deep/pause.wav": ("pause", "pause")}
+# Each file: a real person's command (../shared/audio/human) and the command it is heard as.
+SPOKEN = {"stop.wav": ("an4_stop_001", "stop"), "deep/help.wav": ("an4_help_001", "help")}
 NOT_A_COMMAND = ("weather.wav", "what a lovely day for a walk")
 
 
@@ -46,10 +46,17 @@ def fallback_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of espeak-ng WAVs (22.05 kHz mono), one of them in a subfolder."""
+    """A folder of WAVs (16 kHz human commands, a 22.05 kHz espeak-ng sentence), one of
+    them in a subfolder."""
+    from tests.conftest import SHARED
+
+    human = SHARED / "audio" / "human" / "clips"
+    if not human.is_dir():
+        pytest.skip(f"needs the shared recordings at {SHARED} (not present here)")
     folder = tmp_path_factory.mktemp("clips")
-    for name, (text, _) in SPOKEN.items():
-        espeak(text, folder / name)
+    for name, (clip, _) in SPOKEN.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(human / f"{clip}.wav", folder / name)
     espeak(NOT_A_COMMAND[1], folder / NOT_A_COMMAND[0])
     (folder / "notes.txt").write_text("not audio, and not a .wav: a folder run skips it")
     return folder
@@ -76,7 +83,7 @@ def test_a_folder_means_every_wav_in_it_recursively_sorted_one_json_line_each(
 ) -> None:
     code, out, _ = recognize(clips, clips / "stop.wav", "--json", capsys=capsys)
     results = json_lines(out)
-    expected = [clips / "deep/pause.wav", clips / "stop.wav", clips / "weather.wav"]
+    expected = [clips / "deep/help.wav", clips / "stop.wav", clips / "weather.wav"]
     assert [r["file"] for r in results] == [*map(str, expected), str(clips / "stop.wav")]
     assert code == 0 and all(set(r) == KEYS for r in results), results
     by_file = {Path(r["file"]).relative_to(clips).as_posix(): r for r in results}
@@ -149,7 +156,7 @@ def test_an_unsupported_format_is_named_with_a_sox_line_that_converts_it(
     code, out, _ = recognize(odd, "--json", capsys=capsys)
     [result] = json_lines(out)
     assert code == 1 and result["file"] == str(odd)
-    assert described in result["error"] and "22050 Hz" in result["error"]
+    assert described in result["error"] and "16000 Hz" in result["error"]
     found = re.search(r"`(sox [^`]+)`", result["error"])
     assert found, result["error"]
     sox_line = shlex.split(found.group(1))
@@ -180,44 +187,18 @@ def test_a_files_verdict_alone_equals_its_verdict_in_a_batch(
     clips: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The long sentence first: its noise floor and segment must not reach the short words.
-    names = [NOT_A_COMMAND[0], "stop.wav", "deep/pause.wav", "stop.wav"]
+    names = [NOT_A_COMMAND[0], "stop.wav", "deep/help.wav", "stop.wav"]
     batch_equals_alone([clips / name for name in names], capsys)
 
 
-# Measured: the fallback's VAD adapts its noise level over a session and SphinxEngine.reset()
-# keeps it on purpose (skill/asr_sphinx.py), so in a batch 4 of these 13 verdicts differed
-# from the clip alone (stop_1 twice, yes_1, yes_2: accepted alone, rejected after the
-# others). recognize calls the engine's forget_room() when it has one; the fallback has
-# none yet. With a fresh VAD per file (as forget_room would give) all 13 are the same.
-VAD_KEPT = pytest.mark.xfail(
-    reason="SphinxEngine has no forget_room(): its VAD keeps the previous clips' noise level",
-    strict=False,
-)
-
-
-def forget_vad(engine: Any) -> None:
-    """What SphinxEngine.forget_room() would do: a new VAD, as at load."""
-    import pocketsphinx
-
-    from skill.asr import SAMPLE_RATE
-    from skill.asr_sphinx import FRAME_S
-
-    engine._vad = pocketsphinx.Vad(engine.tuning.vad_mode, SAMPLE_RATE, FRAME_S)
-
-
-@pytest.mark.parametrize("room", [pytest.param("as is", marks=VAD_KEPT), "VAD forgotten"])
+# Measured: the fallback's VAD adapts its noise level over a session (kept across reset()
+# for the service), so in a batch 4 of these 13 verdicts differed from the clip alone until
+# recognize called SphinxEngine.forget_room() between files.
 def test_shared_clips_alone_equal_in_a_batch(
     shared_dir: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    room: str,
 ) -> None:
     """Real people's recordings (Speech Commands) between noise and a long sentence."""
-    if room == "VAD forgotten":
-        from skill.asr_sphinx import SphinxEngine
-
-        if not hasattr(SphinxEngine, "forget_room"):
-            monkeypatch.setattr(SphinxEngine, "forget_room", forget_vad, raising=False)
     audio = shared_dir / "audio"
     files = [
         audio / "speech" / "another_door.wav",
@@ -250,4 +231,4 @@ def test_the_installed_command_streams_json_lines_and_exits_1_on_a_bad_file(
         "file": "nope.wav",
         "error": "nope.wav: file not found",
     }
-    assert [r["command"] for r in results[:2]] == ["pause", "stop"]
+    assert [r["command"] for r in results[:2]] == ["help", "stop"]
