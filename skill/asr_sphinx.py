@@ -53,6 +53,7 @@ from skill.intents import (
     grammar_words,
     normalize,
     parse_command,
+    support_rank,
 )
 from skill.model import Library
 from skill.noise_floor import NoiseFloor, frame_db
@@ -408,25 +409,6 @@ def verifier_hypotheses(decoder: Any, audio: bytes, count: int) -> list[str]:
     return [" ".join(w for w in h.split() if not is_filler(w)) for h in out[:count]]
 
 
-def stem(word: str) -> str:
-    """ "stopped", "stops" and "stopping" are "stop" to the verifier: a drawn-out or
-    clipped ending is not another word."""
-    for suffix in ("ping", "ped", "ing", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def supports(hypothesis: str, command: str, extra_words: int) -> bool:
-    """The command's words (or their stems) occur in order, side by side, in the
-    hypothesis, and it has at most `extra_words` other words."""
-    words = [stem(w) for w in command.split()]
-    heard = [stem(w) for w in hypothesis.split()]
-    if len(heard) - len(words) > extra_words:
-        return False
-    return any(heard[i : i + len(words)] == words for i in range(len(heard) - len(words) + 1))
-
-
 def phone_similarity(a: Sequence[str], b: Sequence[str]) -> float:
     """1 - the edit distance between two phone sequences over the longer one's length."""
     previous = list(range(len(b) + 1))
@@ -452,11 +434,6 @@ def read_lexicon(path: Path) -> dict[str, list[str]]:
             head, *phones = line.split()
             lexicon.setdefault(head.split("(", 1)[0], phones)
     return lexicon
-
-
-def support_rank(hypotheses: Sequence[str], command: str, extra_words: int) -> int | None:
-    """Where the first hypothesis that supports the command stands (0: the best), if any."""
-    return next((i for i, h in enumerate(hypotheses) if supports(h, command, extra_words)), None)
 
 
 class SphinxEngine:

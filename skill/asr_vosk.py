@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from skill.asr import SAMPLE_RATE, Hearing
 from skill.cli import UserError
 from skill.events import Command
+from skill.intents import supports
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,6 +55,13 @@ STABLE_PARTIAL_S = 0.2
 # ... and only if its word ended at most this long ago. Vosk sometimes shows, after a whole
 # sentence, a partial holding just its first word (which ended long before): not a command.
 EARLY_MAX_AGE_S = 0.5
+# Verification: Vosk's grammar mode returns words outside the grammar as grammar words with
+# confidence 1.0 (vosk-api issues #741, #1339, #2011), so its confidence alone cannot reject
+# "yes" forced onto "next". A second recognizer decodes the same audio freely with the
+# model's own language model; a command counts only when that transcript, around the
+# command's words, has them in order with at most VERIFY_EXTRA_WORDS others.
+VERIFY_EXTRA_WORDS = 2
+VERIFY_MARGIN_S = 0.3  # free words this close to the command's words belong to it
 # Commands allowed to act on a stable partial: the ones that stop something (safety first).
 EARLY_COMMANDS = frozenset({"stop", "pause"})
 # While the coach speaks, its voice merges with the person's into one long utterance, so the
@@ -290,6 +298,50 @@ def default_parse(library: Library, wake_word: str | None) -> Callable[[str], Co
     return parse
 
 
+class FreeDecode:
+    """The model's own free decode of the stream, kept as timed words for verification."""
+
+    def __init__(self, model: Any) -> None:
+        import vosk
+
+        self._rec = vosk.KaldiRecognizer(model, SAMPLE_RATE)
+        self._rec.SetWords(True)
+        self._rec.SetPartialWords(True)
+        self._done: list[tuple[str, float, float]] = []  # (word, start s, end s)
+        self._partial: list[tuple[str, float, float]] = []
+
+    def accept(self, audio: bytes) -> None:
+        if self._rec.AcceptWaveform(audio):
+            self._done = [*self._done[-50:], *_timed(json.loads(self._rec.Result()), "result")]
+            self._partial = []
+        else:
+            self._partial = _timed(json.loads(self._rec.PartialResult()), "partial_result")
+
+    def finish(self) -> None:
+        """End the free decode's utterance where the grammar's ended (its own endpoint can
+        come later): both then speak of the same audio."""
+        self._done = [*self._done[-50:], *_timed(json.loads(self._rec.FinalResult()), "result")]
+        self._partial = []
+
+    def text_around(self, start_s: float, end_s: float) -> str:
+        """The free transcript of the words overlapping [start_s, end_s] (with a margin)."""
+        lo, hi = start_s - VERIFY_MARGIN_S, end_s + VERIFY_MARGIN_S
+        return " ".join(w for w, s, e in [*self._done, *self._partial] if e > lo and s < hi)
+
+
+def _timed(result: dict[str, Any], key: str) -> list[tuple[str, float, float]]:
+    return [
+        (str(w["word"]).lower(), float(w["start"]), float(w["end"]))
+        for w in result.get(key, [])
+        if "start" in w
+    ]
+
+
+def _span(result: dict[str, Any], key: str = "result") -> tuple[float, float] | None:
+    timed = _timed(result, key)
+    return (timed[0][1], timed[-1][2]) if timed else None
+
+
 class VoskEngine:
     """The Engine protocol on Vosk with a closed grammar (see the module docstring)."""
 
@@ -307,6 +359,7 @@ class VoskEngine:
         min_word_conf: float = MIN_WORD_CONF,
         trailing_silence_s: float | None = ENDPOINT_TRAILING_SILENCE_S,
         cache_root: Path | None = None,
+        verify: bool = True,
     ) -> None:
         if (phrases is None or parse is None) and library is None:
             raise ValueError("VoskEngine needs a library, or both phrases and parse")
@@ -328,6 +381,7 @@ class VoskEngine:
         self.parse = parse or default_parse(library, wake_word)  # type: ignore[arg-type]
         self.early_commands = early_commands
         self.min_word_conf = min_word_conf
+        self.verify = verify
         self.grammar = json.dumps(
             [*self.phrases, *([self.unk] if self.unk else [])], ensure_ascii=False
         )
@@ -353,6 +407,8 @@ class VoskEngine:
         rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
         rec.SetWords(True)
         rec.SetPartialWords(True)
+        # The free decode restarts with it, so both count word times from the same origin.
+        self._free = FreeDecode(self.model) if self.verify else None
         return rec
 
     @property
@@ -365,7 +421,10 @@ class VoskEngine:
         for start in range(0, len(pcm), step):
             piece = pcm[start : start + step]
             self._fed += len(piece)
-            if self._rec.AcceptWaveform(piece.astype("<i2").tobytes()):
+            audio = piece.astype("<i2").tobytes()
+            if self._free is not None:
+                self._free.accept(audio)  # first: the grammar's decision may need it
+            if self._rec.AcceptWaveform(audio):
                 out.extend(self._final(json.loads(self._rec.Result())))
             else:
                 out.extend(self._on_partial(json.loads(self._rec.PartialResult())))
@@ -408,7 +467,23 @@ class VoskEngine:
             text, verdict = spotted
         if early and text == early:
             verdict = Verdict(None, verdict.confidence, "already acted on the partial result")
+        elif spotted is None:
+            verdict = self._verified(text, verdict, _span(result))
         return [self._hearing(text, verdict, final=True)]
+
+    def _verified(
+        self, text: str, verdict: Verdict, span: tuple[float, float] | None, final: bool = True
+    ) -> Verdict:
+        """The verdict, rejected when the free decode around the words disagrees. Not
+        asked for what was spotted over the coach: the free decode hears the coach too."""
+        if verdict.command is None or self._free is None or span is None:
+            return verdict
+        if final:
+            self._free.finish()
+        heard = self._free.text_around(*span)
+        if supports(heard, text, VERIFY_EXTRA_WORDS):
+            return verdict
+        return Verdict(None, verdict.confidence, f"the free decode heard {heard or 'nothing'!r}")
 
     def _on_partial(self, result: dict[str, Any]) -> list[Hearing]:
         text = str(result.get("partial", ""))
@@ -428,5 +503,9 @@ class VoskEngine:
         )
         if verdict is None:
             return []
+        if not self._coach_active:
+            verdict = self._verified(text, verdict, _span(result, "partial_result"), final=False)
+            if verdict.command is None:
+                return []  # the endpoint will decide, with the free decode further on
         self._early_text = text
         return [self._hearing(text, verdict, final=False)]

@@ -8,7 +8,7 @@ the `recognize` CLI all agree on what "next" or "start the upper back" mean.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from skill.events import Command
 from skill.model import Library
@@ -117,3 +117,30 @@ def parse_command(
         return None
     name, args = found
     return Command(name=name, args=dict(args), source="voice", confidence=confidence, text=words)
+
+
+# --- agreement with a free transcript (both engines verify a command this way) ---------
+
+
+def stem(word: str) -> str:
+    """ "stopped", "stops" and "stopping" are "stop" to the verifier: a drawn-out or
+    clipped ending is not another word."""
+    for suffix in ("ping", "ped", "ing", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def supports(hypothesis: str, command: str, extra_words: int) -> bool:
+    """The command's words (or their stems) occur in order, side by side, in the
+    hypothesis, and it has at most `extra_words` other words."""
+    words = [stem(w) for w in command.split()]
+    heard = [stem(w) for w in hypothesis.split()]
+    if len(heard) - len(words) > extra_words:
+        return False
+    return any(heard[i : i + len(words)] == words for i in range(len(heard) - len(words) + 1))
+
+
+def support_rank(hypotheses: Sequence[str], command: str, extra_words: int) -> int | None:
+    """Where the first hypothesis that supports the command stands (0: the best), if any."""
+    return next((i for i, h in enumerate(hypotheses) if supports(h, command, extra_words)), None)

@@ -34,13 +34,11 @@ from skill.asr_sphinx import (
     read_lexicon,
     run_decoder,
     score_gap,
-    support_rank,
-    supports,
     uncovered,
     write_dictionary,
     write_unigram_lm,
 )
-from skill.intents import BARGE_IN_COMMANDS, command_phrases
+from skill.intents import BARGE_IN_COMMANDS, command_phrases, support_rank, supports
 from skill.loader import load_library
 from skill.model import Library
 from tests.speech_corpus import (

@@ -95,7 +95,11 @@ def cache_root() -> Path:
 
 @pytest.fixture(scope="module")
 def engine(cache_root: Path) -> VoskEngine:
-    return VoskEngine(KO_MODEL, phrases=list(KO_COMMANDS), parse=ko_parse, cache_root=cache_root)
+    """The grammar path alone: espeak-ng's Korean is too poor for the model's free decode
+    ("정지" comes out as "전 인지"), so the verifier is tested on its own below."""
+    return VoskEngine(
+        KO_MODEL, phrases=list(KO_COMMANDS), parse=ko_parse, cache_root=cache_root, verify=False
+    )
 
 
 def test_grammar_keeps_known_words_and_the_models_unknown_token(engine: VoskEngine) -> None:
@@ -133,6 +137,7 @@ def test_endpoint_comes_sooner_with_the_tuned_conf(engine: VoskEngine, cache_roo
         parse=ko_parse,
         trailing_silence_s=None,
         early_commands=frozenset(),
+        verify=False,
     )
     audio = np.concatenate([silence(0.5), espeak("다음"), silence(1.5)])
     times = []
@@ -331,7 +336,69 @@ def test_spot_needs_one_confident_stop_or_pause_word() -> None:
     assert spot([("다음", 1.0)], ko_parse) is None  # next never barges in
 
 
+# Words the Korean model's free decode makes of espeak-ng's "계속", "다시" and "다음" at
+# every speed measured (120, 150, 175 words a minute): a grammar of these is one both
+# decoders can agree on, as an English model and a person would.
+HEARD_FREELY = {"예속": "계속", "러시": "다시", "류": "다음"}
+
+
+def heard_freely_parse(text: str) -> Command | None:
+    return Command(name="next", source="voice") if text in HEARD_FREELY else None
+
+
+def test_the_free_decode_confirms_what_it_hears_too(cache_root: Path) -> None:
+    """The real Vosk path with verification: the grammar's word is accepted when the
+    model's own free decode hears the same word around it."""
+    engine = VoskEngine(
+        KO_MODEL, phrases=list(HEARD_FREELY), parse=heard_freely_parse, cache_root=cache_root
+    )
+    for word, spoken in HEARD_FREELY.items():
+        engine.reset()
+        audio = np.concatenate([silence(0.5), espeak(spoken), silence(1.0)])
+        hearings = stream(engine, audio) + engine.flush()
+        assert commands(hearings) == ["next"], (word, [h.reason for h in hearings])
+
+
+def test_the_free_decode_rejects_a_word_the_grammar_forced(cache_root: Path) -> None:
+    """Grammar mode gives "정지" confidence 1.0 for espeak-ng's "정지", which the free decode
+    hears as other words: with verification nothing acts, and the reason says what it heard;
+    without it the grammar's answer is taken."""
+    audio = np.concatenate([silence(0.5), espeak("정지"), silence(1.0)])
+    results = {}
+    for verify in (True, False):
+        engine = VoskEngine(
+            KO_MODEL,
+            phrases=list(KO_COMMANDS),
+            parse=ko_parse,
+            cache_root=cache_root,
+            verify=verify,
+        )
+        results[verify] = stream(engine, audio) + engine.flush()
+    assert commands(results[False]) == ["stop"]
+    assert commands(results[True]) == []
+    assert any("the free decode heard" in h.reason for h in results[True])
+
+
 ENGLISH_MODEL = os.environ.get("STRETCH_COACH_VOSK_MODEL")
+
+
+@pytest.mark.skipif(
+    not ENGLISH_MODEL,
+    reason="English-on-Vosk accuracy needs STRETCH_COACH_VOSK_MODEL=<English Vosk model folder> "
+    "(e.g. after `stretch-coach setup`)",
+)
+def test_english_vosk_on_real_people(shared_dir: Path, tmp_path: Path) -> None:
+    """The human set as recorded on the English model, with verification: the same floors as
+    the fallback's (tests/test_asr_human.py)."""
+    from skill import human_corpus as hc
+    from skill.loader import load_library
+
+    eng = VoskEngine(Path(str(ENGLISH_MODEL)), load_library().library, cache_root=tmp_path)
+    result = hc.evaluate(eng, hc.build(shared_dir, conditions=("recorded",)))
+    overall = result["overall"]
+    assert overall["false_accepts"] <= 1, result["false_accept_clips"]
+    assert overall["wrong_commands"] == 0, result["wrong_command_clips"]
+    assert overall["command_accuracy"] >= 0.7, result["by_source"]
 
 
 @pytest.mark.skipif(

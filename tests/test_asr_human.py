@@ -1,0 +1,68 @@
+"""The fallback on real people's speech (../shared/audio/human): the numbers that matter most.
+
+False accepts and wrong commands are counted over every non-command recording as recorded;
+accuracy is a floor a margin below the measured run (skill.human_corpus; the whole set in
+every condition is `stretch-coach bench --only asr`). Measured 2026-12-04, PocketSphinx
+5.1.1: as recorded 51 of 58 commands right, 0 wrong, 1 false accept of 357 (a phone-line
+"voyager" heard as "quieter"; 56 before the verifier); over a kitchen or an exercise bike
+at 20 dB SNR about half the commands, never a wrong one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skill import human_corpus as hc
+from skill.asr_sphinx import SphinxEngine
+from skill.loader import load_library
+
+MIN_RECORDED = 0.7
+MIN_STOP_RECORDED = 0.6
+MAX_FALSE_ACCEPTS = 1  # measured 1 of 357: the phone-line "voyager"; the goal is 0
+MIN_NOISY_20DB = 0.35
+MIN_QUIETER = 0.7
+
+
+@pytest.fixture(scope="module")
+def engine() -> SphinxEngine:
+    return SphinxEngine(load_library().library)
+
+
+@pytest.fixture(scope="module")
+def recorded(shared_dir: Path, engine: SphinxEngine) -> dict[str, Any]:
+    return hc.evaluate(engine, hc.build(shared_dir, conditions=("recorded",)))
+
+
+@pytest.fixture(scope="module")
+def harder(shared_dir: Path, engine: SphinxEngine) -> dict[str, Any]:
+    """Every command and an even sample of 60 non-commands, over noise and farther away."""
+    sample = hc.command_sample(hc.read_manifest(shared_dir), 60)
+    conditions = ("kitchen20db", "bike20db", "quieter10db")
+    return hc.evaluate(engine, hc.build(shared_dir, sample, conditions=conditions))
+
+
+def test_no_command_from_real_non_commands(recorded: dict[str, Any]) -> None:
+    overall = recorded["overall"]
+    assert overall["negatives"] >= 350
+    assert overall["false_accepts"] <= MAX_FALSE_ACCEPTS, recorded["false_accept_clips"]
+    assert overall["wrong_commands"] == 0, recorded["wrong_command_clips"]
+
+
+def test_real_commands_are_heard(recorded: dict[str, Any]) -> None:
+    overall = recorded["overall"]
+    assert overall["positives"] >= 55
+    assert overall["command_accuracy"] >= MIN_RECORDED, recorded["by_source"]
+    assert overall["command_accuracy_by_command"]["stop"] >= MIN_STOP_RECORDED
+
+
+def test_over_noise_and_farther_away_never_a_wrong_command(harder: dict[str, Any]) -> None:
+    by = harder["by_condition"]
+    assert harder["overall"]["wrong_commands"] == 0, harder["wrong_command_clips"]
+    assert harder["overall"]["false_accepts"] <= MAX_FALSE_ACCEPTS, harder["false_accept_clips"]
+    assert min(by["kitchen20db"]["command_accuracy"], by["bike20db"]["command_accuracy"]) >= (
+        MIN_NOISY_20DB
+    ), {c: s["command_accuracy"] for c, s in by.items()}
+    assert by["quieter10db"]["command_accuracy"] >= MIN_QUIETER
