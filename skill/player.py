@@ -356,6 +356,14 @@ class Player:
             "saved_at": self.wall(),
         }
 
+    def resumable(self) -> dict[str, Any] | None:
+        """What the state file must hold when the service stops: the session in progress,
+        else the saved one not yet resumed (stopping an idle service must not lose it)."""
+        snap = self.snapshot()
+        if snap is None and self.saved is not None:
+            return dict(self.saved)
+        return snap
+
     def _save(self) -> SaveProgress:
         snap = self.snapshot()
         self.saved = snap

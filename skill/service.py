@@ -382,7 +382,7 @@ class Service:
         from skill import notify
 
         notify.stopping()
-        self.store.save(self.player.snapshot())
+        self.store.save(self.player.resumable())
         self.mic.stop_flag.set()
         self.listener.chunks.put(None)
         if self.prerender_stop is not None:

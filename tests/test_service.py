@@ -370,6 +370,34 @@ def test_signal_saves_progress_turns_led_off_and_exits_0(rig: Rig, sig: int) -> 
     assert "Traceback" not in log
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_idle_service_keeps_the_session_to_resume(rig: Rig, sig: int) -> None:
+    """A routine cut by a power cut, a restart with nothing said, a stop: still resumable."""
+    saved = {
+        "version": 1,
+        "routine": "upper_back",
+        "step": 0,
+        "segment": 1,
+        "beat": 1,
+        "set": 1,
+        "side": None,
+        "rep": 1,
+        "remaining": None,
+        "pace": 1.0,
+        "started_at": time.time() - 120,
+        "saved_at": time.time() - 60,
+    }
+    state_file(rig.folder).parent.mkdir(parents=True, exist_ok=True)
+    state_file(rig.folder).write_text(json.dumps(saved))
+    svc = rig.start()
+    svc.wait_for(READY)
+    code, _ = svc.stop(sig)
+    log = svc.log
+    assert code == 0 and "stopped; progress saved" in log, log
+    assert state_file(rig.folder).exists(), log
+    assert json.loads(state_file(rig.folder).read_text()) == saved
+
+
 def test_crash_then_continue_resumes_the_same_exercise(rig: Rig) -> None:
     svc = rig.start()
     svc.wait_for(READY)
