@@ -338,19 +338,22 @@ class Player:
 
     def snapshot(self) -> dict[str, Any] | None:
         """Where the person is, as plain JSON-able data (None when idle)."""
-        beat = self.beat
-        if beat is None or self.plan is None or self._session is None:
+        if self.beat is None or self.plan is None or self._session is None:
             return None
+        index, remaining = self.index, self.remaining_hold
+        if self._jump is not None:  # on the way back to a place (resume, repeat): save that
+            index, remaining = self._jump
+        beat = self.plan.beats[index]
         return {
             "version": SNAPSHOT_VERSION,
             "routine": self.plan.routine.id,
             "step": beat.step,
             "segment": beat.segment,
-            "beat": self.index,
+            "beat": index,
             "set": beat.set,
             "side": beat.side,
             "rep": beat.rep,
-            "remaining": self.remaining_hold,
+            "remaining": remaining if beat.timed else None,
             "pace": self.pace,
             "started_at": self._session.started_at,
             "saved_at": self.wall(),
@@ -425,12 +428,19 @@ class Player:
             return self._reply(f"{phrases.UNKNOWN_ROUTINE} {listing}", "info")
         return [StopSpeech(), *self._begin(routine, resumed=False), *self._enter(0)]
 
-    def _begin(self, routine: Routine, resumed: bool, pace: float | None = None) -> list[Action]:
+    def _begin(
+        self,
+        routine: Routine,
+        resumed: bool,
+        pace: float | None = None,
+        started_at: float | None = None,
+    ) -> list[Action]:
         if pace is not None:
             self.pace = clamp_pace(pace)
         self.plan = build_plan(self.library, routine, self.pace, self.settings.speech_seconds)
         self._mode, self.last_routine, self._jump = "running", routine.id, None
-        self._session = _Session(routine, self.wall(), resumed)
+        began = self.wall() if started_at is None else started_at
+        self._session = _Session(routine, began, resumed)
         return [Log(f"{'resuming' if resumed else 'starting'} routine {routine.id}")]
 
     def _cmd_stop(self, cmd: Command) -> list[Action]:
@@ -561,18 +571,19 @@ class Player:
         if place is None:
             out = [SaveProgress(None), *self._reply(phrases.NOTHING_TO_CONTINUE)]
             return [*out, Log(f"saved session does not fit the library: {dict(saved)}", "warning")]
-        routine, pace, target, remaining = place
-        out = [StopSpeech(), *self._begin(routine, resumed=True, pace=pace)]
+        routine, pace, target, remaining, started_at = place
+        out = [StopSpeech(), *self._begin(routine, True, pace, started_at)]
         out += self._reply(phrases.welcome_back(routine))
         assert self.plan is not None
         start = self.plan.segment_of(target).start
-        out += self._enter(start)
         if target != start:
-            self._jump = (target, remaining)
-        return out
+            self._jump = (target, remaining)  # before _enter: its save is the saved place
+        return out + self._enter(start)
 
-    def _locate(self, saved: Mapping[str, Any]) -> tuple[Routine, float, int, float | None] | None:
-        """The saved routine, pace, beat and remaining hold, if they still fit the library."""
+    def _locate(
+        self, saved: Mapping[str, Any]
+    ) -> tuple[Routine, float, int, float | None, float | None] | None:
+        """The saved routine, pace, beat, remaining hold and start time, if they still fit."""
         try:
             routine = self.library.routines[str(saved["routine"])]
             pace = float(saved.get("pace", self.pace))
@@ -583,9 +594,11 @@ class Player:
                 return None
             remaining = saved.get("remaining")
             held = float(remaining) if remaining is not None and beat.timed else None
+            began = saved.get("started_at")
+            started_at = float(began) if began is not None else None
         except (KeyError, TypeError, ValueError, IndexError):
             return None
-        return routine, pace, index, held
+        return routine, pace, index, held, started_at
 
     # --- devices ---------------------------------------------------------------------------
 

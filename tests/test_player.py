@@ -410,6 +410,34 @@ def test_resume_after_a_restart_continues_where_the_person_was() -> None:
     assert record["resumed"] is True and record["finished"] is True
 
 
+def test_resume_keeps_the_saved_rep_and_side_and_the_original_start_time() -> None:
+    """Stopped again while the instructions are repeated: the place saved is still rep 2."""
+    library = tiny_library()
+    snap, saved_wall = _snapshot_mid_hold(library)
+    place = (snap["beat"], snap["step"], snap["side"], snap["rep"])
+    assert place[2:] == ("left", 2)
+    sim = Simulation(library, saved=snap, wall_start=saved_wall + 600)
+    sim.send(Command("resume"))
+    sim.advance_to(1.0)  # still saying the exercise's instructions
+    saves = [a.snapshot for a in sim.actions if isinstance(a, SaveProgress)]
+    now = sim.player.snapshot()
+    assert saves and now is not None
+    for saved in [*saves, now]:
+        assert saved is not None
+        assert (saved["beat"], saved["step"], saved["side"], saved["rep"]) == place
+        assert saved["remaining"] == pytest.approx(7.0, abs=TICK)
+        assert saved["started_at"] == snap["started_at"]
+    again = Simulation(library, saved=now, wall_start=saved_wall + 1200)
+    again.send(Command("resume"))
+    run_until(again, in_hold)
+    assert again.player.beat is not None and again.player.beat.rep == 2
+    assert again.player.beat.side == "left"
+    assert again.player.remaining_hold == pytest.approx(7.0, abs=TICK)
+    again.run()
+    record = next(a.record for a in again.actions if isinstance(a, RecordSession))
+    assert record["started_at"] == snap["started_at"] and record["resumed"] is True
+
+
 def test_resume_after_the_window_is_refused_and_clears_the_state() -> None:
     library = tiny_library()
     snap, saved_wall = _snapshot_mid_hold(library)
