@@ -127,9 +127,14 @@ class Log:
 
 @dataclass(frozen=True)
 class SaveProgress:
-    """Persist where the person is, so 'resume' works after a crash. None clears it."""
+    """Persist where the person is, so 'resume' works after a crash. None clears it.
+
+    With `set_aside` (why the saved session cannot be used) the file is kept under another
+    name instead of removed, so nothing the person did is lost.
+    """
 
     snapshot: Mapping[str, Any] | None
+    set_aside: str = ""
 
 
 @dataclass(frozen=True)

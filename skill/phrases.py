@@ -23,6 +23,9 @@ PACES = (0.75, 1.0, 1.25, 1.5)  # every pace slower/faster can reach, for the ph
 NOTHING_RUNNING = "Nothing is running. Say start and a routine name."
 NOTHING_TO_CONTINUE = "There is nothing to continue. Say start and a routine name."
 TOO_OLD = "That session is too old to pick up. Say start and a routine name."
+UNUSABLE_SESSION = (
+    "I cannot pick up that session: the routines have changed. Say start and a routine name."
+)
 ALREADY_RUNNING = "A routine is already going. Say stop to end it first."
 ALREADY_GOING = "We are already going."
 ALREADY_ON_BREAK = "We are already on a break. Say resume to go on."
@@ -97,6 +100,7 @@ def fixed_phrases(library: Library) -> set[str]:
         NOTHING_RUNNING,
         NOTHING_TO_CONTINUE,
         TOO_OLD,
+        UNUSABLE_SESSION,
         ALREADY_RUNNING,
         ALREADY_GOING,
         ALREADY_ON_BREAK,

@@ -8,6 +8,7 @@ when the speech layer reports SpeechDone, a timed beat when the clock passes its
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -564,14 +565,14 @@ class Player:
         saved, self.saved = self.saved, None
         if not saved:
             return self._reply(phrases.NOTHING_TO_CONTINUE)
-        age = self.wall() - float(saved.get("saved_at", 0.0) or 0.0)
-        if age > self.settings.resume_window_hours * 3600:
-            return [SaveProgress(None), *self._reply(phrases.TOO_OLD), Log("saved session too old")]
         place = self._locate(saved)
-        if place is None:
-            out = [SaveProgress(None), *self._reply(phrases.NOTHING_TO_CONTINUE)]
-            return [*out, Log(f"saved session does not fit the library: {dict(saved)}", "warning")]
-        routine, pace, target, remaining, started_at = place
+        if isinstance(place, str):
+            why = f"saved session does not fit the library: {place}"
+            out: list[Action] = [SaveProgress(None, set_aside=why)]
+            return [*out, *self._reply(phrases.UNUSABLE_SESSION), Log(why, "warning")]
+        routine, pace, target, remaining, started_at, saved_at = place
+        if self.wall() - saved_at > self.settings.resume_window_hours * 3600:
+            return [SaveProgress(None), *self._reply(phrases.TOO_OLD), Log("saved session too old")]
         out = [StopSpeech(), *self._begin(routine, True, pace, started_at)]
         out += self._reply(phrases.welcome_back(routine))
         assert self.plan is not None
@@ -582,23 +583,42 @@ class Player:
 
     def _locate(
         self, saved: Mapping[str, Any]
-    ) -> tuple[Routine, float, int, float | None, float | None] | None:
-        """The saved routine, pace, beat, remaining hold and start time, if they still fit."""
+    ) -> tuple[Routine, float, int, float | None, float | None, float] | str:
+        """The saved routine, pace, beat, remaining hold, start and save times; else why not."""
         try:
-            routine = self.library.routines[str(saved["routine"])]
-            pace = float(saved.get("pace", self.pace))
+            saved_at = _number(saved, "saved_at", 0.0) or 0.0
+            rid = str(saved["routine"])
+            if rid not in self.library.routines:
+                return (
+                    f"routine '{rid}' is not in the library (if it is your own, its file may "
+                    "have been skipped: run `stretch-coach check`)"
+                )
+            routine = self.library.routines[rid]
+            pace = _number(saved, "pace", self.pace)
+            assert pace is not None
+            started_at = _number(saved, "started_at", None)
             plan = build_plan(self.library, routine, clamp_pace(pace), self.settings.speech_seconds)
-            index = int(saved["beat"])
+            index = saved["beat"]
+            if isinstance(index, bool) or not isinstance(index, int):
+                return f"'beat' is {index!r}, not a whole number"
+            if not 0 <= index < len(plan.beats):
+                return f"beat {index} is not in routine '{rid}' ({len(plan.beats)} beats)"
             beat = plan.beats[index]
-            if (beat.step, beat.side, beat.rep) != (saved["step"], saved["side"], saved["rep"]):
-                return None
-            remaining = saved.get("remaining")
-            held = float(remaining) if remaining is not None and beat.timed else None
-            began = saved.get("started_at")
-            started_at = float(began) if began is not None else None
-        except (KeyError, TypeError, ValueError, IndexError):
-            return None
-        return routine, pace, index, held, started_at
+            have = (beat.step, beat.side, beat.rep)
+            want = (saved["step"], saved["side"], saved["rep"])
+            if have != want:
+                return (
+                    f"beat {index} of routine '{rid}' is step {have[0]}, side {have[1]}, "
+                    f"rep {have[2]}; the session saved step {want[0]!r}, side {want[1]!r}, "
+                    f"rep {want[2]!r} (the routine changed)"
+                )
+            remaining = _number(saved, "remaining", None)
+        except KeyError as err:
+            return f"it has no {err}"
+        except ValueError as err:
+            return str(err)
+        held = remaining if beat.timed else None
+        return routine, pace, index, held, started_at, saved_at
 
     # --- devices ---------------------------------------------------------------------------
 
@@ -620,3 +640,13 @@ class Player:
         led = self._led_for_state()
         self._led, self._led_at = led.state, self.clock()
         return [*out, led, *self._reply(text, "info")]
+
+
+def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:
+    """A saved number (or null, for the default); ValueError naming the key otherwise."""
+    value = saved.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"'{key}' is {value!r}, not a number")
+    return float(value)

@@ -40,7 +40,9 @@ class ProgressStore:
         return self.state_dir / HISTORY_FILE
 
     def apply(self, action: SaveProgress | RecordSession) -> None:
-        if isinstance(action, SaveProgress):
+        if isinstance(action, SaveProgress) and action.set_aside:
+            self.set_aside_unusable(action.set_aside)
+        elif isinstance(action, SaveProgress):
             self.save(action.snapshot)
         else:
             self.append_history(action.record)
@@ -90,15 +92,20 @@ class ProgressStore:
             return None
         return data
 
-    def _set_aside(self, why: str) -> None:
+    def set_aside_unusable(self, why: str) -> None:
+        """Keep a saved session that no longer fits the library as state.json.unusable-…"""
+        if self.state_path.exists():
+            self._set_aside(why, "unusable", "cannot be used")
+
+    def _set_aside(self, why: str, kind: str = "corrupt", was: str = "was corrupt") -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.wall()))
-        aside = self.state_path.with_name(f"{STATE_FILE}.corrupt-{stamp}")
+        aside = self.state_path.with_name(f"{STATE_FILE}.{kind}-{stamp}")
         try:
             os.replace(self.state_path, aside)
         except OSError as err:
-            self._report(f"{self.state_path} is corrupt ({why}) and cannot be moved: {err}")
+            self._report(f"{self.state_path} {was} ({why}) and cannot be moved: {err}")
             return
-        self._report(f"{self.state_path} was corrupt ({why}); moved it to {aside.name}")
+        self._report(f"{self.state_path} {was} ({why}); moved it to {aside.name}")
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)

@@ -68,7 +68,9 @@ def _describe(item: Action | Event) -> tuple[str, str]:
             return "volume", f"{delta:+.2f}"
         case SetLed(state=state, progress=progress):
             return "led", state.value if progress is None else f"{state.value} {progress:.2f}"
-        case SaveProgress(snapshot=snap):
+        case SaveProgress(snapshot=snap, set_aside=why):
+            if why:
+                return "save", f"set aside: {why}"
             return "save", "cleared" if snap is None else f"beat {snap.get('beat')}"
         case RecordSession(record=record):
             return "record", str(dict(record))

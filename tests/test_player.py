@@ -452,14 +452,40 @@ def test_resume_after_the_window_is_refused_and_clears_the_state() -> None:
     assert sim2.player.mode == "idle"
 
 
-def test_a_snapshot_that_no_longer_fits_is_ignored() -> None:
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"routine": "gone"}, "routine 'gone' is not in the library"),
+        ({"beat": 999}, "beat 999"),
+        ({"beat": -1}, "beat -1"),
+        ({"rep": "x"}, "rep"),
+        ({"pace": "fast"}, "pace"),
+        ({"started_at": "noon"}, "started_at"),
+        ({"remaining": [1]}, "remaining"),
+    ],
+)
+def test_a_snapshot_that_no_longer_fits_is_set_aside_saying_why(
+    change: dict[str, object], why: str
+) -> None:
     library = tiny_library()
     snap, saved_wall = _snapshot_mid_hold(library)
-    for broken in ({**snap, "routine": "gone"}, {**snap, "beat": 999}, {**snap, "rep": "x"}, {}):
-        sim = Simulation(library, saved=broken, wall_start=saved_wall)
-        sim.send(Command("resume"))
-        assert sim.player.mode == "idle"
-        assert sim.spoken()[-1] in (phrases.NOTHING_TO_CONTINUE, phrases.TOO_OLD)
+    sim = Simulation(library, saved={**snap, **change}, wall_start=saved_wall)
+    actions = sim.send(Command("resume"))
+    assert sim.player.mode == "idle"
+    saves = [a for a in actions if isinstance(a, SaveProgress)]
+    assert len(saves) == 1 and saves[0].snapshot is None, actions
+    assert why in saves[0].set_aside, saves[0]
+    assert any(isinstance(a, Log) and a.level == "warning" and why in a.message for a in actions)
+    assert sim.spoken()[-1] == phrases.UNUSABLE_SESSION
+    said = set(phrases.split_sentences(phrases.UNUSABLE_SESSION))
+    assert said <= phrases.fixed_phrases(library)  # pre-rendered
+
+
+def test_an_empty_snapshot_is_nothing_to_continue() -> None:
+    sim = Simulation(tiny_library(), saved={}, wall_start=1e9)
+    sim.send(Command("resume"))
+    assert sim.player.mode == "idle"
+    assert sim.spoken()[-1] in (phrases.NOTHING_TO_CONTINUE, phrases.TOO_OLD)
 
 
 def test_the_player_is_pure_and_reads_time_only_from_its_clock() -> None:

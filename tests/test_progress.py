@@ -41,6 +41,35 @@ def test_a_corrupt_state_file_is_set_aside_and_reported(tmp_path: Path) -> None:
     assert store.load_saved() is None
 
 
+def test_an_unusable_session_is_set_aside_not_deleted(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path, wall=lambda: 1_700_000_000.0)
+    store.apply(SaveProgress(SNAP))
+    kept = store.state_path.read_bytes()
+    store.apply(SaveProgress(None, set_aside="routine 'tiny' is not in the library"))
+    assert not store.state_path.exists()
+    aside = tmp_path / "state.json.unusable-20231114T221320"
+    assert aside.read_bytes() == kept
+    assert "routine 'tiny' is not in the library" in store.messages[-1]
+    assert "state.json.unusable-20231114T221320" in store.messages[-1]
+    store.apply(SaveProgress(None, set_aside="again"))  # nothing left to move: no error
+    assert aside.read_bytes() == kept
+
+
+def test_a_session_of_a_routine_now_skipped_is_kept_aside_on_resume(tmp_path: Path) -> None:
+    """A custom routine whose file now has a typo is skipped by the loader: keep its session."""
+    store = ProgressStore(tmp_path, wall=lambda: 1_700_000_000.0)
+    store.apply(SaveProgress({**SNAP, "routine": "my_routine", "saved_at": 1_700_000_000.0}))
+    kept = store.state_path.read_bytes()
+    sim = Simulation(tiny_library(), saved=store.load_saved(), wall_start=1_700_000_000.0)
+    for action in sim.send(Command("resume")):
+        if isinstance(action, SaveProgress | RecordSession):
+            store.apply(action)
+    assert not store.state_path.exists()
+    assert (tmp_path / "state.json.unusable-20231114T221320").read_bytes() == kept
+    assert "routine 'my_routine' is not in the library" in store.messages[-1]
+    assert "stretch-coach check" in store.messages[-1]
+
+
 def test_history_is_appended_and_survives_a_torn_last_line(tmp_path: Path) -> None:
     store = ProgressStore(tmp_path)
     store.apply(RecordSession({"routine": "tiny", "finished": True}))
