@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -230,3 +233,24 @@ def test_cli_check(
     captured = capsys.readouterr()
     assert f"checking {bad}" in captured.out
     assert f"{bad}:4: routine 'r', field 'steps': unknown exercise 'no_such'" in captured.err
+
+
+def test_cli_list_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """`stretch-coach list | head -1`: the reader has gone; no BrokenPipeError traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, as after head has exited
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "skill", "list"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == "", proc.stderr
+    assert proc.returncode == 141  # 128 + SIGPIPE, as a shell reports a tool killed by it
