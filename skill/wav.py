@@ -43,7 +43,9 @@ def write_wav(path: Path, pcm: npt.NDArray[np.int16], rate: int) -> None:
     """Write mono 16-bit PCM atomically: a reader never sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with wave.open(str(tmp), "wb") as wav:
+        # Open the file first: wave.open(name) that cannot create it leaves a half-built
+        # Wave_write whose destructor prints a traceback of its own.
+        with tmp.open("wb") as raw, wave.open(raw, "wb") as wav:
             wav.setnchannels(1)
             wav.setsampwidth(2)
             wav.setframerate(rate)

@@ -175,3 +175,19 @@ def test_say_out_writes_a_wav(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1 and "none.onnx" in missing.stderr
     assert os.path.exists(out)
+
+
+def test_say_out_into_a_missing_folder_is_one_clear_message(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = tmp_path / "no" / "such" / "dir" / "x.wav"
+    proc = subprocess.run(
+        [sys.executable, "-m", "skill", "say", "hi", "--out", str(out), "--no-cache"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr == f"stretch-coach: cannot write {out}: No such file or directory\n"
+    assert not list(tmp_path.rglob("*.tmp"))
