@@ -35,7 +35,8 @@ def _device(value: str | None) -> str | int | None:
     return int(value) if value is not None and value.isdigit() else value
 
 
-def settings_from(args: argparse.Namespace) -> Any:
+def settings_from(args: argparse.Namespace, origins: dict[str, str] | None = None) -> Any:
+    """The merged settings; `origins` gets where each key was set (for later checks)."""
     from skill.config import ConfigError, load_settings
 
     overrides = {
@@ -49,7 +50,7 @@ def settings_from(args: argparse.Namespace) -> Any:
         "log_level": args.log_level,
     }
     try:
-        return load_settings(explicit=args.config, overrides=overrides)
+        return load_settings(explicit=args.config, overrides=overrides, origins=origins)
     except ConfigError as err:
         raise UserError(str(err)) from err
 
@@ -60,11 +61,12 @@ def run_service(args: argparse.Namespace) -> int:
     if args.print_config:
         print(describe(), end="")
         return 0
-    settings = settings_from(args)
+    origins: dict[str, str] = {}
+    settings = settings_from(args, origins)
     from skill.service import Service, configure_logging
 
     log = configure_logging(settings.log_level)
-    code = Service(settings, log).run()
+    code = Service(settings, log, origins).run()
     # Native engines (onnxruntime, PortAudio, PocketSphinx) may still hold daemon threads;
     # leave without running their destructors so a stop is always quick and clean.
     logging.shutdown()

@@ -9,7 +9,7 @@ silently fall back to a default on a device with no screen.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
@@ -45,8 +45,12 @@ class Settings:
         1.1, "Speaking pace (Piper length scale): higher is slower.", lo=0.5, hi=2.0
     )
     volume: float = _key(0.8, "Start volume, 0.0 to 1.0.", lo=0.0, hi=1.0)
-    wake_word: str | None = _key(None, "Say this before each command (e.g. 'coach'); null = none.")
-    default_routine: str = _key("upper_back", "Routine started by a bare 'start' or a short press.")
+    wake_word: str | None = _key(
+        None, "Say this before each command (e.g. 'coach'); null = none.", nonempty=True
+    )
+    default_routine: str = _key(
+        "upper_back", "Routine started by a bare 'start' or a short press.", nonempty=True
+    )
     resume_window_hours: float = _key(
         12.0, "How long an interrupted routine can be resumed.", lo=0.0, hi=168.0
     )
@@ -78,12 +82,17 @@ def _type_name(types: tuple[type, ...]) -> str:
     return " or ".join(parts) + (" or null" if type(None) in types else "")
 
 
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """' Did you mean 'x'?' for the closest known word, or '' when none is close."""
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
 def check_value(key: str, value: Any, where: str) -> Any:
     """Return the value converted to its field type, or raise ConfigError saying what is allowed."""
     known = {f.name: f for f in fields(Settings)}
     if key not in known:
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(key, known)
         raise ConfigError(f"{where}: unknown key '{key}'.{hint} Known keys: {', '.join(known)}")
     types, meta = _field_types()[key], known[key].metadata
     is_bool = isinstance(value, bool)
@@ -95,6 +104,9 @@ def check_value(key: str, value: Any, where: str) -> Any:
                 f"{where}: key '{key}' is {value}; allowed: {meta['lo']} to {meta['hi']}"
             )
         return float(value) if float in types else value
+    if meta.get("nonempty") and isinstance(value, str) and not value.strip():
+        none = ", or leave the key out for none" if type(None) in types else ""
+        raise ConfigError(f"{where}: key '{key}' is empty; give a word{none}")
     if "choices" in meta and value not in meta["choices"]:
         raise ConfigError(
             f"{where}: key '{key}' is {value!r}; allowed: {', '.join(meta['choices'])}"
@@ -123,19 +135,41 @@ def load_settings(
     files: Sequence[Path] | None = None,
     explicit: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    origins: dict[str, str] | None = None,
 ) -> Settings:
-    """Merge defaults, existing config files, an explicit --config file and CLI overrides."""
+    """Merge defaults, existing config files, an explicit --config file and CLI overrides.
+
+    `origins`, when given, is filled with where each key was last set (a file or
+    "command line"), so checks that need more than the config (the routine library)
+    can still name the file.
+    """
     settings = DEFAULTS
-    for path in files if files is not None else default_files():
-        if path.is_file():
-            settings = replace(settings, **read_file(path))
+    where = origins if origins is not None else {}
+    paths_read = [p for p in (files if files is not None else default_files()) if p.is_file()]
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: config file not found")
-        settings = replace(settings, **read_file(explicit))
+        paths_read.append(explicit)
+    for path in paths_read:
+        values = read_file(path)
+        settings = replace(settings, **values)
+        where.update(dict.fromkeys(values, str(path)))
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     checked = {k: check_value(k, v, "command line") for k, v in given.items()}
+    where.update(dict.fromkeys(checked, "command line"))
     return replace(settings, **checked)
+
+
+def check_routine(routine_id: str, routine_ids: Iterable[str], where: str) -> None:
+    """default_routine must name a routine of the loaded library (`stretch-coach list`)."""
+    known = sorted(routine_ids)
+    if routine_id in known:
+        return
+    hint = did_you_mean(routine_id, known)
+    raise ConfigError(
+        f"{where}: key 'default_routine' is {routine_id!r}, not a routine.{hint} "
+        f"Routines: {', '.join(known)}"
+    )
 
 
 def describe() -> str:

@@ -12,7 +12,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -204,8 +204,11 @@ class Listener:
 class Service:
     """Everything `stretch-coach run` wires together; `run()` is the main loop."""
 
-    def __init__(self, settings: Settings, log: logging.Logger) -> None:
+    def __init__(
+        self, settings: Settings, log: logging.Logger, origins: Mapping[str, str] | None = None
+    ) -> None:
         self.settings = settings
+        self.origins = origins or {}  # where each setting came from (config.load_settings)
         self.log = log
         self.events: queue.Queue[Event] = queue.Queue()
         self.stopping = threading.Event()
@@ -247,7 +250,21 @@ class Service:
             self.log.warning("routines: %s (this file was skipped)", problem)
         if not result.library.routines:
             raise UserError("no routines could be loaded: run `stretch-coach check`")
+        self._check_default_routine(result.library)
         return result.library
+
+    def _check_default_routine(self, library: Library) -> None:
+        """A default_routine that names no routine stops the service, as any bad setting does."""
+        from skill.config import DEFAULTS, ConfigError, check_routine
+
+        wanted = self.settings.default_routine
+        where = self.origins.get("default_routine")
+        if where is None and wanted == DEFAULTS.default_routine:
+            return  # not chosen by the person: the player falls back to the library's default
+        try:
+            check_routine(wanted, library.routines, where or "config")
+        except ConfigError as err:
+            raise UserError(str(err)) from err
 
     def _open_speech(self) -> SpeechSink:
         from skill.phrase_cache import PhraseCache, default_dir

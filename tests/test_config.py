@@ -48,6 +48,9 @@ def test_none_override_keeps_file_value(tmp_path: Path) -> None:
         ("volume: [1\n", ":2: not valid YAML"),
         ("- a list\n", "expected 'key: value' lines"),
         (b"voice: \xff\xfe\n", "not UTF-8"),
+        ("wake_word: ''\n", "key 'wake_word' is empty"),
+        ("wake_word: '  '\n", "key 'wake_word' is empty"),
+        ("default_routine: ''\n", "key 'default_routine' is empty"),
     ],
 )
 def test_bad_file_names_file_key_and_allowed(tmp_path: Path, text: str, expected: str) -> None:
@@ -73,3 +76,24 @@ def test_describe_lists_every_key_and_parses_back(tmp_path: Path) -> None:
     assert config.load_settings(files=[path]) == config.DEFAULTS
     for name in config.Settings.__dataclass_fields__:
         assert f"\n{name}:" in text
+
+
+def test_origins_say_where_each_key_was_last_set(tmp_path: Path) -> None:
+    system = write(tmp_path, "default_routine: lower_back\n", "system.yaml")
+    user = write(tmp_path, "default_routine: uper_back\nvolume: 0.5\n", "user.yaml")
+    origins: dict[str, str] = {}
+    config.load_settings(files=[system, user], overrides={"volume": 0.4}, origins=origins)
+    assert origins == {"default_routine": str(user), "volume": "command line"}
+
+
+def test_a_default_routine_not_in_the_library_suggests_the_closest() -> None:
+    routines = ["upper_back", "lower_back", "quick_stretch"]
+    config.check_routine("upper_back", routines, "x.yaml")  # fine: no error
+    with pytest.raises(config.ConfigError) as err:
+        config.check_routine("uper_back", routines, "x.yaml")
+    text = str(err.value)
+    assert text.startswith("x.yaml: key 'default_routine' is 'uper_back'")
+    assert "Did you mean 'upper_back'?" in text and "lower_back, quick_stretch" in text
+    with pytest.raises(config.ConfigError) as err:
+        config.check_routine("nonsense", routines, "command line")
+    assert "Did you mean" not in str(err.value) and "command line" in str(err.value)

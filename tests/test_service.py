@@ -431,6 +431,8 @@ def test_crash_then_continue_resumes_the_same_exercise(rig: Rig) -> None:
         ("log_level: loud\n", ["log_level", "debug, info, warning, error"]),
         ("volumme: 0.5\n", ["volumme", "Did you mean 'volume'"]),
         ("volume: 3\n", ["volume", "0.0 to 1.0"]),
+        ("default_routine: uper_back\n", ["default_routine", "Did you mean 'upper_back'?"]),
+        ("wake_word: ''\n", ["wake_word", "is empty"]),
     ],
 )
 def test_bad_config_exits_1_naming_file_key_and_allowed(
@@ -451,3 +453,18 @@ def test_bad_config_exits_1_naming_file_key_and_allowed(
     assert str(bad) in text and "Traceback" not in text
     for part in expected:
         assert part in text, text
+
+
+def test_an_unknown_default_routine_flag_exits_1_listing_the_routines(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "skill", "run", "--no-gpio", "--default-routine", "nonsense"],
+        cwd=REPO,
+        env=service_env(tmp_path, None),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    assert "command line: key 'default_routine' is 'nonsense'" in text, text
+    assert "upper_back" in text and "Traceback" not in text
