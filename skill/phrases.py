@@ -87,9 +87,14 @@ def _about(seconds: float) -> str:
     return plan.minutes_phrase(seconds)
 
 
-def time_left_text(what: str | None, here: float | None, total: float) -> str:
-    """E.g. '25 seconds left in this hold. About 12 minutes left in the routine.'"""
+def time_left_text(
+    what: str | None, here: float | None, total: float, exercise: float | None = None
+) -> str:
+    """E.g. '6 seconds left in this rep. 59 seconds left in this exercise. About 4 minutes
+    left in the routine.' (no exercise line when it would only repeat the beat's time)."""
     parts = [] if here is None or what is None else [f"{_about(here)} left in this {what}."]
+    if exercise is not None:
+        parts.append(f"{_about(exercise)} left in this exercise.")
     parts.append(f"{_about(total)} left in the routine.")
     return " ".join(plan.capitalize(p) for p in parts)
 

@@ -44,7 +44,7 @@ SPOKEN_COUNTDOWN_MIN_S = 8.0  # holds this long get "three, two, one"; shorter o
 TICK_COUNTDOWN_MIN_S = 4.0
 MOVE_COUNT_SLACK_S = 0.2  # a moving rep's count is spoken only if it fits in the rep
 SPEECH_WATCHDOG_S = 30.0  # a SpeechDone this overdue was lost: go on rather than hang
-WHAT_TIMED = {"hold": "hold", "move": "exercise", "rest": "rest", "gap": "break"}
+WHAT_TIMED = {"hold": "hold", "move": "rep", "rest": "rest", "gap": "break"}
 SpeakKind = Literal["instruction", "ack", "count", "cue", "info"]
 
 
@@ -526,7 +526,28 @@ class Player:
         after = self.plan.seconds_from(self.index + 1, self.pace, speech)
         current = here if here is not None else speech(beat.text) if not beat.timed else 0.0
         what = WHAT_TIMED.get(beat.kind) if here is not None else None
-        return self._reply(phrases.time_left_text(what, here, current + after), "info")
+        if beat.kind == "move" and beat.reps <= 1:
+            what = "exercise"  # a single movement is the whole exercise
+        exercise = self._exercise_left(current) if what != "exercise" else None
+        text = phrases.time_left_text(what, here, current + after, exercise)
+        return self._reply(text, "info")
+
+    def _exercise_left(self, current: float) -> float | None:
+        """Seconds left in the current exercise (its remaining reps, sides, sets, holds and
+        rests), or None outside one or when no timed beat of it follows the current one (then
+        the current beat's time is the exercise's, and saying both would only repeat it)."""
+        assert self.plan is not None
+        step = self.plan.beats[self.index].step
+        if step < 0:
+            return None
+        end = self.index + 1
+        while end < len(self.plan.beats) and self.plan.beats[end].step == step:
+            end += 1
+        later = self.plan.beats[self.index + 1 : end]
+        if not any(b.timed for b in later):
+            return None
+        speech = self.settings.speech_seconds
+        return current + sum(self.plan.beat_seconds(b, self.pace, speech) for b in later)
 
     def _cmd_help(self, cmd: Command) -> list[Action]:
         return self._reply(phrases.HELP, "info")

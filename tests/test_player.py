@@ -515,3 +515,81 @@ def test_a_lost_speech_done_does_not_hang_the_routine() -> None:
     actions = player.handle(Tick())
     assert any(isinstance(a, Log) and a.level == "warning" for a in actions)
     assert player.mode == "running" and player._awaiting not in (None, first)
+
+
+def _time_left_in(sim: Simulation, kind: str, rep: int, into: float) -> str:
+    """The time-left answer `into` seconds after the timed beat of `kind` and `rep` begins."""
+    run_until(
+        sim,
+        lambda s: (
+            s.player.beat is not None
+            and s.player.beat.kind == kind
+            and s.player.beat.rep == rep
+            and s.player.phase == "timed"
+        ),
+    )
+    sim.advance_to(sim.now + into)
+    reply = sim.send(Command("time_left"))[0]
+    assert isinstance(reply, Speak)
+    return reply.text
+
+
+def _seconds_to_step_end(sim: Simulation) -> float:
+    """Planned seconds from now to the end of the current exercise (its reps, holds, rests)."""
+    player, plan = sim.player, sim.player.plan
+    assert plan is not None and player.beat is not None and player.remaining_hold is not None
+    step, after = player.beat.step, player.index + 1
+    end = after
+    while end < len(plan.beats) and plan.beats[end].step == step:
+        end += 1
+    rest = sum(plan.beat_seconds(b, player.pace) for b in plan.beats[after:end])
+    return player.remaining_hold + rest
+
+
+def _spoken_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{round(seconds)} seconds"
+    minutes = round(seconds / 60)
+    return f"About {minutes} minute" + ("" if minutes == 1 else "s")
+
+
+def test_time_left_in_a_moving_rep_names_the_rep_and_the_whole_exercise() -> None:
+    sim = Simulation(tiny_library(), tick=None)
+    start(sim)
+    text = _time_left_in(sim, "move", 1, 1.0)  # roll: 4 moving reps of 3 s
+    exercise = _seconds_to_step_end(sim)
+    assert exercise > 10  # three more reps and the closing words
+    assert text.startswith("2 seconds left in this rep.")
+    assert f"{_spoken_seconds(exercise)} left in this exercise." in text
+    assert "left in the routine." in text
+
+
+def test_time_left_in_a_hold_with_more_reps_names_the_exercise_too() -> None:
+    sim = Simulation(tiny_library(), tick=None)
+    start(sim)
+    text = _time_left_in(sim, "hold", 1, 3.0)  # reach, left side, rep 1 of 2; then the right
+    exercise = _seconds_to_step_end(sim)
+    assert text.startswith("7 seconds left in this hold.")
+    assert f"{_spoken_seconds(exercise)} left in this exercise." in text
+
+
+def test_time_left_in_a_last_single_hold_does_not_repeat_itself() -> None:
+    sim = Simulation(tiny_library(), tick=None)
+    start(sim)  # long_hold, the last exercise: 2 sets of one 30 s hold, a rest between
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.set == 2 and in_hold(s))
+    sim.advance_to(sim.now + 5.0)
+    reply = sim.send(Command("time_left"))[0]
+    assert isinstance(reply, Speak)
+    assert reply.text.startswith("25 seconds left in this hold.")
+    assert "exercise" not in reply.text
+
+
+def test_time_left_in_the_quick_stretch_counts_every_rep_of_cat_cow() -> None:
+    library = real_library()
+    if library is None or "quick_stretch" not in library.routines:
+        pytest.skip("no shipped library")
+    sim = Simulation(library, tick=None)
+    start(sim, "quick_stretch")
+    text = _time_left_in(sim, "move", 1, 4.0)  # cat-cow, rep 1 of 5, 10 s each, then a rest
+    assert text.startswith("6 seconds left in this rep.")
+    assert f"{_spoken_seconds(_seconds_to_step_end(sim))} left in this exercise." in text
