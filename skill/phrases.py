@@ -57,7 +57,8 @@ HELP = (
     "Help, to hear this again."
 )
 
-MIC_DOWN = "I cannot hear you right now. The button still works."
+MIC_DOWN_NO_BUTTON = "I cannot hear you right now."
+MIC_DOWN = f"{MIC_DOWN_NO_BUTTON} The button still works."
 MIC_UP = "I can hear you again."
 SPEAKER_UP = "Sound is back."
 HALFWAY = "Halfway there."
@@ -114,6 +115,7 @@ def fixed_phrases(library: Library) -> set[str]:
         UNKNOWN_ROUTINE,
         HELP,
         MIC_DOWN,
+        MIC_DOWN_NO_BUTTON,
         MIC_UP,
         SPEAKER_UP,
         HALFWAY,

@@ -56,6 +56,7 @@ class PlayerSettings:
     volume_step: float = 0.2
     led_interval_s: float = 0.5
     speech_seconds: SpeechTimer = estimate_speech_seconds  # for plans and time left
+    has_button: bool = True  # False: never tell the person to use it
 
 
 @dataclass(frozen=True)
@@ -654,7 +655,8 @@ class Player:
         if not event.ok:
             self._devices_down.add(event.device)
             if event.device == "microphone":
-                return [*out, SetLed(LedState.ERROR), *self._reply(phrases.MIC_DOWN, "info")]
+                text = phrases.MIC_DOWN if self.settings.has_button else phrases.MIC_DOWN_NO_BUTTON
+                return [*out, SetLed(LedState.ERROR), *self._reply(text, "info")]
             return out  # no speaker: the LED keeps coaching, speech timing is modelled
         self._devices_down.discard(event.device)
         text = phrases.MIC_UP if event.device == "microphone" else phrases.SPEAKER_UP

@@ -53,6 +53,26 @@ FLOOD_WINDOW_S = 2.0  # the pace is judged over windows this long
 FLOODING = "the microphone delivers audio faster than real time (device failed or input ended)"
 
 
+def ready_message(listening: bool, button: bool) -> str:
+    """The ready line, offering only the ways to start that there are."""
+    if listening and button:
+        return "ready: say 'start upper back routine', or press the button"
+    if listening:
+        return "ready: say 'start upper back routine'"
+    if button:
+        return "ready: press the button to start (no microphone yet: it is looked for again)"
+    return (
+        "ready: no microphone yet (it is looked for again); nothing can start a routine until then"
+    )
+
+
+def no_speaker_message(led: bool) -> str:
+    """How coaching goes on without a speaker."""
+    if led:
+        return "coaching by LED only"
+    return "the coach's words are only written to this log"
+
+
 class SilentSpeech:
     """Coaching by LED when there is no speaker: speech 'ends' after its modelled duration."""
 
@@ -217,12 +237,15 @@ class Service:
         self._mic_tries = 0
         self.library = self._load_library()
         self.store = ProgressStore(paths.state_dir())
+        # GPIO first: what the player says and the log promises depends on what is wired.
+        self.button, self.led = self._open_gpio()
         self.player = Player(
             self.library,
             clock=time.monotonic,
             settings=PlayerSettings(
                 default_routine=settings.default_routine,
                 resume_window_hours=settings.resume_window_hours,
+                has_button=self.has_button,
             ),
             saved=self.store.load_saved(),
         )
@@ -237,7 +260,6 @@ class Service:
             self.engine, EchoGate(), self._coach_text, self.events.put, log, self._coach_audio
         )
         self.mic = MicSupervisor(self._open_mic, self.listener.chunks.put, self.events.put, log)
-        self.button, self.led = self._open_gpio()
         self.router = ActionRouter(self.speech, self.led, self.store, log)
 
     # --- building ------------------------------------------------------------------------
@@ -281,7 +303,7 @@ class Service:
         try:
             output = AudioOutput(s.output_device, volume=s.volume, on_problem=self._speaker_problem)
         except AudioDeviceError as err:
-            self.log.error("speaker: %s; coaching by LED only", err)
+            self.log.error("speaker: %s; %s", err, no_speaker_message(self.has_led))
             self.events.put(DeviceProblem("speaker", False, str(err)))
             return SilentSpeech(self.events)
         speaker = Speaker(
@@ -333,6 +355,18 @@ class Service:
             self.log.error("GPIO: %s; running without the button and LED", err)
             return NoButton(), NoLed()
 
+    @property
+    def has_button(self) -> bool:
+        from skill.gpio import NoButton
+
+        return not isinstance(self.button, NoButton)
+
+    @property
+    def has_led(self) -> bool:
+        from skill.gpio import NoLed
+
+        return not isinstance(self.led, NoLed)
+
     def _coach_text(self) -> str:
         return str(getattr(self.speech, "current_text", ""))
 
@@ -356,7 +390,7 @@ class Service:
         self.mic.attempted.wait(10)
         self.router.apply(self.player.handle(Tick()))
         self.led.set(LedState.READY if self.mic.is_open else LedState.ERROR)
-        self.log.info("ready: say 'start upper back routine', or press the button")
+        self.log.info("%s", ready_message(self.mic.is_open, self.has_button))
         notify.ready("listening" if self.mic.is_open else "waiting for a microphone")
         try:
             self._loop(notify.watchdog_interval())

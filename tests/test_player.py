@@ -593,3 +593,11 @@ def test_time_left_in_the_quick_stretch_counts_every_rep_of_cat_cow() -> None:
     text = _time_left_in(sim, "move", 1, 4.0)  # cat-cow, rep 1 of 5, 10 s each, then a rest
     assert text.startswith("6 seconds left in this rep.")
     assert f"{_spoken_seconds(_seconds_to_step_end(sim))} left in this exercise." in text
+
+
+def test_a_lost_microphone_offers_the_button_only_when_there_is_one() -> None:
+    for has_button, notice in ((True, phrases.MIC_DOWN), (False, phrases.MIC_DOWN_NO_BUTTON)):
+        sim = Simulation(tiny_library(), settings=PlayerSettings(has_button=has_button))
+        said = [a for a in sim.send(DeviceProblem("microphone", ok=False)) if isinstance(a, Speak)]
+        assert [s.text for s in said] == [notice]
+        assert ("button" in notice) == has_button

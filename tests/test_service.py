@@ -26,7 +26,13 @@ import pytest
 from skill.file_audio import FifoMicrophone, FileAudioDevice, make_device
 from skill.microphone import explain
 from skill.playback import describe_open_error
-from skill.service import FLOOD_GRACE_S, FLOOD_RATIO, FLOOD_WINDOW_S, RateGuard
+from skill.service import (
+    FLOOD_GRACE_S,
+    FLOOD_RATIO,
+    FLOOD_WINDOW_S,
+    RateGuard,
+    ready_message,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # Rendered phrases are shared by every run of these tests (Piper is the slow part).
@@ -38,7 +44,8 @@ from skill.config import load_settings
 from skill.events import Command
 from skill.service import Service, configure_logging
 
-overrides = {"no_gpio": True, "input_device": sys.argv[1] or None,
+fake_gpio = len(sys.argv) > 3 and sys.argv[3] == "fake-gpio"
+overrides = {"no_gpio": not fake_gpio, "input_device": sys.argv[1] or None,
              "output_device": sys.argv[2] or None}
 log = configure_logging("info")
 
@@ -51,6 +58,13 @@ class LoggingLed:
             self.last = state
             log.info("LED %s", state.value)
     def close(self): log.info("LED closed")
+
+class FakeButton:  # a button that is there (its presses come from stdin, as in every run)
+    def close(self): pass
+
+if fake_gpio:  # as if on a Pi with the button and LED wired
+    import skill.gpio
+    skill.gpio.open_gpio = lambda *args, **kwargs: (FakeButton(), LoggingLed())
 
 service = Service(load_settings(files=[], overrides=overrides), log)
 service.led = service.router.led = LoggingLed()
@@ -175,8 +189,11 @@ class Rig:
             self.fifo.unlink()  # no input file: ALSA cannot open the capture side at all
         self.processes: list[ServiceProcess] = []
 
-    def start(self, input_device: str = "", output_device: str = "") -> ServiceProcess:
+    def start(
+        self, input_device: str = "", output_device: str = "", gpio: bool = False
+    ) -> ServiceProcess:
         argv = [sys.executable, "-c", DRIVER, input_device, output_device]
+        argv += ["fake-gpio"] if gpio else []
         proc = ServiceProcess(argv, service_env(self.folder, self.device), stdin=True)
         self.processes.append(proc)
         return proc
@@ -315,8 +332,50 @@ def test_microphone_absent_at_start_is_reported_once_with_the_fix(tmp_path: Path
         rig.close()
 
 
+def _no_mic_no_speaker_messages(tmp_path: Path, gpio: bool) -> tuple[str, str, str, str]:
+    """The speaker error, the ready line, the spoken microphone notice and the whole log."""
+    rig = Rig(tmp_path / "rig", microphone=False)
+    try:
+        svc = rig.start(input_device="mic", output_device="no-such-speaker", gpio=gpio)
+        speaker, _ = svc.wait_for(r"ERROR speaker: ")
+        ready, _ = svc.wait_for(READY)
+        notice, _ = svc.wait_for(r"coach says: I cannot hear you right now")
+        code, _ = svc.stop()
+        assert code == 0, svc.log
+        return svc.lines[speaker][1], svc.lines[ready][1], svc.lines[notice][1], svc.log
+    finally:
+        rig.close()
+
+
+def test_without_microphone_or_gpio_no_message_promises_them(tmp_path: Path) -> None:
+    speaker, ready, notice, log = _no_mic_no_speaker_messages(tmp_path, gpio=False)
+    assert "LED" not in speaker, log
+    assert "say '" not in ready and "button" not in ready, log
+    assert "microphone" in ready, log
+    assert "button" not in notice, log
+
+
+def test_without_microphone_but_with_gpio_the_button_and_led_are_offered(tmp_path: Path) -> None:
+    speaker, ready, notice, log = _no_mic_no_speaker_messages(tmp_path, gpio=True)
+    assert "coaching by LED only" in speaker, log
+    assert "press the button" in ready and "say '" not in ready, log
+    assert "The button still works." in notice, log
+
+
+def test_ready_line_offers_what_there_is() -> None:
+    both = ready_message(listening=True, button=True)
+    assert "say 'start upper back routine'" in both and "press the button" in both
+    voice = ready_message(listening=True, button=False)
+    assert "say 'start" in voice and "button" not in voice
+    press = ready_message(listening=False, button=True)
+    assert "press the button" in press and "say '" not in press
+    neither = ready_message(listening=False, button=False)
+    assert "say '" not in neither and "button" not in neither and "microphone" in neither
+    assert all(m.startswith("ready") for m in (both, voice, press, neither))
+
+
 def test_no_speaker_keeps_coaching_by_led(rig: Rig) -> None:
-    svc = rig.start(output_device="no-such-speaker")
+    svc = rig.start(output_device="no-such-speaker", gpio=True)
     err, _ = svc.wait_for(r"ERROR speaker: .*coaching by LED only")
     assert "stretch-coach devices" in svc.lines[err][1]
     svc.wait_for(READY)
