@@ -34,6 +34,9 @@ POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall
 SIDES = ("none", "each", "alternating")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 500  # characters in one spoken sentence or note
+# Bigger files are refused unread: every command loads the library, so one huge file
+# would slow them all (the largest built-in file is a few kB).
+MAX_FILE_BYTES = 1024 * 1024
 
 # Dosage limits: (lowest, highest, whole number?). Highest values are "absurd" beyond.
 DOSAGE_LIMITS: dict[str, tuple[float, float, bool]] = {
@@ -153,7 +156,13 @@ def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else 0
+        tab = _tab_indent_line(text, line)
+        if tab:
+            msg = "a tab is used for indentation; YAML indents with spaces only"
+            return None, [Problem(name, tab, "", "", f"YAML syntax error: {msg}")]
         what = " ".join(p for p in (err.context, err.problem) if p) or "cannot be read"
+        if "'\\t'" in what:
+            what = f"a tab where YAML does not allow one (use spaces): {what}"
         return None, [Problem(name, line, "", "", f"YAML syntax error: {what}")]
     except yaml.YAMLError as err:
         return None, [Problem(name, 0, "", "", f"YAML error: {err}")]
@@ -165,6 +174,15 @@ def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
         loader.dispose()
     problems = [Problem(name, ln, "", key, "key given twice") for ln, key in loader.duplicate_keys]
     return doc, problems
+
+
+def _tab_indent_line(text: str, upto: int) -> int:
+    """The first line (1-based) up to `upto` whose indentation holds a tab, else 0."""
+    for number, line in enumerate(text.splitlines()[: max(upto, 1)], start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            return number
+    return 0
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -516,11 +534,20 @@ def _read_file(path: Path) -> _FileContent:
     """One file -> its valid entries and every problem in it (never raises)."""
     name = str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+            size = max(len(data), path.stat().st_size)
     except OSError as err:
         return _FileContent(
             name, (), (), (Problem(name, 0, "", "", f"cannot read: {err.strerror}"),)
         )
+    if size > MAX_FILE_BYTES:
+        msg = (
+            f"the file is {size / (1 << 20):.1f} MB ({size:,} bytes), over the 1 MB limit "
+            f"({MAX_FILE_BYTES:,} bytes) for an exercise or routine file; it was not read: "
+            "split it or remove what is not needed"
+        )
+        return _FileContent(name, (), (), (Problem(name, 0, "", "", msg),))
     doc, problems = _parse(path, data)
     ctx = _Ctx(name, problems=problems)
     if doc is None and not problems:

@@ -223,3 +223,38 @@ def test_hidden_editor_files_are_ignored(tmp_path: Path) -> None:
     write(user, "mine.yml", GOOD_EXERCISE)
     result = load_library(user_dir=user)
     assert result.problems == () and "neck_nod" in result.library.exercises
+
+
+def test_a_file_over_1_mb_is_refused_by_name_and_the_rest_still_loads(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    padding = "# padding\n" * 500_000  # 5 MB of comments: valid YAML, but far too big
+    big = write(user, "big.yaml", GOOD_EXERCISE.replace("neck_nod", "big_one") + padding)
+    write(user, "mine.yaml", GOOD_EXERCISE)
+    result = load_library(user_dir=user)
+    p = only(list(result.problems))
+    assert p.file == str(big) and "1 MB" in p.message and "5" in p.message
+    assert "big.yaml" in str(p)
+    assert "big_one" not in result.library.exercises
+    assert "neck_nod" in result.library.exercises  # the other user file is not lost
+    assert {"upper_back", "quick_stretch"} <= set(result.library.routines)
+    assert only(list(check_paths([big]))).message == p.message
+
+
+def test_a_file_of_exactly_1_mb_is_still_read(tmp_path: Path) -> None:
+    text = GOOD_EXERCISE
+    text += "#" * (1024 * 1024 - len(text.encode()) - 1) + "\n"
+    assert problems_for(tmp_path, text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("exercises:\n\t- id: neck_nod\n", 2),
+        (GOOD_EXERCISE.replace("    name: neck nod", "\tname: neck nod"), 3),
+        (GOOD_EXERCISE.replace("    steps:", "  \t steps:"), 6),
+    ],
+)
+def test_a_tab_used_for_indentation_is_named(tmp_path: Path, text: str, line: int) -> None:
+    p = only(problems_for(tmp_path, text))
+    assert "tab" in p.message and p.line == line, str(p)
+    assert "spaces" in p.message
