@@ -28,10 +28,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.play and args.fast:
         raise UserError("--play keeps real-time pace; leave out --fast")
-    print("Stretch Coach demo: a person (a higher, slower voice) talks to the coach through the")
-    print("real recognizer; the coach's own voice leaks into the microphone as in a room.\n")
-    bar = sys.stdout.isatty()  # a progress bar on a terminal; plain lines in a log
-    result = run_demo(args.routine, fast=args.fast, play=args.play, out=args.out, progress=bar)
+    # With --json stdout is only the JSON (for a pipe); the transcript goes to stderr.
+    stream = sys.stderr if args.json else sys.stdout
+
+    def say(text: str = "") -> None:
+        print(text, file=stream, flush=True)
+
+    say("Stretch Coach demo: a person (a higher, slower voice) talks to the coach through the")
+    say("real recognizer; the coach's own voice leaks into the microphone as in a room.\n")
+    bar = sys.stderr.isatty() and stream.isatty()  # the bar (on stderr) only on a terminal
+    result = run_demo(
+        args.routine, fast=args.fast, play=args.play, out=args.out, report=say, progress=bar
+    )
     summary = result.summary()
     if args.json:
         print(json.dumps(summary))
@@ -41,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
             mark = "ok" if o.acted else "MISSED"
             tries = f", said {len(o.said_at)}x" if len(o.said_at) > 1 else ""
             latency = f", {o.latency_ms:.0f} ms" if o.latency_ms is not None else ""
-            print(f"  {mark:6} {o.line.text!r} -> {o.heard or 'not heard'}{latency}{tries}")
+            heard = o.heard.replace("_", " ") if o.heard else "not heard"
+            print(f"  {mark:6} {o.line.text!r} -> {heard}{latency}{tries}")
         print(
             f"\n{summary['acted_on']}/{summary['commands']} commands recognized and acted on "
             f"({summary['engine']}); {summary['session_s']} s of session in "

@@ -9,9 +9,10 @@ it keeps real-time pace. Everything said by both is written to one WAV to listen
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,16 @@ class Outcome:
     confidence: float = 0.0
     latency_ms: float | None = None
     acted: bool = False
+    last_missed: int = 0  # the try last reported as missed
+
+
+def describe_command(command: Command, routine_names: Mapping[str, str] | None = None) -> str:
+    """A command as words, e.g. 'start upper back' or 'time left' (not a Python dict)."""
+    words = [command.name.replace("_", " ")]
+    for key, value in command.args.items():
+        name = (routine_names or {}).get(value) if key == "routine" else None
+        words.append(name or value.replace("_", " "))
+    return " ".join(w for w in words if w)
 
 
 @dataclass
@@ -164,6 +175,29 @@ class Session:
         self.state = "idle"
         self.live: Any = None  # an AudioOutput when playing live (--play)
         self._live_ids = 0
+        # Transcript lines wait here until the virtual clock reaches their time: speech queued
+        # behind other speech is stamped when it will start, so it must not print before
+        # what happens meanwhile (and is dropped if cut off before it starts).
+        self._pending: list[tuple[float, int, str, str]] = []  # (time, order, kind, text)
+        self._order = 0
+
+    # --- the transcript ------------------------------------------------------------------
+
+    def _line(self, kind: str, text: str, at: float | None = None) -> None:
+        """A transcript line `[mm:ss.s] kind    : text`, printed once the clock reaches `at`."""
+        t = self.t if at is None else at
+        self._order += 1
+        heapq.heappush(self._pending, (t, self._order, kind, f"{self._stamp(t)} {text}"))
+        self._emit_due()
+
+    def _emit_due(self, until: float | None = None) -> None:
+        limit = self.t if until is None else until
+        while self._pending and self._pending[0][0] <= limit + 1e-9:
+            self.report(heapq.heappop(self._pending)[3])
+
+    def flush_report(self) -> None:
+        """Print every line still waiting (the session is over)."""
+        self._emit_due(float("inf"))
 
     # --- the coach side ------------------------------------------------------------------
 
@@ -175,7 +209,7 @@ class Session:
                 self._stop_speech()
             elif isinstance(action, SetLed) and action.state is not LedState.HEARD:
                 if action.state is not self.led:
-                    self.report(f"{self._stamp()} LED     : {action.state.value}")
+                    self._line("led", f"LED     : {action.state.value}")
                 self.led = action.state
         self._update_state()
 
@@ -191,9 +225,14 @@ class Session:
         self.coach_free_at = end
         self._play_live(pcm, rate)
         self.speaking[action.utterance_id] = (end, action.text)
-        self.report(f"{self._stamp(start)} coach   : {action.text}")
+        self._line("coach", f"coach   : {action.text}", at=start)
 
     def _stop_speech(self) -> None:
+        # Speech queued to start later is cut before a word of it sounds: not in the transcript.
+        kept = [p for p in self._pending if not (p[2] == "coach" and p[0] >= self.t)]
+        if len(kept) != len(self._pending):
+            self._pending = kept
+            heapq.heapify(self._pending)
         self.mic_coach.cut(self.t)
         if self.wav_coach is not None:
             self.wav_coach.cut(self.t)
@@ -254,8 +293,16 @@ class Session:
         if outcome.said_at:
             if self.t - outcome.said_at[-1] < HEAR_TIMEOUT_S:
                 return
+            if outcome.last_missed != len(outcome.said_at):
+                outcome.last_missed = len(outcome.said_at)
+                what = (
+                    f"not heard within {HEAR_TIMEOUT_S:.0f} s"
+                    if outcome.heard is None
+                    else f"heard as {outcome.heard.replace('_', ' ')}, but nothing changed"
+                )
+                self._line("missed", f"missed  : {line.text!r} {what}")
             if len(outcome.said_at) >= MAX_TRIES:
-                self.report(f"{self._stamp()} (the coach did not react to {line.text!r})")
+                self._line("missed", f"(the coach did not react to {line.text!r})")
                 self.cursor = len(self.outcomes)  # the rest of the script depends on it
                 return
         ready = self.state == line.state and self.t - self.state_since >= line.after_s
@@ -271,13 +318,13 @@ class Session:
         outcome.said_at.append(end)
         self.person_free_at = end + 0.5
         again = " (again)" if len(outcome.said_at) > 1 else ""
-        self.report(f"{self._stamp(start)} person  : {line.text!r}{again}")
+        self._line("person", f"person  : {line.text!r}{again}", at=start)
 
     def _heard(self, hearing: Hearing) -> None:
         checked = self.gate.check(hearing)
         if checked.command is None:
             if checked.text:
-                self.report(f"{self._stamp()} ignored : {checked.text!r} ({checked.reason})")
+                self._line("ignored", f"ignored : {checked.text!r} ({checked.reason})")
             return
         command = checked.command
         outcome = self._current()
@@ -285,9 +332,11 @@ class Session:
             outcome.heard = command.name
             outcome.confidence = checked.confidence
             outcome.latency_ms = max(0.0, (self.t - outcome.said_at[-1]) * 1000)
-        self.report(
-            f"{self._stamp()} heard   : {command.name} {dict(command.args) or ''}"
-            f"(confidence {checked.confidence:.2f}, {checked.engine})"
+        names = {rid: r.name for rid, r in self.player.library.routines.items()}
+        self._line(
+            "heard",
+            f"heard   : {describe_command(command, names)} "
+            f"(confidence {checked.confidence:.2f}, {checked.engine})",
         )
         before = (self.player.mode, self.player.index, len(self.speaking))
         actions = self.player.handle(
@@ -311,6 +360,7 @@ class Session:
         done_at: float | None = None
         self.apply(self.player.handle(Tick()))
         while self.t < limit_s:
+            self._emit_due()
             self._person_turn()
             mic = self._mic_chunk(chunk)
             audio = self.coach_audio()
@@ -330,6 +380,7 @@ class Session:
                 break
             if self.realtime:
                 time.sleep(max(0.0, wall0 + self.t - time.monotonic()))
+        self.flush_report()
 
     def _mic_chunk(self, n: int) -> Pcm:
         import numpy as np
@@ -443,7 +494,14 @@ def run_demo(
             bar.update(session.cursor - done[0])
             done[0] = session.cursor
 
-    session.report = lambda text: bar.write(text) if progress else report(text)
+    def emit(text: str) -> None:
+        if progress:
+            with bar.external_write_mode():  # the bar steps aside for the line
+                report(text)
+        else:
+            report(text)
+
+    session.report = emit
     session.run(limit_s=240.0, on_step=step)
     bar.close()
     wav = None
