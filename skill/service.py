@@ -53,12 +53,13 @@ FLOOD_WINDOW_S = 2.0  # the pace is judged over windows this long
 FLOODING = "the microphone delivers audio faster than real time (device failed or input ended)"
 
 
-def ready_message(listening: bool, button: bool) -> str:
+def ready_message(listening: bool, button: bool, wake_word: str | None = None) -> str:
     """The ready line, offering only the ways to start that there are."""
+    say = f"say '{wake_word + ', ' if wake_word else ''}start upper back routine'"
     if listening and button:
-        return "ready: say 'start upper back routine', or press the button"
+        return f"ready: {say}, or press the button"
     if listening:
-        return "ready: say 'start upper back routine'"
+        return f"ready: {say}"
     if button:
         return "ready: press the button to start (no microphone yet: it is looked for again)"
     return (
@@ -390,7 +391,9 @@ class Service:
         self.mic.attempted.wait(10)
         self.router.apply(self.player.handle(Tick()))
         self.led.set(LedState.READY if self.mic.is_open else LedState.ERROR)
-        self.log.info("%s", ready_message(self.mic.is_open, self.has_button))
+        self.log.info(
+            "%s", ready_message(self.mic.is_open, self.has_button, self.settings.wake_word)
+        )
         notify.ready("listening" if self.mic.is_open else "waiting for a microphone")
         try:
             self._loop(notify.watchdog_interval())

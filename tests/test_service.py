@@ -527,3 +527,8 @@ def test_an_unknown_default_routine_flag_exits_1_listing_the_routines(tmp_path: 
     assert out.returncode == 1, text
     assert "command line: key 'default_routine' is 'nonsense'" in text, text
     assert "upper_back" in text and "Traceback" not in text
+
+
+def test_ready_line_with_a_wake_word_says_it_first() -> None:
+    line = ready_message(listening=True, button=False, wake_word="coach")
+    assert "say 'coach, start upper back routine'" in line
