@@ -8,6 +8,7 @@ the cache, because a Pi 4 synthesizes slower than real time.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,62 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+# A model that knows fewer than this share of the command words is not an English model:
+# installing it would only make `run` fall back to PocketSphinx, saying "run setup".
+MIN_KNOWN_SHARE = 0.5
+# Listed first in messages: the words a person is most likely to say.
+FIRST_WORDS = ("stop", "next", "pause", "continue", "repeat", "help")
+
+
+def command_words() -> list[str]:
+    """Every word of the fixed command phrases, the commonest first."""
+    from skill.intents import FIXED_PHRASES
+
+    words = {w for phrase in FIXED_PHRASES for w in phrase.split()}
+    return [w for w in FIRST_WORDS if w in words] + sorted(words - set(FIRST_WORDS))
+
+
+def unknown_command_words(model_dir: Path) -> list[str]:
+    """The command words the Vosk model in `model_dir` does not know (loads it: seconds)."""
+    import vosk
+
+    from skill.asr_vosk import ModelError, check_model_dir, split_known
+
+    check_model_dir(model_dir)
+    vosk.SetLogLevel(-1)
+    try:
+        model = vosk.Model(str(model_dir))
+    except Exception as err:  # vosk raises a bare Exception("Failed to create a model")
+        raise ModelError(f"Vosk could not load the model in the zip ({err})") from err
+    _, missing = split_known(model, command_words())
+    return [w for w in command_words() if w in missing]
+
+
+def english_check(zip_path: Path, missing_out: list[str]) -> Callable[[Path], None]:
+    """A check for install_model_zip: refuse a model that knows (almost) no command word."""
+    from skill.asr_vosk import ModelError
+
+    def check(model_dir: Path) -> None:
+        words = command_words()
+        missing = unknown_command_words(model_dir)
+        known = len(words) - len(missing)
+        if known < len(words) * MIN_KNOWN_SHARE:
+            listed = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+            what = (
+                f"it knows none of: {listed}"
+                if not known
+                else f"it knows only {known} of the {len(words)} command words, not: {listed}"
+            )
+            raise ModelError(
+                f"{zip_path}: this model is not English ({what}); nothing was installed. "
+                "Use the English model: `stretch-coach setup` downloads it, or pass its zip "
+                "(vosk-model-small-en-us-0.15.zip from alphacephei.com/vosk/models) to --model-zip"
+            )
+        missing_out.extend(missing)
+
+    return check
+
+
 def install_model(zip_path: Path | None) -> str:
     from skill import paths
     from skill.download import install_english_model, install_model_zip
@@ -32,7 +89,18 @@ def install_model(zip_path: Path | None) -> str:
     if zip_path is not None:
         if not zip_path.is_file():
             raise UserError(f"{zip_path}: no such file")
-        return f"model installed in {install_model_zip(zip_path, paths.data_dir())}"
+        missing: list[str] = []
+        # `run` looks only in default_model_dir(), whatever the folder in the zip is called.
+        folder = install_model_zip(
+            zip_path,
+            paths.data_dir(),
+            name=default_model_dir().name,
+            check=english_check(zip_path, missing),
+        )
+        message = f"model installed in {folder}"
+        if missing:
+            message += f" (it lacks the words {', '.join(missing)}: phrases with them go unheard)"
+        return message
     if default_model_dir().is_dir():
         return f"English model already installed in {default_model_dir()}"
     return f"model installed in {install_english_model(paths.data_dir())}"

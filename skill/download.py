@@ -16,6 +16,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,8 +147,17 @@ def download(url: str, dest: Path, size: int | None, sha256: str, progress: bool
     return dest
 
 
-def install_model_zip(zip_path: Path, data_dir: Path) -> Path:
-    """Unpack a Vosk model zip into `data_dir/<folder in the zip>`, replacing it atomically."""
+def install_model_zip(
+    zip_path: Path,
+    data_dir: Path,
+    name: str | None = None,
+    check: Callable[[Path], None] | None = None,
+) -> Path:
+    """Unpack a Vosk model zip into `data_dir/<name or the folder in the zip>`, atomically.
+
+    `check` is given the unpacked folder before it takes its place; whatever it raises leaves
+    the data directory as it was (the unpacked files are removed).
+    """
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as err:
@@ -172,7 +182,9 @@ def install_model_zip(zip_path: Path, data_dir: Path) -> Path:
             unpacked = tmp / top
             if not (unpacked / "am" / "final.mdl").is_file():
                 raise DownloadError(f"{zip_path}: no am/final.mdl inside: not a Vosk model zip")
-            final = data_dir / top
+            if check is not None:
+                check(unpacked)
+            final = data_dir / (name or top)
             if final.exists():  # a directory cannot replace a non-empty one: move it aside
                 os.replace(final, tmp / ".old")
             os.replace(unpacked, final)
