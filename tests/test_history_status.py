@@ -1,0 +1,213 @@
+"""`stretch-coach history` and `stretch-coach status`, read from a temporary state directory."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skill import cli, cmd_progress
+from skill.loader import load_library
+
+NOW = datetime(2026, 12, 4, 18, 0)  # a Friday, local time
+
+
+@pytest.fixture
+def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for var in ("STATE_DIRECTORY", "CONFIGURATION_DIRECTORY", "CACHE_DIRECTORY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(cmd_progress, "wall", NOW.timestamp)
+    return tmp_path / "state" / "stretch-coach"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = cli.main(args)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def session(start: datetime, minutes: float, finished: bool = True) -> dict[str, Any]:
+    return {
+        "routine": "upper_back",
+        "name": "upper back",
+        "started_at": start.timestamp(),
+        "ended_at": (start + timedelta(minutes=minutes)).timestamp(),
+        "steps_done": 5 if finished else 2,
+        "steps_total": 5,
+        "finished": finished,
+        "outcome": "finished" if finished else "stopped",
+        "resumed": False,
+    }
+
+
+def write_history(folder: Path, records: list[dict[str, Any]], damaged: bool = False) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(r) for r in records]
+    if damaged:
+        lines.insert(1, '{"routine": "upper_b')
+    (folder / "history.jsonl").write_text("\n".join(lines) + "\n")
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+def test_history_says_when_there_is_none_yet(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(["history"], capsys)
+    assert code == 0
+    assert "no sessions yet" in out
+    code, out = run(["history", "--json"], capsys)
+    data = json.loads(out)
+    assert data["sessions"] == []
+    assert data["streak_days"] == 0
+    assert len(data["weeks"]) == 12
+    assert all(w["minutes"] == 0 for w in data["weeks"])
+
+
+def test_history_lists_sessions_weeks_and_streak(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = NOW.replace(hour=9)
+    records = [
+        session(datetime(2026, 1, 5, 9), 30),  # older than 12 weeks: listed, not in the weeks
+        session(datetime(2026, 11, 20, 9), 8),
+        session(day - timedelta(days=4), 5, finished=False),  # Monday of this week
+        session(day - timedelta(days=2), 10),
+        session(day - timedelta(days=1), 10),
+        session(day, 12),
+    ]
+    write_history(state, records, damaged=True)
+    code, out = run(["history", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert [s["date"] for s in data["sessions"]] == [
+        "2026-01-05",
+        "2026-11-20",
+        "2026-11-30",
+        "2026-12-02",
+        "2026-12-03",
+        "2026-12-04",
+    ]
+    last = data["sessions"][-1]
+    assert last["routine"] == "upper_back"
+    assert last["minutes"] == 12
+    assert last["finished"] is True
+    assert data["sessions"][2]["finished"] is False
+    weeks = data["weeks"]
+    assert len(weeks) == 12
+    assert weeks[-1] == {"week_of": "2026-11-30", "minutes": 37}
+    assert weeks[-3] == {"week_of": "2026-11-16", "minutes": 8}
+    assert weeks[0]["week_of"] == "2026-09-14"
+    assert sum(w["minutes"] for w in weeks) == 45
+    assert data["streak_days"] == 3
+
+    code, out = run(["history"], capsys)
+    assert code == 0
+    assert "2026-12-04" in out and "upper back" in out and "12 min" in out
+    assert "stopped" in out and "finished" in out
+    assert "week of 2026-11-30" in out and "37 min" in out
+    assert "3 days" in out
+
+
+def test_the_streak_survives_until_today_ends(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    yesterday = NOW.replace(hour=9) - timedelta(days=1)
+    write_history(state, [session(yesterday - timedelta(days=1), 5), session(yesterday, 5)])
+    _code, out = run(["history", "--json"], capsys)
+    assert json.loads(out)["streak_days"] == 2
+    write_history(state, [session(yesterday - timedelta(days=1), 5)])
+    _code, out = run(["history", "--json"], capsys)
+    assert json.loads(out)["streak_days"] == 0
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def save_state(folder: Path, saved: datetime, **extra: Any) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    snap = {
+        "version": 1,
+        "routine": "upper_back",
+        "step": 1,
+        "segment": 0,
+        "beat": 3,
+        "set": 1,
+        "side": None,
+        "rep": 1,
+        "remaining": 12.0,
+        "pace": 1.0,
+        "started_at": (saved - timedelta(minutes=5)).timestamp(),
+        "saved_at": saved.timestamp(),
+        **extra,
+    }
+    (folder / "state.json").write_text(json.dumps(snap))
+
+
+def test_status_with_nothing_saved(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "nothing to resume" in out
+    code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["resumable"] is False
+
+
+def test_status_names_the_session_and_until_when(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    library = load_library().library
+    routine = library.routines["upper_back"]
+    exercise = library.exercises[routine.steps[1].exercise_id].name
+    save_state(state, NOW - timedelta(hours=2))
+    code, out = run(["status", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["resumable"] is True
+    assert data["routine"] == "upper_back"
+    assert data["routine_name"] == routine.name
+    assert data["exercise"] == exercise
+    assert data["saved_at"] == "2026-12-04T16:00:00"
+    assert data["resumable_until"] == "2026-12-05T04:00:00"  # resume_window_hours: 12
+    code, out = run(["status"], capsys)
+    assert routine.name in out and exercise in out
+    assert "2026-12-04 16:00" in out and "2026-12-05 04:00" in out
+
+
+def test_status_of_a_session_too_old_to_resume(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    save_state(state, NOW - timedelta(hours=13))
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "too old" in out and "nothing to resume" in out
+    code, out = run(["status", "--json"], capsys)
+    data = json.loads(out)
+    assert data["resumable"] is False
+    assert data["routine"] == "upper_back"
+
+
+def test_status_follows_the_configured_window(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config" / "stretch-coach" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text("resume_window_hours: 24\n")
+    save_state(state, NOW - timedelta(hours=13))
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["resumable"] is True
+
+
+def test_status_of_a_corrupt_state_file(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state.mkdir(parents=True)
+    (state / "state.json").write_text("{not json")
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "nothing to resume" in out
+    assert "not valid JSON" in out
