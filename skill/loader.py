@@ -515,8 +515,9 @@ def _entries(ctx: _Ctx, doc: _Map, key: str, build: Callable[[_Ctx, Any, int], A
     out = []
     for item, line in _list_of_maps(ctx, doc, key):
         ctx.where = ""
+        before = len(ctx.problems)
         built = build(ctx, item, line)
-        if built is not None:
+        if built is not None and len(ctx.problems) == before:  # only the broken entry is lost
             out.append(built)
     ctx.where = ""
     return out
@@ -585,9 +586,7 @@ def _merge(
     """Add one origin's files; a repeated id within the same origin is a problem."""
     seen: dict[tuple[str, str], str] = {}
     for content in contents:
-        problems.extend(content.problems)
-        if content.problems:
-            continue  # a broken file is skipped whole
+        problems.extend(content.problems)  # its broken entries are left out, not the file
         for kind, entries, target in (
             ("exercise", content.exercises, exercises),
             ("routine", content.routines, routines),

@@ -258,3 +258,28 @@ def test_a_tab_used_for_indentation_is_named(tmp_path: Path, text: str, line: in
     p = only(problems_for(tmp_path, text))
     assert "tab" in p.message and p.line == line, str(p)
     assert "spaces" in p.message
+
+
+def test_one_broken_routine_does_not_hide_the_good_ones_in_its_file(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    path = write(
+        user,
+        "mine.yaml",
+        """routines:
+  - id: evening
+    name: evening
+    description: A short evening stretch.
+    steps: [cat_cow, childs_pose]
+  - id: broken
+    name: broken
+    description: Broken.
+    steps:
+      - exercise: cat_cow
+        hold_s: -5
+""",
+    )
+    result = load_library(user_dir=user)
+    p = only(list(result.problems))
+    assert p.file == str(path) and "routine 'broken'" in str(p) and "hold_s" in str(p)
+    assert "evening" in result.library.routines
+    assert "broken" not in result.library.routines
