@@ -41,6 +41,24 @@ FIXED_PHRASES: dict[str, str] = {
     "quieter": "quieter",
 }
 
+# What spoken help teaches, in order: (phrases, what they do). Every phrase is one of
+# FIXED_PHRASES (tests check it), chosen among those the fallback hears in the coach's own
+# voice at two paces (measured 2026-12-04: "stop", "pause", "repeat" and "faster" alone were
+# not; "stop" and "faster" are taught anyway, as nothing else says them).
+TAUGHT: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("next",), ""),
+    (("go back",), ""),
+    (("again",), "to repeat"),
+    (("wait",), "to pause"),
+    (("continue",), ""),
+    (("stop", "i'm done"), ""),
+    (("how long left",), ""),
+    (("slower", "faster"), ""),
+    (("louder", "quieter"), ""),
+    (("which routines",), "to hear them"),
+    (("what can i say",), "to hear this again"),
+)
+
 # Commands that interrupt something: engines may act on these before the end of the utterance.
 BARGE_IN_COMMANDS = frozenset({"stop", "pause"})
 

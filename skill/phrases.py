@@ -51,11 +51,22 @@ ACKS = {
     "quieter": "Volume down.",
 }
 
-HELP = (
-    "You can say: start, with a routine name. Next, back, or repeat. Pause, resume, or stop. "
-    "Time left. Slower or faster. Louder or quieter. List, to hear the routines. "
-    "Help, to hear this again."
-)
+def help_text() -> str:
+    """Spoken help, made from the phrases the grammar has (skill.intents.TAUGHT)."""
+    from skill.intents import TAUGHT
+
+    def said(phrase: str) -> str:
+        return phrase.replace("i'm", "I'm").replace(" i ", " I ")
+
+    parts = ["You can say: start, and a routine name."]
+    for phrases_, what in TAUGHT:
+        spoken = " or ".join(said(p) for p in phrases_)
+        spoken = spoken[0].upper() + spoken[1:]
+        parts.append(f"{spoken}, {what}." if what else f"{spoken}.")
+    return " ".join(parts)
+
+
+HELP = help_text()
 
 MIC_DOWN_NO_BUTTON = "I cannot hear you right now."
 MIC_DOWN = f"{MIC_DOWN_NO_BUTTON} The button still works."

@@ -334,3 +334,35 @@ def test_yes_and_no_are_not_commands(shared_dir: Path, library: Library) -> None
     ]
     assert len(corpus.negatives) >= 30
     assert heard == []
+
+
+def test_what_help_teaches_is_heard_in_the_coachs_voice(library: Library) -> None:
+    """Every phrase the spoken help names, said by the coach's Piper voice (no synthesis
+    noise) at two paces: a floor over the set, and never another command. Measured
+    2026-12-04: 12 of 15 heard at both paces ("stop", "i'm done" and "faster" not)."""
+    from skill.audio_mix import resample
+    from skill.intents import FIXED_PHRASES, TAUGHT
+    from skill.recognizer import decide, summarize
+    from skill.voice import load_voice
+
+    voice = load_voice(None, 1.0)
+    engine = SphinxEngine(library)
+    heard_both = 0
+    taught = [p for phrases, _ in TAUGHT for p in phrases]
+    for phrase in taught:
+        got = []
+        for pace in (1.0, 1.3):
+            quiet = voice.variant(pace, noise_scale=0.0, noise_w_scale=0.0)
+            text = phrase.replace("i'm", "I'm").capitalize() + "."
+
+            def render(q: Any = quiet, t: str = text) -> Any:
+                return resample(q.synthesize(t).astype(np.float32), voice.sample_rate)
+
+            pcm = cached(CACHE, f"help-coach|{text}|{pace}", render)
+            engine.reset()
+            engine.forget_room()
+            hearings, _ = decide(engine, np.concatenate([np.zeros(8000, np.int16), pcm]))
+            got.append(summarize(hearings, engine.name, 0.0)["command"])
+        assert set(got) <= {FIXED_PHRASES[phrase], None}, (phrase, got)
+        heard_both += got == [FIXED_PHRASES[phrase]] * 2
+    assert heard_both >= 10, heard_both

@@ -110,3 +110,20 @@ def test_table_uses_only_canonical_commands_and_grammar_covers_it(library: Libra
     words = set(grammar_words(library))
     assert all(set(phrase.split()) <= words for phrase in table)
     assert all(normalize(p) == p for p in table)
+
+
+def test_help_teaches_only_phrases_of_the_grammar() -> None:
+    """Spoken help once said "back" and "list", which are no commands ("back" in the coach's
+    voice was heard as next): now it is made from phrases the grammar has."""
+    from skill.intents import FIXED_PHRASES, TAUGHT
+    from skill.phrases import HELP
+
+    taught = [p for phrases, _ in TAUGHT for p in phrases]
+    assert taught and all(p in FIXED_PHRASES for p in taught)
+    commands = {FIXED_PHRASES[p] for p in taught}
+    assert commands == set(FIXED_PHRASES.values()) - {"start", "help"} | {"help"}
+    for phrase in taught:
+        assert phrase.replace("i'm", "I'm").replace(" i ", " I ").lower() in HELP.lower()
+    words = HELP.lower().replace(",", " ").replace(".", " ").split()
+    assert "list" not in words
+    assert all(words[i - 1] == "go" for i, w in enumerate(words) if w == "back")
