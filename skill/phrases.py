@@ -51,6 +51,7 @@ ACKS = {
     "quieter": "Volume down.",
 }
 
+
 def help_text() -> str:
     """Spoken help, made from the phrases the grammar has (skill.intents.TAUGHT)."""
     from skill.intents import TAUGHT
