@@ -468,7 +468,7 @@ class SphinxEngine:
         english, known = english_words(self.tuning.verify_words)
         self._phones = write_dictionary(words, dict_path, list(english), tmp / "verify.dict")
         # The verifier must not favour commands: their words keep their English frequency
-        # (measured: given the list's rarest, "voyager" on a phone line became "quieter").
+        # ("quieter" is 16 times rarer than the list's rarest word, which it was given at first).
         commands = {w: known.get(w, RARE_WORD_LOG10) for w in words}
         write_unigram_lm({**commands, **english}, tmp / "verify.lm")
         config: dict[str, Any] = {
