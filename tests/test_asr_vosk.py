@@ -207,16 +207,21 @@ def coach_mix(sentence: str, word: str | None, gain: float) -> npt.NDArray[np.in
     return np.clip(mix, -32768, 32767).astype(np.int16)
 
 
+def stream_over_coach(engine: VoskEngine, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
+    """A fresh stream fed while the engine is told the coach speaks (it spots stop/pause)."""
+    engine.reset()
+    engine.coach_speaking(True)
+    try:
+        return stream(engine, pcm) + engine.flush()
+    finally:
+        engine.coach_speaking(False)
+
+
 @pytest.mark.parametrize("sentence", KO_COACH)
 def test_coach_speech_alone_gives_no_command_even_when_spotting(
     engine: VoskEngine, sentence: str
 ) -> None:
-    engine.reset()
-    engine.coach_speaking(True)
-    try:
-        hearings = stream(engine, coach_mix(sentence, None, 0.5)) + engine.flush()
-    finally:
-        engine.coach_speaking(False)
+    hearings = stream_over_coach(engine, coach_mix(sentence, None, 0.5))
     assert commands(hearings) == [], hearings
 
 
@@ -238,12 +243,7 @@ def test_stop_and_pause_barge_in_over_the_coachs_voice(engine: VoskEngine) -> No
     for sentence, word in BARGE_IN_MIXES:
         gate = EchoGate()
         gate.coach_speaking(sentence, now_s=0.0)
-        engine.reset()
-        engine.coach_speaking(True)
-        try:
-            hearings = stream(engine, coach_mix(sentence, word, 0.2)) + engine.flush()
-        finally:
-            engine.coach_speaking(False)
+        hearings = stream_over_coach(engine, coach_mix(sentence, word, 0.2))
         passed = [gate.check(h) for h in hearings]
         got = commands(passed)
         assert got in ([], [KO_COMMANDS[word]]), (sentence, word, hearings)  # never wrong

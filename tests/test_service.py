@@ -484,6 +484,21 @@ def test_crash_then_continue_resumes_the_same_exercise(rig: Rig) -> None:
 # ---------------------------------------------------------------- configuration
 
 
+def run_exits_1(tmp_path: Path, *args: str) -> str:
+    """`stretch-coach run ARGS` as a subprocess that must refuse to start: what it printed."""
+    out = subprocess.run(
+        [sys.executable, "-m", "skill", "run", *args],
+        cwd=REPO,
+        env=service_env(tmp_path, None),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    return text
+
+
 @pytest.mark.parametrize(
     ("yaml_text", "expected"),
     [
@@ -499,32 +514,14 @@ def test_bad_config_exits_1_naming_file_key_and_allowed(
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml_text)
-    out = subprocess.run(
-        [sys.executable, "-m", "skill", "run", "--config", str(bad), "--no-gpio"],
-        cwd=REPO,
-        env=service_env(tmp_path, None),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    text = out.stdout + out.stderr
-    assert out.returncode == 1, text
+    text = run_exits_1(tmp_path, "--config", str(bad), "--no-gpio")
     assert str(bad) in text and "Traceback" not in text
     for part in expected:
         assert part in text, text
 
 
 def test_an_unknown_default_routine_flag_exits_1_listing_the_routines(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "skill", "run", "--no-gpio", "--default-routine", "nonsense"],
-        cwd=REPO,
-        env=service_env(tmp_path, None),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    text = out.stdout + out.stderr
-    assert out.returncode == 1, text
+    text = run_exits_1(tmp_path, "--no-gpio", "--default-routine", "nonsense")
     assert "command line: key 'default_routine' is 'nonsense'" in text, text
     assert "upper_back" in text and "Traceback" not in text
 
