@@ -527,6 +527,17 @@ class SphinxEngine:
         self._echo.stop(0)  # nothing plays; the coupling it learned stays: it is the room's
         self._playing = None
 
+    def cut_speech(self) -> None:
+        """Forget the speech heard so far, keep the room (after a wake phrase, which is not
+        part of the command: reset() would also forget the noise floor, and the command's
+        first frames would then set it)."""
+        self._in_utt = False
+        self._early = None
+        self._segment = []
+        self._preroll = []
+        self._recent = []
+        self._levels = []
+
     def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
         """The speaker started playing `pcm` now (None: it stopped). Called before every
         chunk: the same array again changes nothing."""

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skill import bench_wake
+from skill.wake_word import TRAINED
+
 if TYPE_CHECKING:
     from types import ModuleType
 
@@ -77,6 +80,9 @@ GOALS: dict[str, tuple[str, float]] = {
     "pi_asr_rtf": ("<=", 1.0),
     "pi_asr_keeps_up": (">=", 1.0),
 }
+for _model in TRAINED.values():
+    GOALS[f"wake_false_wakes_{_model}"] = ("<=", 0.0)
+    GOALS[f"wake_detected_{_model}"] = (">=", 0.95)
 
 Metrics = dict[str, float]
 
@@ -397,6 +403,9 @@ def bench_asr(ctx: Context) -> GroupResult:
         result.metrics |= human.metrics
         result.notes += human.notes
         result.details["human"] = human.details
+    wake = measure_wake_words()
+    result.metrics |= wake.metrics
+    result.notes += wake.notes
     synthetic = measure_synthetic(ctx, engine)
     if synthetic.skipped:
         result.notes.append(f"synthetic corpus skipped: {synthetic.skipped}")
@@ -408,6 +417,19 @@ def bench_asr(ctx: Context) -> GroupResult:
         reason = human if isinstance(human, str) else ""
         result.skipped = f"{reason}; {synthetic.skipped}" if reason else synthetic.skipped
     return result
+
+
+def measure_wake_words() -> bench_wake.WakeFigures:
+    """The trained wake words (skill.bench_wake) on the human set and the corpus voices."""
+    from skill import human_corpus as hc
+
+    shared = shared_dir()
+    corpus_mod = load_corpus_module()
+    return bench_wake.measure(
+        None if hc.unavailable(shared) else shared,
+        None if isinstance(corpus_mod, str) else corpus_mod,
+        CORPUS_CACHE,
+    )
 
 
 def measure_synthetic(ctx: Context, engine: Any) -> GroupResult:

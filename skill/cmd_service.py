@@ -19,7 +19,10 @@ def register(sub: Any) -> None:
     run.add_argument("--output-device", help="speaker name or index")
     run.add_argument("--model", help="Vosk model folder")
     run.add_argument("--voice", help="Piper voice .onnx file")
-    run.add_argument("--wake-word", help="require this word before each command, e.g. coach")
+    run.add_argument(
+        "--wake-word",
+        help="wake phrase before each command: okay nabu, alexa, hey jarvis, hey mycroft",
+    )
     run.add_argument("--default-routine", help="routine for a bare 'start' or a short press")
     run.add_argument("--no-gpio", action="store_true", default=None, help="no button and LED")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"))

@@ -68,7 +68,13 @@ def open_engine(
     log: logging.Logger,
     wake_word: str | None = None,
 ) -> Engine:
-    """Vosk on the given or installed English model, else PocketSphinx (logged once)."""
+    """Vosk on the given or installed English model, else PocketSphinx (logged once); behind
+    a trained wake word's detector when `wake_word` names one (skill.wake_word)."""
+    from skill import wake_word as trained
+
+    if trained.trained_model(wake_word) is not None:
+        assert wake_word is not None
+        return trained.wrap(open_engine(library, model, log), wake_word)
     global _fallback_logged
     found = find_model(model)
     if found is not None:
