@@ -178,9 +178,9 @@ class WebServer:
     async def _serve(self) -> None:
         self._changed, self._stopping = asyncio.Event(), asyncio.Event()
         self._loop = asyncio.get_running_loop()
-        runner = web.AppRunner(self._app(), access_log=None)
+        runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.bind, self.port, shutdown_timeout=1.0)
+        site = web.TCPSite(runner, self.bind, self.port)
         try:
             await site.start()
         except OSError as err:
