@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
-BAR_W, BAR_GAP, CHART_H, LABEL_H = 24, 8, 120, 34
+BAR_W, BAR_GAP, CHART_H, LABEL_H = 24, 8, 120, 22
 CELL, CELL_GAP = 18, 4
 DONE = "#2e9d6a"
 EMPTY = "#dfe5e2"
@@ -33,7 +33,7 @@ def weeks_chart(weeks: list[dict[str, Any]]) -> str:
     parts: list[str] = []
     for i, week in enumerate(weeks):
         minutes = float(week["minutes"])
-        h = round(minutes / top * (CHART_H - 16))
+        h = round(minutes / top * (CHART_H - 20))
         x = BAR_GAP + i * (BAR_W + BAR_GAP)
         y = CHART_H - h
         day = date.fromisoformat(week["week_of"])
@@ -44,17 +44,13 @@ def weeks_chart(weeks: list[dict[str, Any]]) -> str:
         )
         if minutes:
             parts.append(
-                f'<text x="{x + BAR_W / 2}" y="{y - 3}" font-size="10" text-anchor="middle" '
+                f'<text x="{x + BAR_W / 2}" y="{y - 4}" font-size="13" text-anchor="middle" '
                 f'fill="{INK}">{minutes:.0f}</text>'
             )
         parts.append(
-            f'<text x="{x + BAR_W / 2}" y="{CHART_H + 14}" font-size="9" text-anchor="middle" '
+            f'<text x="{x + BAR_W / 2}" y="{CHART_H + 16}" font-size="10" text-anchor="middle" '
             f'fill="{INK}">{day.day}/{day.month}</text>'
         )
-    parts.append(
-        f'<text x="{BAR_GAP}" y="{CHART_H + 30}" font-size="10" fill="{INK}">'
-        "minutes per week (week starting Monday)</text>"
-    )
     return _svg(width, CHART_H + LABEL_H, parts, "minutes stretched per week, last 12 weeks")
 
 
