@@ -60,6 +60,17 @@ class Phone:
     driver: Any
     svc: ServiceProcess
     url: str
+    rig: Rig
+    argv: list[str]
+
+    def restart_service(self) -> None:
+        """Stop the service and start it again with the same state, as systemd would."""
+        code, _ = self.svc.stop()
+        assert code == 0, self.svc.log
+        self.wait(lambda: "reconnecting" in self.text("#link"), 10, "the coach is gone")
+        self.shot("7-reconnecting")
+        self.svc = ServiceProcess(self.argv, service_env(self.rig.folder, self.rig.device))
+        self.rig.processes.append(self.svc)
 
     def wait(self, what: Callable[[], Any], timeout: float = 30.0, why: str = "") -> Any:
         deadline = time.monotonic() + timeout
@@ -126,7 +137,7 @@ def phone(tmp_path: Path) -> Iterator[Phone]:
     driver.set_window_size(PHONE["width"], PHONE["height"])
     try:
         svc.wait_for(r"web: open http://", timeout=60)
-        yield Phone(driver, svc, f"http://127.0.0.1:{port}/")
+        yield Phone(driver, svc, f"http://127.0.0.1:{port}/", rig, argv)
     finally:
         driver.quit()
         rig.close()
@@ -204,5 +215,13 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     phone.wait(lambda: len(phone.driver.find_elements("css selector", ".card")) >= 5, 10, "cards")
     phone.rendered()
     phone.shot("6-routines")
-    exit_code, _ = svc.stop()
-    assert exit_code == 0, svc.log
+
+    # The service restarts: the open page reconnects by itself, still paired, and obeys.
+    phone.click('nav a[data-tab="now"]')
+    phone.restart_service()
+    phone.svc.wait_for(r"web: open http://", timeout=60)
+    phone.wait(lambda: phone.text("#link") == "live", 30, "live again after the restart")
+    phone.click('#starts button[data-routine="quick_stretch"]')
+    phone.svc.wait_for(r"command start from web")
+    exit_code, _ = phone.svc.stop()
+    assert exit_code == 0, phone.svc.log
