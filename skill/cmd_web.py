@@ -36,7 +36,10 @@ def run_web(args: argparse.Namespace) -> int:
     store = SessionStore(paths.state_dir() / "web")
     if args.forget:
         n = store.forget()
-        print(f"forgot {n} paired browser{'s' if n != 1 else ''}: each must pair again")
+        print(
+            f"forgot {n} paired browser{'s' if n != 1 else ''} ({store.path.parent}): "
+            "each must pair again"
+        )
         return 0
     url = page_url(settings.web_bind, settings.web_port)
     if not settings.web:
