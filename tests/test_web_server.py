@@ -27,7 +27,7 @@ from skill.web.pairing import (
     PairingCodes,
     SessionStore,
 )
-from skill.web.server import COOKIE, Coach, WebError, WebServer
+from skill.web.server import COOKIE, Coach, WebError, WebServer, host_allowed
 
 
 @dataclass
@@ -306,3 +306,12 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         server = WebServer(coach, "127.0.0.1", port, logging.getLogger("test"))
         with pytest.raises(WebError, match="web_port"):
             server.start()
+
+
+def test_only_addresses_and_this_machines_names_are_hosts() -> None:
+    own = socket.gethostname()
+    for host in ("127.0.0.1:8321", "192.168.1.20", "[::1]:8321", "[fe80::1]", "localhost:8321"):
+        assert host_allowed(host), host
+    assert host_allowed(f"{own}.local:8321") and host_allowed(own.upper())
+    for host in ("evil.example", "evil.example:8321", "127.0.0.1.evil.example", "[::1", ""):
+        assert not host_allowed(host), host

@@ -84,8 +84,11 @@ class Coach:
 def host_allowed(host: str) -> bool:
     """An IP address, localhost, or this machine's own name: never someone else's name
     (a page on another site that points its name at this address must not be served)."""
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    name = name.strip("[]").rstrip(".").lower()
+    if host.startswith("["):  # [IPv6]:port
+        name = host[1 : host.find("]")] if "]" in host else ""
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.rstrip(".").lower()
     if not name:
         return False
     try:
@@ -355,8 +358,8 @@ class WebServer:
         try:
             await response.write(f"retry: {SSE_RETRY_MS}\n\n".encode())
             await self._stream(response, token)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+        except ConnectionError:
+            pass  # the phone went away
         finally:
             self._streams -= 1
         return response
