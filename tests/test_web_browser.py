@@ -170,8 +170,15 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     phone.wait(lambda: phone.text("#routine") == "quick stretch", why="the routine's name")
 
     # The countdown moves once a timed beat starts (after the spoken instructions).
-    first = phone.wait(phone.countdown, timeout=90, why="a countdown")
-    phone.wait(lambda: (c := phone.countdown()) is not None and c < first, 10, "it count down")
+    phone.wait(phone.countdown, timeout=90, why="a countdown")
+
+    def counts_down() -> bool:
+        before = phone.countdown()
+        time.sleep(1.1)
+        after = phone.countdown()
+        return before is not None and after is not None and after < before
+
+    phone.wait(counts_down, 15, "the countdown move")
     assert phone.text("#exercise") and phone.text("#next")
     phone.shot("3-now-running")
 
