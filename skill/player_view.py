@@ -64,14 +64,32 @@ def _exercise(player: Player, plan: Plan, beat: Beat) -> dict[str, Any] | None:
     }
 
 
+# The service asks for a view ten times a second: summing a long routine's beats each time
+# would cost a Pi a tenth of a core, so the sums are kept for the last plan and pace.
+_sums: tuple[Plan | None, float, list[float]] = (None, 0.0, [])
+
+
+def _seconds_after(player: Player, plan: Plan) -> list[float]:
+    """Planned seconds from each beat to the end (one entry per beat, plus 0 for the end)."""
+    global _sums
+    cached_plan, pace, sums = _sums
+    if cached_plan is not plan or pace != player.pace:
+        speech = player.settings.speech_seconds
+        sums = [0.0]
+        for beat in reversed(plan.beats):
+            sums.append(sums[-1] + plan.beat_seconds(beat, player.pace, speech))
+        sums.reverse()
+        _sums = (plan, player.pace, sums)
+    return sums
+
+
 def _progress(player: Player, plan: Plan, remaining: float | None) -> float:
     """Share of the routine's planned time behind the person, 0 to 1."""
-    speech = player.settings.speech_seconds
-    total = plan.seconds_from(0, player.pace, speech)
-    beat = plan.beats[player.index]
-    current = plan.beat_seconds(beat, player.pace, speech)
+    sums = _seconds_after(player, plan)
+    total, here = sums[0], player.index
+    current = sums[here] - sums[here + 1]
     left_here = current if remaining is None else min(current, remaining)
-    left = left_here + plan.seconds_from(player.index + 1, player.pace, speech)
+    left = left_here + sums[here + 1]
     return 0.0 if total <= 0 else round(min(1.0, max(0.0, 1.0 - left / total)), 3)
 
 

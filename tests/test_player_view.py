@@ -59,3 +59,23 @@ def test_progress_only_grows_through_a_whole_routine_and_ends_idle() -> None:
         sim.advance_to(sim.now + 0.5)
     assert seen == sorted(seen) and seen[0] < 0.05 and seen[-1] > 0.95
     assert view_of(sim.player)["routine"] is None
+
+
+def test_progress_follows_a_change_of_pace() -> None:
+    """The sums behind the progress are kept between views; a new pace must not reuse them."""
+    sim = Simulation(tiny_library())
+    start(sim)
+    run_until(sim, holding)
+    player = sim.player
+    assert player.plan is not None
+
+    def expected() -> float:
+        plan, speech = player.plan, player.settings.speech_seconds
+        assert plan is not None
+        left = (player.remaining_hold or 0.0) + plan.seconds_from(player.index + 1, player.pace)
+        return round(1.0 - left / plan.seconds_from(0, player.pace, speech), 3)
+
+    assert view_of(player)["progress"] == expected()
+    sim.send(Command("slower"))
+    assert player.pace > 1.0
+    assert view_of(player)["progress"] == expected()
