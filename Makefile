@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/stretch-coach demo --fast
 
 test: $(STAMP) lint
+	bash scripts/system-deps.sh --test
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

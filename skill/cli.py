@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "skill.cmd_demo",  # demo
     "skill.cmd_setup",  # setup
     "skill.cmd_progress",  # history, status
+    "skill.cmd_web",  # web [--qr] [--forget]
     "skill.cmd_recognize",  # recognize
     "skill.cmd_bench",  # bench
 )

@@ -65,6 +65,13 @@ class Settings:
     led_active_high: bool = _key(True, "LED lights when the pin is high.")
     cache_cap_mb: int = _key(300, "Size cap of the spoken-phrase cache.", lo=20, hi=5000)
     log_level: str = _key("info", "Log detail.", choices=("debug", "info", "warning", "error"))
+    web: bool = _key(True, "Serve the phone page (`stretch-coach web` prints its address).")
+    web_bind: str = _key(
+        "0.0.0.0",
+        "Address the page listens on: 0.0.0.0 = the home network, 127.0.0.1 = this machine only.",
+        nonempty=True,
+    )
+    web_port: int = _key(8321, "Port of the phone page.", lo=1, hi=65535)
 
 
 DEFAULTS = Settings()

@@ -30,7 +30,7 @@ COMMANDS: tuple[str, ...] = (
     "quieter",
 )
 
-Source = Literal["voice", "button", "cli", "demo"]
+Source = Literal["voice", "button", "cli", "demo", "web"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,17 @@ class DeviceProblem:
 
 
 Event = Command | Tick | SpeechDone | DeviceProblem
+
+
+@dataclass(frozen=True)
+class Announce:
+    """Something the service itself says and logs, not the player (a web pairing code).
+
+    It goes through the service's event queue so only the main loop talks to the speaker.
+    """
+
+    text: str
+    log: str
 
 
 class LedState(StrEnum):

@@ -22,15 +22,18 @@ from skill import paths
 from skill.cli import UserError
 from skill.config import Settings
 from skill.events import (
+    Announce,
     Command,
     DeviceProblem,
     Event,
     LedState,
     SetLed,
+    Speak,
     SpeechDone,
     Tick,
 )
 from skill.player import Player, PlayerSettings
+from skill.player_view import view_of
 from skill.progress import ProgressStore
 from skill.recognizer import EchoGate, open_engine, tell_coach_speaking
 from skill.shell import ActionRouter, SpeechSink
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 
     from skill.asr import Engine, Hearing
     from skill.model import Library
+    from skill.web.server import WebServer
 
 TICK_S = 0.1
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # microphone retry delays; capped so it returns within 5 s
@@ -77,7 +81,7 @@ def no_speaker_message(led: bool) -> str:
 class SilentSpeech:
     """Coaching by LED when there is no speaker: speech 'ends' after its modelled duration."""
 
-    def __init__(self, events: queue.Queue[Event]) -> None:
+    def __init__(self, events: queue.Queue[Event | Announce]) -> None:
         self.events = events
         self._timers: dict[int, threading.Timer] = {}
         self.current_text = ""
@@ -231,7 +235,7 @@ class Service:
         self.settings = settings
         self.origins = origins or {}  # where each setting came from (config.load_settings)
         self.log = log
-        self.events: queue.Queue[Event] = queue.Queue()
+        self.events: queue.Queue[Event | Announce] = queue.Queue()
         self.stopping = threading.Event()
         self.prerender_stop: threading.Event | None = None
         self.output: Any = None
@@ -262,6 +266,8 @@ class Service:
         )
         self.mic = MicSupervisor(self._open_mic, self.listener.chunks.put, self.events.put, log)
         self.router = ActionRouter(self.speech, self.led, self.store, log)
+        self._announced = 0  # the service's own utterances count down, the player's up
+        self.web = self._open_web()
 
     # --- building ------------------------------------------------------------------------
 
@@ -318,6 +324,35 @@ class Service:
             )
         self.output = output
         return speaker
+
+    def _open_web(self) -> WebServer | None:
+        """The phone page, unless turned off; a page that cannot start only logs why."""
+        if not self.settings.web:
+            return None
+        from skill.web.address import page_url
+        from skill.web.pairing import SessionStore, spoken_code
+        from skill.web.server import Coach, WebError, WebServer
+
+        def announce(code: str) -> None:
+            self.events.put(Announce(spoken_code(code), f"web: pairing code {code} (5 minutes)"))
+
+        coach = Coach(
+            submit=self.events.put,
+            announce_code=announce,
+            library=self.library,
+            history=self.store.history,
+            sessions=SessionStore(paths.state_dir() / "web"),
+        )
+        server = WebServer(coach, self.settings.web_bind, self.settings.web_port, self.log)
+        try:
+            server.start()
+        except WebError as err:
+            self.log.error("web: %s; coaching goes on without it", err)
+            return None
+        server.publish(view_of(self.player))
+        url = page_url(self.settings.web_bind, server.port)
+        self.log.info("web: open %s on a phone on this network to pair it", url)
+        return server
 
     def _speaker_problem(self, message: str) -> None:
         self.log.error("speaker: %s", message)
@@ -407,7 +442,7 @@ class Service:
         next_tick = next_ping = time.monotonic()
         while not self.stopping.is_set():
             try:
-                event: Event = self.events.get(timeout=TICK_S)
+                event: Event | Announce = self.events.get(timeout=TICK_S)
             except queue.Empty:
                 event = Tick()
             self._handle(event)
@@ -419,7 +454,10 @@ class Service:
                 notify.watchdog()
                 next_ping = now + watchdog_s / 2
 
-    def _handle(self, event: Event) -> None:
+    def _handle(self, event: Event | Announce) -> None:
+        if isinstance(event, Announce):
+            self._announce(event)
+            return
         if isinstance(event, Command):
             self.log.info("command %s from %s", event.name, event.source)
             self.led.show(SetLed(LedState.HEARD))
@@ -427,6 +465,14 @@ class Service:
         self.router.apply(self.player.handle(event))
         if self.player.mode != before:
             self.log.info("state %s -> %s", before, self.player.mode)
+        if self.web is not None:
+            self.web.publish(view_of(self.player))
+
+    def _announce(self, event: Announce) -> None:
+        """Log and say it; a negative id, so the player never takes its end for its own."""
+        self.log.info("%s", event.log)
+        self._announced -= 1
+        self.router.apply_one(Speak(event.text, self._announced, wait=False, kind="info"))
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.log.info("%s received: saving progress and stopping", signal.Signals(signum).name)
@@ -436,6 +482,8 @@ class Service:
         from skill import notify
 
         notify.stopping()
+        if self.web is not None:
+            self.web.stop()
         self.store.save(self.player.resumable())
         self.mic.stop_flag.set()
         self.listener.chunks.put(None)

@@ -1,0 +1,74 @@
+"""The data behind the History and Routines pages, read from the files the service keeps.
+
+History is computed by skill.cmd_progress (the `history` command's own sessions, weekly
+minutes and streak), so the page and the terminal always agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from skill.cmd_progress import sessions, streak, weekly_minutes
+from skill.model import Library
+from skill.plan import planned_total
+from skill.web.charts import calendar, weeks_chart
+
+CSV_FIELDS = ("date", "time", "routine", "name", "minutes", "finished", "steps_done", "steps_total")
+
+
+def history(records: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    """Sessions newest first, the streak, and the two charts as SVG text."""
+    rows = sessions(records)
+    weeks = weekly_minutes(rows, today)
+    return {
+        "sessions": list(reversed(rows)),
+        "streak_days": streak(rows, today),
+        "today_done": any(r["date"] == today.isoformat() for r in rows),
+        "weeks": weeks,
+        "weeks_svg": weeks_chart(weeks),
+        "calendar_svg": calendar({r["date"] for r in rows}, today),
+    }
+
+
+def history_csv(records: list[dict[str, Any]]) -> str:
+    """Every session, oldest first, for a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in sessions(records):
+        writer.writerow({**row, "finished": "yes" if row["finished"] else "no"})
+    return out.getvalue()
+
+
+def routines(library: Library) -> list[dict[str, Any]]:
+    """Every routine with its length, props and exercises (steps, cautions, options)."""
+    result = []
+    for routine in library.routines.values():
+        exercises = [library.exercises[s.exercise_id] for s in routine.steps]
+        props = sorted({p for ex in exercises for p in ex.props})
+        result.append(
+            {
+                "id": routine.id,
+                "name": routine.name,
+                "description": routine.description,
+                "minutes": max(1, round(planned_total(library, routine) / 60)),
+                "props": props,
+                "default": routine.id == library.default_routine,
+                "exercises": [
+                    {
+                        "name": ex.name,
+                        "position": ex.position.replace("_", " "),
+                        "setup": list(ex.setup),
+                        "steps": list(ex.steps),
+                        "cautions": list(ex.cautions),
+                        "easier": ex.easier,
+                        "harder": ex.harder,
+                    }
+                    for ex in exercises
+                ],
+            }
+        )
+    return result

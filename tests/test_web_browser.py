@@ -1,0 +1,234 @@
+"""The phone page in a real browser against the real service (issue #17 item 8).
+
+Debian's Chromium, headless at a phone's viewport (390x844), driven by chromium-driver,
+opens the page of a real `stretch-coach run` on the ALSA file device: it pairs with the
+code the coach speaks and logs, starts the quick stretch, sees the countdown move, pauses
+(the page and the log both say so), skips to the end with Next and finds today in the
+history. Nothing is seeded. Screenshots of every page go to screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_service import REPO, Rig, ServiceProcess, service_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+DRIVER = Path("/usr/bin/chromedriver")
+SHOTS = REPO / "screenshots"
+PHONE = {"width": 390, "height": 844, "pixelRatio": 1.0, "touch": True}
+# The network is closed and this is a test: no updates, sync, QUIC or first-run pages.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+if not (CHROMIUM.exists() and DRIVER.exists()) and not os.environ.get("CI"):
+    pytest.skip(
+        "needs Debian chromium and chromium-driver: bash scripts/system-deps.sh --test",
+        allow_module_level=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Phone:
+    driver: Any
+    svc: ServiceProcess
+    url: str
+    rig: Rig
+    argv: list[str]
+
+    def restart_service(self) -> None:
+        """Stop the service and start it again with the same state, as systemd would."""
+        code, _ = self.svc.stop()
+        assert code == 0, self.svc.log
+        self.wait(lambda: "reconnecting" in self.text("#link"), 10, "the coach is gone")
+        self.shot("7-reconnecting")
+        self.svc = ServiceProcess(self.argv, service_env(self.rig.folder, self.rig.device))
+        self.rig.processes.append(self.svc)
+
+    def wait(self, what: Callable[[], Any], timeout: float = 30.0, why: str = "") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                result = what()
+            except Exception:  # the element is not there yet, or was just replaced
+                result = None
+            if result:
+                return result
+            time.sleep(0.05)
+        self.shot("failed")
+        raise AssertionError(f"page never showed {why}:\n{self.svc.log[-4000:]}")
+
+    def css(self, selector: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, selector)
+
+    def text(self, selector: str) -> str:
+        return str(self.css(selector).text)
+
+    def click(self, selector: str) -> None:
+        self.css(selector).click()
+
+    def shot(self, name: str) -> Path:
+        SHOTS.mkdir(exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def rendered(self) -> None:
+        """A page that failed to render fails the test: no script errors, a visible body."""
+        errors = [e for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
+        errors = [e for e in errors if "401" not in e["message"]]  # the pairing page's status
+        assert not errors, errors
+        assert self.css("body").is_displayed()
+
+    def countdown(self) -> int | None:
+        text = self.text("#countdown")
+        return int(text) if text.isdigit() else None
+
+
+@pytest.fixture
+def phone(tmp_path: Path) -> Iterator[Phone]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"web_bind: 127.0.0.1\nweb_port: {port}\n")
+    rig = Rig(tmp_path / "rig")
+    argv = [sys.executable, "-m", "skill", "run", "--no-gpio", "--config", str(config)]
+    svc = ServiceProcess(argv, service_env(rig.folder, rig.device))
+    rig.processes.append(svc)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium'}")
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
+    driver.set_window_size(PHONE["width"], PHONE["height"])
+    try:
+        svc.wait_for(r"web: open http://", timeout=60)
+        yield Phone(driver, svc, f"http://127.0.0.1:{port}/", rig, argv)
+    finally:
+        driver.quit()
+        rig.close()
+        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> None:
+    svc = phone.svc
+    svc.wait_for(r"INFO ready:", timeout=60)
+    phone.driver.get(phone.url)
+    phone.wait(lambda: phone.css("#ask").is_displayed(), why="the pairing page")
+    phone.shot("1-pair")
+    phone.rendered()
+
+    # Pair with the code the coach speaks and logs.
+    phone.click("#ask")
+    at, _ = svc.wait_for(r"web: pairing code (\d{6})")
+    code = re.search(r"pairing code (\d{6})", svc.lines[at][1]).group(1)  # type: ignore[union-attr]
+    svc.wait_for(r"coach says: Your pairing code is", after=at)
+    phone.css("#code").send_keys(code)
+    phone.click("form button[type=submit]")
+    phone.wait(lambda: phone.css("#starts button").is_displayed(), why="the Now page, idle")
+    phone.rendered()
+    phone.shot("2-now-idle")
+
+    # Start the quick stretch from the page: the same path as voice ('command ... from web').
+    phone.click('#starts button[data-routine="quick_stretch"]')
+    svc.wait_for(r"command start from web")
+    svc.wait_for(r"state idle -> running")
+    phone.wait(lambda: phone.text("#routine") == "quick stretch", why="the routine's name")
+
+    # The countdown moves once a timed beat starts (after the spoken instructions).
+    phone.wait(phone.countdown, timeout=90, why="a countdown")
+
+    def counts_down() -> bool:
+        before = phone.countdown()
+        time.sleep(1.1)
+        after = phone.countdown()
+        return before is not None and after is not None and after < before
+
+    phone.wait(counts_down, 15, "the countdown move")
+    assert phone.text("#exercise") and phone.text("#next")
+    phone.shot("3-now-running")
+
+    # Pause: the page shows it within a second's push, and the log says so.
+    clicked = time.monotonic()
+    phone.click("#pause")
+    phone.wait(lambda: phone.text("#mode") == "paused", 5, "paused")
+    latency = time.monotonic() - clicked
+    svc.wait_for(r"command pause from web")
+    svc.wait_for(r"state running -> paused")
+    frozen = phone.text("#countdown")
+    time.sleep(1.5)
+    assert phone.text("#countdown") == frozen and phone.text("#pause") == "Resume"
+    phone.shot("4-now-paused")
+    print(f"\nweb: click to paused on the page {latency * 1000:.0f} ms")
+
+    # Resume, then Next to the end: a finished session, recorded as voice's would be.
+    phone.click("#pause")
+    svc.wait_for(r"state paused -> running")
+    where, presses = 0, 0
+    while "state running -> idle" not in svc.log and presses < 12:
+        if phone.css("#active").is_displayed():
+            phone.click('button[data-command="next"]')
+            where = svc.wait_for(r"command next from web", after=where + 1)[0]
+            presses += 1
+        time.sleep(0.5)  # the view after the jump arrives before the next press
+    svc.wait_for(r"state running -> idle", timeout=30)
+    phone.wait(lambda: phone.css("#starts").is_displayed(), 10, "idle again")
+
+    # History: today is marked, the session is listed as finished.
+    phone.click('nav a[data-tab="history"]')
+    today = date.today().isoformat()
+    phone.wait(lambda: phone.text("#today") == "You stretched today.", 10, "today")
+    phone.css(f'#calendar rect[data-day="{today}"][data-done="1"]')
+    assert "quick stretch" in phone.text("#sessions") and "finished" in phone.text("#sessions")
+    assert int(phone.text("#streak")) >= 1
+    phone.rendered()
+    phone.shot("5-history")
+
+    phone.click('nav a[data-tab="routines"]')
+    phone.wait(lambda: len(phone.driver.find_elements("css selector", ".card")) >= 5, 10, "cards")
+    phone.rendered()
+    phone.shot("6-routines")
+
+    # The service restarts: the open page reconnects by itself, still paired, and obeys.
+    phone.click('nav a[data-tab="now"]')
+    phone.restart_service()
+    phone.svc.wait_for(r"web: open http://", timeout=60)
+    phone.wait(lambda: phone.text("#link") == "live", 30, "live again after the restart")
+    phone.click('#starts button[data-routine="quick_stretch"]')
+    phone.svc.wait_for(r"command start from web")
+    exit_code, _ = phone.svc.stop()
+    assert exit_code == 0, phone.svc.log

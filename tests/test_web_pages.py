@@ -1,0 +1,60 @@
+"""The History and Routines pages' data: charts drawn from the history, CSV, the catalogue."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from skill.loader import load_library
+from skill.web import pages
+from skill.web.charts import calendar, weeks_chart
+
+TODAY = date(2026, 12, 6)  # a Sunday
+
+
+def record(day: date, minutes: float, finished: bool = True) -> dict[str, Any]:
+    start = datetime(day.year, day.month, day.day, 8, 0).timestamp()
+    return {"routine": "quick_stretch", "name": "quick stretch", "started_at": start,
+            "ended_at": start + minutes * 60, "finished": finished}  # fmt: skip
+
+
+def test_calendar_fills_exactly_the_days_stretched() -> None:
+    done = {TODAY.isoformat(), (TODAY - timedelta(days=9)).isoformat()}
+    svg = calendar(done, TODAY)
+    filled = set(re.findall(r'data-day="([\d-]+)" data-done="1"', svg))
+    assert filled == done
+    assert len(re.findall(r"data-day=", svg)) == 12 * 7  # Monday 11 weeks ago to this Sunday
+
+
+def test_week_bars_grow_with_minutes_and_show_them() -> None:
+    history = pages.history([record(TODAY, 30), record(TODAY - timedelta(days=7), 10)], TODAY)
+    heights = [int(h) for h in re.findall(r'<rect [^>]*height="(\d+)"', history["weeks_svg"])]
+    assert len(heights) == 12 and heights[-1] > heights[-2] > heights[0]
+    assert ">30<" in history["weeks_svg"] and ">10<" in history["weeks_svg"]
+    assert history["streak_days"] == 1 and history["today_done"]
+
+
+def test_chart_text_cannot_inject_markup() -> None:
+    svg = weeks_chart([{"week_of": "2026-11-30", "minutes": 5.0}])
+    assert "<script" not in svg and svg.count("<svg") == 1
+
+
+def test_csv_has_every_session_oldest_first() -> None:
+    rows = list(csv.DictReader(io.StringIO(pages.history_csv(
+        [record(TODAY, 5, finished=False), record(TODAY - timedelta(days=1), 7)]
+    ))))  # fmt: skip
+    assert [r["date"] for r in rows] == [(TODAY - timedelta(days=1)).isoformat(), TODAY.isoformat()]
+    assert [r["finished"] for r in rows] == ["yes", "no"] and rows[0]["minutes"] == "7.0"
+
+
+def test_routines_list_each_with_minutes_props_and_exercise_details() -> None:
+    library = load_library().library
+    listed = {r["id"]: r for r in pages.routines(library)}
+    assert set(listed) == set(library.routines)
+    quick = listed["quick_stretch"]
+    assert quick["minutes"] >= 1 and len(quick["exercises"]) == 3
+    assert all(ex["steps"] for ex in quick["exercises"])
+    assert any(ex["cautions"] for r in listed.values() for ex in r["exercises"])
