@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from skill import audio_mix
-from skill.asr_eval import Clip
-from skill.audio_mix import (
+from skill.core.exercise import Library
+from skill.tools import audio_mix
+from skill.tools.asr_eval import Clip
+from skill.tools.audio_mix import (
     BARGE_IN_AT_S,
     MIC_HISS_RMS,
     RATE,
@@ -35,8 +36,7 @@ from skill.audio_mix import (
     resample,
     with_hiss,
 )
-from skill.audio_mix import trim as trim  # the speech tests import it from here
-from skill.model import Library
+from skill.tools.audio_mix import trim as trim  # the speech tests import it from here
 
 CACHE_VERSION = "1"
 
@@ -106,7 +106,7 @@ def espeak(text: str, voice: str, speed: int, pitch: int) -> Pcm:
 
 def command_phrase_list(library: Library) -> list[str]:
     """The phrases spoken in the positive set: all fixed ones plus several "start" forms."""
-    from skill.intents import FIXED_PHRASES, command_phrases
+    from skill.core.intents import FIXED_PHRASES, command_phrases
 
     table = command_phrases(library)
     return [*FIXED_PHRASES, *(p for p in START_PHRASES if p in table)]
@@ -114,7 +114,7 @@ def command_phrase_list(library: Library) -> list[str]:
 
 def synthetic_positives(cache: Path, library: Library, quick: bool = False) -> list[Clip]:
     """Clean synthesized commands: Piper variants and espeak-ng voices (`quick`: fewer)."""
-    from skill.intents import command_phrases
+    from skill.core.intents import command_phrases
 
     table = command_phrases(library)
     piper = PiperRenderer()
@@ -164,7 +164,7 @@ def noise_tracks(shared: Path) -> list[Pcm]:
 def noisy_versions(
     clips: Sequence[Clip], noises: Sequence[Pcm], snrs: Iterable[float]
 ) -> list[Clip]:
-    """Each clip mixed with each SNR (skill.audio_mix.noisy), cycling through the noise tracks
+    """Each clip mixed with each SNR (skill.tools.audio_mix.noisy), cycling through the noise tracks
     and offsets."""
     out: list[Clip] = []
     for snr in snrs:
@@ -188,7 +188,7 @@ def barge_in_versions(
     commands: Sequence[Clip], coach: Sequence[Clip], into_s: float = BARGE_IN_AT_S
 ) -> list[Clip]:
     """Each stop/pause command spoken `into_s` into a coach sentence (its echo, from
-    selftrigger_negatives) that goes on over all of it (skill.audio_mix.barge_in_versions)."""
+    selftrigger_negatives) that goes on over all of it (skill.tools.audio_mix.barge_in_versions)."""
     return audio_mix.barge_in_versions(commands, coach, lambda c: c.name.split(":", 1)[1], into_s)
 
 
@@ -205,9 +205,9 @@ def speech_negatives(shared: Path) -> list[Clip]:
 
 
 def coach_sentences(library: Library, limit: int | None = None) -> list[str]:
-    """What the coach says: skill.phrases.all_phrases when present, else the exercise texts."""
+    """What the coach says: skill.core.phrases.all_phrases when present, else the exercise texts."""
     try:
-        from skill.phrases import all_phrases  # type: ignore[import-not-found,unused-ignore]
+        from skill.core.phrases import all_phrases  # type: ignore[import-not-found,unused-ignore]
 
         sentences = list(all_phrases(library))
     except ImportError:
@@ -251,7 +251,7 @@ def build_corpus(
 ) -> Corpus:
     """The whole corpus. `quick` keeps fewer voice variants and `coach_every` thins the coach
     sentences so the test suite stays within its time budget; the benchmark runs it all."""
-    from skill.intents import BARGE_IN_COMMANDS
+    from skill.core.intents import BARGE_IN_COMMANDS
 
     clean = synthetic_positives(cache, library, quick)
     human_pos, human_neg = human_clips(shared)
@@ -274,5 +274,5 @@ def build_corpus(
 
 def with_mic_hiss(clips: Sequence[Clip], rms: float = MIC_HISS_RMS) -> list[Clip]:
     """Every clip over a microphone's own faint hiss, the same for each run (seeded by name;
-    skill.audio_mix.with_hiss)."""
+    skill.tools.audio_mix.with_hiss)."""
     return [with_hiss(clip, rms) for clip in clips]

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from skill import bench
-from skill.cli import main
-from skill.cmd_bench import chosen_groups
+from skill.cli.cmd_bench import chosen_groups
+from skill.cli.main import main
+from skill.tools import bench
 
 REPO = Path(__file__).resolve().parent.parent
 # Persistent, so the service group's warm phrase cache is rendered once per checkout (slow

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from test_player_support import real_library
 
-from skill.asr import Hearing
-from skill.demo import SCRIPT, DemoResult, Line, Session, _VirtualClock, describe_command
-from skill.events import Command
-from skill.plan import estimate_speech_seconds
-from skill.player import Player
+from skill.core.events import Command
+from skill.core.plan import estimate_speech_seconds
+from skill.core.player import Player
+from skill.speech_in.asr import Hearing
+from skill.tools.demo import SCRIPT, DemoResult, Line, Session, _VirtualClock, describe_command
 
 RATE = 16000
 STAMP = re.compile(r"^\[(\d\d):(\d\d\.\d)\] ")
@@ -127,10 +127,10 @@ def _fake_run_demo(routine: object, **kwargs: object) -> DemoResult:
 def _demo_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
 ) -> tuple[int, str, str]:
-    import skill.demo
-    from skill.cmd_demo import register
+    import skill.tools.demo
+    from skill.cli.cmd_demo import register
 
-    monkeypatch.setattr(skill.demo, "run_demo", _fake_run_demo)
+    monkeypatch.setattr(skill.tools.demo, "run_demo", _fake_run_demo)
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["demo", *argv])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.loader import Problem, check_paths, find_routine, load_library
+from skill.library.loader import Problem, check_paths, find_routine, load_library
 from skill.paths import builtin_exercises_dir
 
 GOOD_EXERCISE = """\
