@@ -17,12 +17,9 @@ from typing import Any, get_args, get_type_hints
 import yaml
 
 from skill import paths
+from skill.errors import ConfigError
 
 SYSTEM_CONFIG = Path("/etc/stretch-coach/config.yaml")
-
-
-class ConfigError(Exception):
-    """A config file or value is wrong; the message says where and what is allowed."""
 
 
 def _key(default: Any, doc: str, **limits: Any) -> Any:

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from skill.cli.main import UserError
+from skill.errors import UserError
 
 
 def register(sub: Any) -> None:
@@ -67,17 +67,14 @@ def chosen_groups(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import shutil
 
-    from skill.config import ConfigError, load_settings
+    from skill.config import load_settings
     from skill.library.loader import load_library
     from skill.tools import bench
 
     groups = chosen_groups(args)
     if args.cpu_quota is not None and not args.cpu_quota > 0:
         raise UserError(f"--cpu-quota must be above 0 (a share of one core), not {args.cpu_quota}")
-    try:
-        settings = load_settings()
-    except ConfigError as err:
-        raise UserError(str(err)) from err
+    settings = load_settings()
     library = load_library().library
     if not library.routines:
         raise UserError("no routines could be loaded: run `stretch-coach check`")

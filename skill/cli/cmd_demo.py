@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skill.cli.main import UserError
+from skill.errors import UserError
 
 
 def register(sub: Any) -> None:

@@ -15,8 +15,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from skill.cli.main import UserError
-
 WEEKS = 12
 SHOWN_SESSIONS = 20  # the text report lists the newest ones; --json gives them all
 wall = time.time  # the clock; tests set it
@@ -180,13 +178,10 @@ def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> di
 
 def run_status(args: argparse.Namespace) -> int:
     from skill import paths
-    from skill.config import ConfigError, load_settings
+    from skill.config import load_settings
     from skill.service.progress import ProgressStore
 
-    try:
-        settings = load_settings(explicit=args.config)
-    except ConfigError as err:
-        raise UserError(str(err)) from err
+    settings = load_settings(explicit=args.config)
     store = ProgressStore(paths.state_dir())
     saved = store.load_saved()
     info: dict[str, Any] = (

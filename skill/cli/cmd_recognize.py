@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skill.cli.main import UserError
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -43,12 +41,9 @@ def register(sub: Any) -> None:
 def _model(args: argparse.Namespace) -> Path | None:
     if args.model is not None:
         return Path(args.model)
-    from skill.config import ConfigError, load_settings
+    from skill.config import load_settings
 
-    try:
-        configured = load_settings().model
-    except ConfigError as err:
-        raise UserError(str(err)) from err
+    configured = load_settings().model
     return Path(configured) if configured else None
 
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from skill.cli.main import UserError
+from skill.errors import UserError
 from skill.hardware.wav import write_wav
 
 
@@ -22,13 +22,10 @@ def register(sub: Any) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from skill.config import ConfigError, load_settings
+    from skill.config import load_settings
 
     voice = str(args.voice) if args.voice else None
-    try:
-        return load_settings(overrides={"voice": voice, "length_scale": args.length_scale})
-    except ConfigError as err:
-        raise UserError(str(err)) from err
+    return load_settings(overrides={"voice": voice, "length_scale": args.length_scale})
 
 
 def run(args: argparse.Namespace) -> int:

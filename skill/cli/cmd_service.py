@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skill.cli.main import UserError
+from skill.errors import UserError
 
 
 def register(sub: Any) -> None:
@@ -37,7 +37,7 @@ def _device(value: str | None) -> str | int | None:
 
 def settings_from(args: argparse.Namespace, origins: dict[str, str] | None = None) -> Any:
     """The merged settings; `origins` gets where each key was set (for later checks)."""
-    from skill.config import ConfigError, load_settings
+    from skill.config import load_settings
 
     overrides = {
         "input_device": _device(args.input_device),
@@ -49,10 +49,7 @@ def settings_from(args: argparse.Namespace, origins: dict[str, str] | None = Non
         "no_gpio": args.no_gpio,
         "log_level": args.log_level,
     }
-    try:
-        return load_settings(explicit=args.config, overrides=overrides, origins=origins)
-    except ConfigError as err:
-        raise UserError(str(err)) from err
+    return load_settings(explicit=args.config, overrides=overrides, origins=origins)
 
 
 def run_service(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from skill.cli.main import UserError
+from skill.errors import UserError
 
 
 def register(sub: Any) -> None:
@@ -135,13 +135,10 @@ def builtin_voice(name: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from skill import paths
-    from skill.config import ConfigError, load_settings
+    from skill.config import load_settings
     from skill.speech_out.voice import download_voice
 
-    try:
-        settings = load_settings(explicit=args.config)
-    except ConfigError as err:
-        raise UserError(str(err)) from err
+    settings = load_settings(explicit=args.config)
     failed: list[str] = []
     if not args.skip_model:
         try:

@@ -10,9 +10,9 @@ import argparse
 import sys
 from typing import Any
 
-from skill.cli.main import UserError
 from skill.core.exercise import Library, Routine
 from skill.core.phrases import PACE_MAX, PACE_MIN
+from skill.errors import UserError
 
 # Timeline entries worth a line: what is said or played, commands, and the hold log lines.
 _SHOWN = ("command", "say", "cue", "volume", "record")

@@ -7,28 +7,35 @@ PocketSphinx, numpy) are imported inside the handlers, so `--help` and `list` st
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from skill import __version__
+from skill.cli import (
+    cmd_bench,
+    cmd_demo,
+    cmd_library,
+    cmd_progress,
+    cmd_recognize,
+    cmd_say,
+    cmd_service,
+    cmd_setup,
+    cmd_show,
+)
+from skill.errors import UserError
 
 # Each module has `register(subparsers)`; order is the order shown in --help.
-SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "skill.cli.cmd_library",  # list, check
-    "skill.cli.cmd_show",  # show ROUTINE [--simulate SCRIPT]
-    "skill.cli.cmd_say",  # say
-    "skill.cli.cmd_service",  # run, devices
-    "skill.cli.cmd_demo",  # demo
-    "skill.cli.cmd_setup",  # setup
-    "skill.cli.cmd_progress",  # history, status
-    "skill.cli.cmd_recognize",  # recognize
-    "skill.cli.cmd_bench",  # bench
+SUBCOMMAND_MODULES = (
+    cmd_library,  # list, check
+    cmd_show,  # show ROUTINE [--simulate SCRIPT]
+    cmd_say,  # say
+    cmd_service,  # run, devices
+    cmd_demo,  # demo
+    cmd_setup,  # setup
+    cmd_progress,  # history, status
+    cmd_recognize,  # recognize
+    cmd_bench,  # bench
 )
-
-
-class UserError(Exception):
-    """A problem the person can fix; printed as one clear message, exit code 1."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in SUBCOMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

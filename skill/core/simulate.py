@@ -33,12 +33,9 @@ from skill.core.events import (
 from skill.core.exercise import Library
 from skill.core.plan import SpeechTimer, estimate_speech_seconds
 from skill.core.player import Player, PlayerSettings
+from skill.errors import ScriptError
 
 MAX_EVENTS = 2_000_000  # a runaway loop is a bug; fail loudly rather than hang a test
-
-
-class ScriptError(ValueError):
-    """A --simulate script item that cannot be understood; the message says which and why."""
 
 
 @dataclass(frozen=True)

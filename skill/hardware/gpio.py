@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from skill.cli.main import UserError
 from skill.core.events import Command, LedState, SetLed
 from skill.core.gestures import Gesture, GestureDetector, gesture_to_command
+from skill.errors import GpioError
 
 if TYPE_CHECKING:
     from skill.config import Settings
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 MODEL_FILES = (Path("/proc/device-tree/model"), Path("/sys/firmware/devicetree/base/model"))
 _PI5 = re.compile(r"Raspberry Pi (5|500|Compute Module 5)\b")
 T = TypeVar("T")
-
-
-class GpioError(UserError):
-    """A pin cannot be used; the message names the pin and the fix."""
 
 
 class ButtonLike(Protocol):

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from skill.cli.main import UserError
+from skill.errors import MicrophoneError
 from skill.speech_in.asr import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -26,10 +26,6 @@ BUSY_HINT = (
     "another program holds the microphone; find it with `fuser -v /dev/snd/*` "
     "(or `lsof /dev/snd/*`), stop it, or choose another device with 'input_device'"
 )
-
-
-class MicrophoneError(UserError):
-    """No usable input device, or it is busy; the message says what to do."""
 
 
 def explain(err: Exception, device: str | int | None) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from skill.cli.main import UserError
+from skill.errors import AudioDeviceError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,10 +30,6 @@ BLOCK_S = 0.01
 LEAD_S = 0.08  # at most this much audio is handed over ahead of real time
 IN_CHUNK_S = 0.05
 DEVICE_HINT = "set output_device in config to one listed by `stretch-coach devices`"
-
-
-class AudioDeviceError(UserError):
-    """The speaker is missing, busy or failed; the message says how to fix it."""
 
 
 def describe_open_error(device: str | int | None, err: Exception) -> str:

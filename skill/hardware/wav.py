@@ -7,7 +7,7 @@ import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skill.cli.main import UserError
+from skill.errors import UserError
 
 if TYPE_CHECKING:
     import numpy as np

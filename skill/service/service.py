@@ -19,7 +19,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from skill import paths
-from skill.cli.main import UserError
 from skill.config import Settings
 from skill.core.events import (
     Command,
@@ -31,6 +30,7 @@ from skill.core.events import (
     Tick,
 )
 from skill.core.player import Player, PlayerSettings
+from skill.errors import UserError
 from skill.service.progress import ProgressStore
 from skill.service.router import ActionRouter, SpeechSink
 from skill.speech_in.recognizer import EchoGate, open_engine, tell_coach_speaking
@@ -278,16 +278,13 @@ class Service:
 
     def _check_default_routine(self, library: Library) -> None:
         """A default_routine that names no routine stops the service, as any bad setting does."""
-        from skill.config import DEFAULTS, ConfigError, check_routine
+        from skill.config import DEFAULTS, check_routine
 
         wanted = self.settings.default_routine
         where = self.origins.get("default_routine")
         if where is None and wanted == DEFAULTS.default_routine:
             return  # not chosen by the person: the player falls back to the library's default
-        try:
-            check_routine(wanted, library.routines, where or "config")
-        except ConfigError as err:
-            raise UserError(str(err)) from err
+        check_routine(wanted, library.routines, where or "config")
 
     def _open_speech(self) -> SpeechSink:
         from skill.core.phrases import all_phrases

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skill.cli.main import UserError
 from skill.core.events import Command
 from skill.core.intents import supports
+from skill.errors import ModelError
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 
 if TYPE_CHECKING:
@@ -87,10 +87,6 @@ SETUP_HINT = (
     "(or set 'model' in the config) to an unpacked Vosk model folder"
 )
 REQUIRED_FILES = ("am/final.mdl", "conf/model.conf")
-
-
-class ModelError(UserError):
-    """The Vosk model folder is missing or broken; the message says what to run."""
 
 
 def check_model_dir(model_dir: Path) -> Path:

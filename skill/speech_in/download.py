@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from skill.cli.main import UserError
+from skill.errors import DownloadError
 
 CHUNK = 1 << 16
 TIMEOUT_S = 30
@@ -42,10 +42,6 @@ ENGLISH_MODEL = ModelArchive(
     sha256="30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498",
     licence="Apache-2.0",
 )
-
-
-class DownloadError(UserError):
-    """The download failed or the file is not the expected one; the message says what to do."""
 
 
 def _offline_message(url: str, dest: Path, err: object) -> str:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skill.cli.main import UserError
 from skill.core.intents import BARGE_IN_COMMANDS
+from skill.errors import UserError
 from skill.hardware.wav import read_wav
 from skill.speech_in.asr import SAMPLE_RATE, Engine, Hearing
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skill.cli.main import UserError
+from skill.errors import VoiceError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
 DEFAULT_VOICE_NAME = "en_US-joe-medium"
 DEFAULT_LENGTH_SCALE = 1.1
 SYNTH_THREADS = 2  # Pi 4 has 4 cores; leave two to the recognizer and the rest of the service
-
-
-class VoiceError(UserError):
-    """The voice file is missing, broken or not a Piper voice; the message names the file."""
 
 
 def default_voice_path() -> Path:

@@ -17,16 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from skill.errors import QuotaError
+
 V1_CPU = Path("/sys/fs/cgroup/cpu")
 V2_ROOTS = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))  # unified, hybrid
 PERIOD_US = 10_000
 MIN_QUOTA_US = 1_000  # the kernel refuses a smaller quota
 MAX_PERIOD_US = 1_000_000
 GROUP_PREFIX = "stretch-coach-bench-"
-
-
-class QuotaError(Exception):
-    """No usable cpu controller, or writing to it failed; the message says which and why."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skill.cli.main import UserError
 from skill.core.events import Action, Command, LedState, SetLed, Speak, SpeechDone, StopSpeech, Tick
+from skill.errors import UserError
 from skill.hardware.wav import write_wav
 from skill.speech_in.recognizer import EchoGate, tell_coach_speaking
 
