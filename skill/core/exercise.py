@@ -6,6 +6,7 @@ which the player fills with "left"/"right" for each side of a two-sided exercise
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -96,3 +97,29 @@ class Library:
     exercises: dict[str, Exercise] = field(default_factory=dict)
     routines: dict[str, Routine] = field(default_factory=dict)
     default_routine: str = "upper_back"
+
+
+# --- finding a routine by what someone said ---------------------------------------------------
+
+_FILLER = {"the", "a", "my", "routine", "session", "workout", "please", "program"}
+
+
+def _normalise(text: str) -> str:
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    while words and words[0] in _FILLER:
+        words.pop(0)
+    while words and words[-1] in _FILLER:
+        words.pop()
+    return " ".join(words)
+
+
+def find_routine(library: Library, query: str) -> Routine | None:
+    """Loose match on id, name and aliases: "upper back", "Upper-Back Routine", "the upper back"."""
+    wanted = _normalise(query)
+    if not wanted:
+        return None
+    for routine in library.routines.values():
+        names = (routine.id, routine.name, *routine.aliases)
+        if wanted in {_normalise(n) for n in names}:
+            return routine
+    return None

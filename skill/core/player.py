@@ -32,7 +32,7 @@ from skill.core.events import (
     StopSpeech,
     Tick,
 )
-from skill.core.exercise import Library, Routine
+from skill.core.exercise import Library, Routine, find_routine
 from skill.core.plan import Beat, Plan, SpeechTimer, build_plan, estimate_speech_seconds, fill_side
 
 Mode = Literal["idle", "running", "paused"]
@@ -411,8 +411,6 @@ class Player:
     def _routine_for(self, cmd: Command) -> Routine | None:
         query = cmd.args.get("routine", "").strip()
         if query:
-            from skill.library.loader import find_routine
-
             return self.library.routines.get(query) or find_routine(self.library, query)
         for rid in (self.last_routine, self.settings.default_routine, self.library.default_routine):
             if rid and rid in self.library.routines:

@@ -681,29 +681,3 @@ def check_paths(paths: Sequence[Path], builtin_dir: Path | None = None) -> tuple
     builtin_set = {f.resolve() for f in builtin_files}
     others = [f for f in given if f.resolve() not in builtin_set]
     return tuple(problems) + _assemble([builtin_files, others]).problems
-
-
-# --- finding a routine by what someone said ---------------------------------------------------
-
-_FILLER = {"the", "a", "my", "routine", "session", "workout", "please", "program"}
-
-
-def _normalise(text: str) -> str:
-    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
-    while words and words[0] in _FILLER:
-        words.pop(0)
-    while words and words[-1] in _FILLER:
-        words.pop()
-    return " ".join(words)
-
-
-def find_routine(library: Library, query: str) -> Routine | None:
-    """Loose match on id, name and aliases: "upper back", "Upper-Back Routine", "the upper back"."""
-    wanted = _normalise(query)
-    if not wanted:
-        return None
-    for routine in library.routines.values():
-        names = (routine.id, routine.name, *routine.aliases)
-        if wanted in {_normalise(n) for n in names}:
-            return routine
-    return None

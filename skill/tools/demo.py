@@ -452,8 +452,9 @@ def run_demo(
     log: logging.Logger | None = None,
 ) -> DemoResult:
     """Play the scripted session through the real engines; returns what was heard and done."""
+    from skill.core.exercise import find_routine
     from skill.core.player import Player
-    from skill.library.loader import find_routine, load_library
+    from skill.library.loader import load_library
     from skill.speech_in.recognizer import open_engine
     from skill.speech_out.phrase_cache import PhraseCache, default_dir
     from skill.speech_out.speaker import render
