@@ -41,7 +41,7 @@ from skill.speech_in.asr_sphinx import (
     write_unigram_lm,
 )
 from skill.tools.asr_eval import Clip, evaluate, run_clip
-from tests.speech_corpus import (
+from skill.tools.speech_corpus import (
     Corpus,
     PiperRenderer,
     build_corpus,

@@ -119,8 +119,8 @@ def test_asr_group_says_why_it_cannot_run_without_recordings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STRETCH_COACH_SHARED", str(tmp_path))
-    reason = bench.load_corpus_module()
-    assert isinstance(reason, str) and str(tmp_path) in reason
+    reason = bench.corpus_unavailable()
+    assert reason is not None and str(tmp_path) in reason
 
 
 def test_only_and_quick_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,7 @@
 
 The microphone is the ALSA `file` device fed by a FIFO at real-time pace; the speaker is
 captured to a raw file. Commands are spoken in the Piper voice (the one the English
-fallback recognizer hears best, see tests/speech_corpus.py), each after the previous one
+fallback recognizer hears best, see skill/tools/speech_corpus.py), each after the previous one
 took effect in the log. Nothing is faked: PortAudio, PocketSphinx, the player and Piper all
 run as in the product.
 """
@@ -21,7 +21,7 @@ import pytest
 from skill.library.loader import load_library
 from skill.speech_out.voice import load_voice
 from skill.tools.demo import PersonVoice
-from tests.speech_corpus import PiperRenderer, cached, pitch_shift, resample, trim
+from skill.tools.speech_corpus import PiperRenderer, cached, pitch_shift, resample, trim
 from tests.test_service import REPO, Rig, ServiceProcess, service_env
 
 CLIPS = REPO / ".cache" / "test-audio"  # shared with the recognizer tests

@@ -26,7 +26,7 @@ nothing. The pipeline here:
      the acoustic fit is weak); a phrase must sound close to one of them, phone by phone.
    The checks run cheapest first, so noise and half phrases cost one decode or none.
 Thresholds are in `Tuning`, each with what it was measured on: real recordings
-(skill.tools.human_corpus) first, the synthetic corpus (tests/speech_corpus.py) second. The
+(skill.tools.human_corpus) first, the synthetic corpus (skill.tools.speech_corpus) second. The
 coach's own voice is handled by the echo gate (skill.speech_in.recognizer.EchoGate), which
 knows what the coach is saying, and here also by what the speaker plays (`coach_audio`): while it
 plays, a frame is speech only when it stands out of the echo expected from it
@@ -78,7 +78,7 @@ FRAME_S = 0.03  # the VAD's frame: coach_audio levels are per frame of this leng
 
 @dataclass(frozen=True)
 class Tuning:
-    """Rejection and endpointing settings, measured on the test corpus (see tests/speech_corpus.py).
+    """Rejection and endpointing settings, measured on the test corpus (tools.speech_corpus).
 
     min_score: lowest accepted per-frame log-likelihood gap, command path minus phone loop
       (pocketsphinx log units; 0 = as good as the best phone sequence). On real people

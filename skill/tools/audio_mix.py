@@ -1,7 +1,7 @@
 """Test streams from recordings: framing, noise at an SNR, a microphone's hiss, the coach's echo.
 
 Pure and deterministic (the same input gives the same samples on every run): the benchmark's
-human set (skill.tools.human_corpus) and the tests' synthetic corpus (tests/speech_corpus.py) build
+human set (tools.human_corpus) and the synthetic corpus (tools.speech_corpus) build
 their clips with these, so both measure the engine over the same kind of room. Everything is
 16 kHz mono int16, as the recognizers take it.
 """

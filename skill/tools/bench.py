@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from skill.config import Settings
     from skill.core.exercise import Library
     from skill.speech_out.voice import Voice
@@ -45,7 +43,6 @@ SERVICE_READY_TIMEOUT_S = 120.0
 SERVICE_STOP_TIMEOUT_S = 30.0
 FILE_DEVICE_ENV = "STRETCH_COACH_BENCH_FILE_DEVICE"
 REPO = Path(__file__).resolve().parents[2]
-CORPUS_MODULE = REPO / "tests" / "speech_corpus.py"
 CORPUS_CACHE = REPO / ".cache" / "test-audio"  # shared with the speech tests: warm after one run
 # Without --full the asr group stops after this long: the clips run in an order where every
 # prefix is an even sample of the corpus, so the numbers hold for the whole, less precisely.
@@ -282,22 +279,11 @@ def shared_dir() -> Path:
     return Path(os.environ.get("STRETCH_COACH_SHARED", REPO.parent / "shared"))
 
 
-def load_corpus_module() -> ModuleType | str:
-    """The repository's corpus builder (tests/speech_corpus.py), or why it is unavailable."""
-    import importlib.util
-
-    if not CORPUS_MODULE.is_file():
-        where = CORPUS_MODULE.relative_to(REPO)
-        return f"needs the repository's {where} (it is not installed with the package)"
+def corpus_unavailable() -> str | None:
+    """Why the synthetic corpus cannot be built here, or None when it can."""
     if not (shared_dir() / "audio" / "MANIFEST.csv").is_file():
         return f"needs the shared recordings at {shared_dir()} (set STRETCH_COACH_SHARED)"
-    spec = importlib.util.spec_from_file_location("stretch_coach_speech_corpus", CORPUS_MODULE)
-    if spec is None or spec.loader is None:
-        return f"cannot import {CORPUS_MODULE}"
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+    return None
 
 
 # bench metric -> key in skill.tools.asr_eval.summarize's result
@@ -411,11 +397,13 @@ def bench_asr(ctx: Context) -> GroupResult:
 
 
 def measure_synthetic(ctx: Context, engine: Any) -> GroupResult:
-    """The repository's synthetic corpus (tests/speech_corpus.py), within the time budget."""
-    corpus_mod = load_corpus_module()
-    if isinstance(corpus_mod, str):
-        return GroupResult("asr", skipped=corpus_mod)
-    corpus = corpus_mod.build_corpus(CORPUS_CACHE, shared_dir(), ctx.library)
+    """The synthetic corpus (skill.tools.speech_corpus), within the time budget."""
+    from skill.tools.speech_corpus import build_corpus
+
+    unavailable = corpus_unavailable()
+    if unavailable:
+        return GroupResult("asr", skipped=unavailable)
+    corpus = build_corpus(CORPUS_CACHE, shared_dir(), ctx.library)
     budget = None if ctx.full else ASR_BUDGET_S
     began = time.monotonic()
     summary, ran = run_engine(engine, corpus.positives, corpus.negatives, budget)
@@ -426,7 +414,7 @@ def measure_synthetic(ctx: Context, engine: Any) -> GroupResult:
         share += f", an even sample, within the {ASR_BUDGET_S:g} s budget (--full runs all)"
     metrics = {name: _number(summary.get(key)) for name, key in ASR_KEYS.items()}
     notes = [
-        f"synthetic corpus (tests/speech_corpus.py): {summary.get('audio_s')} s of audio "
+        f"synthetic corpus (skill.tools.speech_corpus): {summary.get('audio_s')} s of audio "
         f"streamed in 32 ms chunks, {share}, took {took:.0f} s",
         f"accuracy by condition {summary.get('command_accuracy_by_condition')}, "
         f"by source {summary.get('command_accuracy_by_source')}",

@@ -205,27 +205,12 @@ def speech_negatives(shared: Path) -> list[Clip]:
 
 
 def coach_sentences(library: Library, limit: int | None = None) -> list[str]:
-    """What the coach says: skill.core.phrases.all_phrases when present, else the exercise texts."""
-    try:
-        from skill.core.phrases import all_phrases  # type: ignore[import-not-found,unused-ignore]
+    """What the coach says (skill.core.phrases.all_phrases)."""
+    from skill.core.phrases import all_phrases
 
-        sentences = list(all_phrases(library))
-    except ImportError:
-        sentences = _library_sentences(library)
+    sentences = list(all_phrases(library))
     unique = sorted({s.strip() for s in sentences if s.strip()})
     return unique[:limit] if limit else unique
-
-
-def _library_sentences(library: Library) -> list[str]:
-    out: list[str] = []
-    for ex in library.exercises.values():
-        texts = [ex.name, *ex.setup, *ex.steps, *ex.cautions, ex.easier, ex.harder, ex.hold_cue]
-        for text in texts:
-            if text:
-                out.append(text.replace("{side}", "left").replace("{other}", "right"))
-    for routine in library.routines.values():
-        out.extend([f"Starting the {routine.name} routine.", routine.description])
-    return out
 
 
 def selftrigger_negatives(
