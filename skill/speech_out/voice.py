@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skill.config import DEFAULTS, LENGTH_SCALE_RANGE
 from skill.errors import VoiceError
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 DEFAULT_VOICE_NAME = "en_US-joe-medium"
-DEFAULT_LENGTH_SCALE = 1.1
+DEFAULT_LENGTH_SCALE = DEFAULTS.length_scale  # one default pace: the config's
 SYNTH_THREADS = 2  # Pi 4 has 4 cores; leave two to the recognizer and the rest of the service
 
 
@@ -99,8 +100,11 @@ def _read_config(model: Path, config: Path) -> tuple[dict[str, Any], bytes]:
 
 
 def _check_length_scale(length_scale: float) -> None:
-    if not 0.3 <= length_scale <= 3.0:
-        raise VoiceError(f"length scale {length_scale} is out of range (0.3 to 3.0; 1.0 = normal)")
+    low, high = LENGTH_SCALE_RANGE
+    if not low <= length_scale <= high:
+        raise VoiceError(
+            f"length scale {length_scale} is out of range ({low} to {high}; 1.0 = normal)"
+        )
 
 
 def voice_key(model: Path, config_bytes: bytes) -> str:
