@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skill import paths
+from skill.config import DEFAULTS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CAP_BYTES = 200 * 1024 * 1024
+DEFAULT_CAP_BYTES = DEFAULTS.cache_cap_mb << 20  # the config's cap, so both mean one size
 BACKGROUND_PAUSE_S = 0.2
 
 
