@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -63,25 +62,3 @@ def tts_rtf(voice: Voice, text: str = TYPICAL_SENTENCE) -> dict[str, float]:
 def tts_cache_hit_rate(cache: PhraseCache, sentences: Iterable[str]) -> dict[str, float]:
     """Fraction of the sentences said (e.g. in a full run of every routine) already cached."""
     return {"tts_cache_hit_rate": cache.hit_rate(sentences)}
-
-
-def run_all(device: str | int | None = None, cache_dir: Path | None = None) -> dict[str, float]:
-    """tts_rtf and first-audio metrics with the built-in voice on `device`.
-
-    tts_cache_hit_rate needs the sentences of a full run of every routine (the player's
-    plan): call `tts_cache_hit_rate(cache, sentences)` with them.
-    """
-    import tempfile
-
-    from skill.hardware.playback import AudioOutput
-    from skill.speech_out.phrase_cache import PhraseCache
-    from skill.speech_out.speaker import Speaker
-    from skill.speech_out.voice import load_voice
-
-    voice = load_voice()
-    folder = cache_dir or Path(tempfile.mkdtemp(prefix="stretch-coach-bench-"))
-    cache = PhraseCache(folder, voice.key, voice.length_scale, sample_rate=voice.sample_rate)
-    results = tts_rtf(voice)
-    with AudioOutput(device, volume=0.0) as output:
-        results |= tts_first_audio(Speaker(voice, cache, output))
-    return results
