@@ -68,16 +68,14 @@ def run(args: argparse.Namespace) -> int:
     import shutil
 
     from skill.config import load_settings
-    from skill.library.loader import load_library
+    from skill.service import wiring
     from skill.tools import bench
 
     groups = chosen_groups(args)
     if args.cpu_quota is not None and not args.cpu_quota > 0:
         raise UserError(f"--cpu-quota must be above 0 (a share of one core), not {args.cpu_quota}")
     settings = load_settings()
-    library = load_library().library
-    if not library.routines:
-        raise UserError("no routines could be loaded: run `stretch-coach check`")
+    library = wiring.load_library()
     scratch = Path(tempfile.mkdtemp(prefix="stretch-coach-bench-"))
     progress = partial(print, file=sys.stderr)
     try:

@@ -30,25 +30,16 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from skill.hardware.playback import AudioOutput
-    from skill.speech_out import phrase_cache
+    from skill.service import wiring
     from skill.speech_out.speaker import Speaker, render
-    from skill.speech_out.voice import load_voice
 
     if not args.text.strip():
         raise UserError("nothing to say: give a non-empty TEXT")
     if args.out and args.out.suffix.lower() != ".wav":
         raise UserError(f"--out {args.out}: give a file name ending in .wav")
     settings = _settings(args)
-    voice = load_voice(Path(settings.voice) if settings.voice else None, settings.length_scale)
-    cache = None
-    if not args.no_cache:
-        cache = phrase_cache.PhraseCache(
-            phrase_cache.default_dir(),
-            voice.key,
-            voice.length_scale,
-            settings.cache_cap_mb * 1024 * 1024,
-            voice.sample_rate,
-        )
+    voice = wiring.open_voice(settings)
+    cache = None if args.no_cache else wiring.open_phrase_cache(settings, voice)
     if args.out:
         pcm, rate = render(voice, cache, args.text)
         write_wav(args.out, pcm, rate)

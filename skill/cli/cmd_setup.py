@@ -107,16 +107,16 @@ def install_model(zip_path: Path | None) -> str:
 
 
 def render_phrases(settings: Any, voice_path: Path | None) -> str:
-    from skill.core.phrases import all_phrases
-    from skill.library.loader import load_library
-    from skill.speech_out.phrase_cache import PhraseCache, default_dir
-    from skill.speech_out.voice import load_voice
+    from dataclasses import replace
 
-    voice = load_voice(voice_path, settings.length_scale)
-    cache = PhraseCache(
-        default_dir(), voice.key, voice.length_scale, settings.cache_cap_mb << 20, voice.sample_rate
-    )
-    phrases = sorted(all_phrases(load_library().library))
+    from skill.core.phrases import all_phrases
+    from skill.service import wiring
+    from skill.speech_out.phrase_cache import default_dir
+
+    settings = replace(settings, voice=str(voice_path) if voice_path else None)
+    voice = wiring.open_voice(settings)
+    cache = wiring.open_phrase_cache(settings, voice)
+    phrases = sorted(all_phrases(wiring.load_library()))
     done = cache.render_missing(phrases, voice.synthesize)
     return f"{len(phrases)} phrases ready in {default_dir()} ({done} rendered now)"
 

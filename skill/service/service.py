@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,17 +29,17 @@ from skill.core.events import (
     Tick,
 )
 from skill.core.player import Player, PlayerSettings
-from skill.errors import UserError
+from skill.service import wiring
 from skill.service.progress import ProgressStore
-from skill.service.router import ActionRouter, SpeechSink
-from skill.speech_in.recognizer import EchoGate, open_engine, tell_coach_speaking
+from skill.service.router import SpeechSink
+from skill.speech_in.recognizer import Listening
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     from skill.core.exercise import Library
-    from skill.speech_in.asr import Engine, Hearing
+    from skill.speech_in.asr import Hearing
 
 TICK_S = 0.1
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # microphone retry delays; capped so it returns within 5 s
@@ -186,27 +185,23 @@ class MicSupervisor:
 
 @dataclass
 class Listener:
-    """Runs the recognizer on microphone audio and turns accepted hearings into commands."""
+    """Runs the listening step on microphone audio and turns accepted hearings into commands."""
 
-    engine: Engine
-    gate: EchoGate
+    listening: Listening
     coach_text: Callable[[], str]
     on_event: Callable[[Event], None]
     log: logging.Logger
     coach_audio: Callable[[], Any] = lambda: None  # Speaker.current_audio
     chunks: queue.Queue[Any] = field(default_factory=queue.Queue)
-    fed_s: float = 0.0  # stream time: seconds of audio given to the engine
 
     def run(self) -> None:
         while (chunk := self.chunks.get()) is not None:
             text = self.coach_text() or None
-            tell_coach_speaking(self.engine, self.gate, text, self.fed_s, self.coach_audio())
-            self.fed_s += len(chunk) / 16000
-            for hearing in self.engine.accept(chunk):
-                self.decide(hearing)
+            for checked in self.listening.hear(chunk, text, self.coach_audio()):
+                self.decide(checked)
 
-    def decide(self, hearing: Hearing) -> None:
-        checked = self.gate.check(hearing)
+    def decide(self, checked: Hearing) -> None:
+        """Log what was heard and act on a command the gate let through."""
         if not checked.text and checked.command is None:
             return
         decision = f"-> {checked.command.name}" if checked.command else "ignored"
@@ -251,30 +246,19 @@ class Service:
             saved=self.store.load_saved(),
         )
         self.speech = self._open_speech()
-        self.engine = open_engine(
-            self.library,
-            Path(settings.model) if settings.model else None,
-            log,
-            wake_word=settings.wake_word,
-        )
+        self.engine = wiring.open_recognizer(settings, self.library, log)
         self.listener = Listener(
-            self.engine, EchoGate(), self._coach_text, self.events.put, log, self._coach_audio
+            Listening(self.engine), self._coach_text, self.events.put, log, self._coach_audio
         )
         self.mic = MicSupervisor(self._open_mic, self.listener.chunks.put, self.events.put, log)
-        self.router = ActionRouter(self.speech, self.led, self.store, log)
+        self.router = wiring.build_router(self.speech, self.led, self.store, log)
 
     # --- building ------------------------------------------------------------------------
 
     def _load_library(self) -> Library:
-        from skill.library.loader import load_library
-
-        result = load_library()
-        for problem in result.problems:
-            self.log.warning("routines: %s (this file was skipped)", problem)
-        if not result.library.routines:
-            raise UserError("no routines could be loaded: run `stretch-coach check`")
-        self._check_default_routine(result.library)
-        return result.library
+        library = wiring.load_library(self.log)
+        self._check_default_routine(library)
+        return library
 
     def _check_default_routine(self, library: Library) -> None:
         """A default_routine that names no routine stops the service, as any bad setting does."""
@@ -289,15 +273,11 @@ class Service:
     def _open_speech(self) -> SpeechSink:
         from skill.core.phrases import all_phrases
         from skill.hardware.playback import AudioDeviceError, AudioOutput
-        from skill.speech_out.phrase_cache import PhraseCache, default_dir
         from skill.speech_out.speaker import Speaker
-        from skill.speech_out.voice import load_voice
 
         s = self.settings
-        voice = load_voice(Path(s.voice) if s.voice else None, s.length_scale)
-        cache = PhraseCache(
-            default_dir(), voice.key, voice.length_scale, s.cache_cap_mb << 20, voice.sample_rate
-        )
+        voice = wiring.open_voice(s)
+        cache = wiring.open_phrase_cache(s, voice)
         try:
             output = AudioOutput(s.output_device, volume=s.volume, on_problem=self._speaker_problem)
         except AudioDeviceError as err:

@@ -184,6 +184,42 @@ def tell_coach_speaking(
         played(pcm, rate)
 
 
+@dataclass
+class Listening:
+    """The one listening step of the service, the demo and the evaluation: microphone audio
+    through the engine, then every hearing through the echo gate, so a command reaches the
+    player only when it is not the coach's own voice. Time is stream time (audio fed)."""
+
+    engine: Engine
+    gate: EchoGate = field(default_factory=EchoGate)
+    fed_s: float = 0.0  # seconds of audio given to the engine
+
+    def coach(
+        self,
+        text: str | None,
+        audio: tuple[npt.NDArray[np.int16], int] | None = None,
+        at_s: float | None = None,
+    ) -> None:
+        """What the coach is saying now (None: nothing) and the audio it plays."""
+        now = self.fed_s if at_s is None else at_s
+        tell_coach_speaking(self.engine, self.gate, text, now, audio)
+
+    def hear(
+        self,
+        chunk: npt.NDArray[np.int16],
+        coach_text: str | None,
+        coach_audio: tuple[npt.NDArray[np.int16], int] | None = None,
+    ) -> list[Hearing]:
+        """One chunk heard while the coach says `coach_text`: the gated hearings."""
+        self.coach(coach_text, coach_audio)
+        self.fed_s += len(chunk) / SAMPLE_RATE
+        return self.check(self.engine.accept(chunk))
+
+    def check(self, hearings: Iterable[Hearing]) -> list[Hearing]:
+        """The engine's hearings through the echo gate (a gated one has no command)."""
+        return [self.gate.check(h) for h in hearings]
+
+
 def _gated(hearing: Hearing, reason: str) -> Hearing:
     from dataclasses import replace
 

@@ -74,15 +74,15 @@ def _matches(hearing: Hearing, clip: Clip) -> bool:
 
 def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
     """Feed one clip to a freshly reset engine, chunk by chunk, then flush."""
-    from skill.speech_in.recognizer import EchoGate, tell_coach_speaking
+    from skill.speech_in.recognizer import Listening
 
     engine.reset()
-    gate = EchoGate()
+    listening = Listening(engine)
     playing = bool(clip.coach_text)  # the coach's sentence plays from the clip's start
     coach_until = clip.speech_end_s if clip.coach_until_s is None else clip.coach_until_s
     if playing:
         played = None if clip.coach_pcm is None else (clip.coach_pcm, SAMPLE_RATE)
-        tell_coach_speaking(engine, gate, clip.coach_text, 0.0, played)
+        listening.coach(clip.coach_text, played, at_s=0.0)
     step = max(1, int(chunk_s * SAMPLE_RATE))
     accepted: list[Hearing] = []
     ungated: list[Hearing] = []
@@ -92,7 +92,7 @@ def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
     starts = range(0, len(clip.pcm), step)
     for start in [*starts, len(clip.pcm)]:  # the last pass flushes
         if playing and start / SAMPLE_RATE >= coach_until:
-            tell_coach_speaking(engine, gate, None, coach_until)
+            listening.coach(None, at_s=coach_until)
             playing = False
         chunk = clip.pcm[start : start + step]
         t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def run_clip(engine: Engine, clip: Clip, chunk_s: float = CHUNK_S) -> Outcome:
         arrived = (start + len(chunk)) / SAMPLE_RATE
         busy_until = max(arrived, busy_until) + time.perf_counter() - t0
         ungated += [h for h in hearings if h.command is not None]
-        latency = _collect(map(gate.check, hearings), accepted, latency, clip, busy_until)
+        latency = _collect(listening.check(hearings), accepted, latency, clip, busy_until)
     return Outcome(clip, accepted, latency, time.process_time() - cpu0, ungated)
 
 

@@ -104,10 +104,9 @@ class Context:
 
     def voice(self) -> Voice:
         if self._voice is None:
-            from skill.speech_out.voice import load_voice
+            from skill.service import wiring
 
-            s = self.settings
-            self._voice = load_voice(Path(s.voice) if s.voice else None, s.length_scale)
+            self._voice = wiring.open_voice(self.settings)
         return self._voice
 
 
@@ -233,20 +232,20 @@ def spoken_sentences(library: Library) -> list[str]:
 
 def user_cache_hit_rate(ctx: Context, voice: Voice, sentences: Sequence[str]) -> float:
     """Hit rate against the person's own phrase cache, without creating it when absent."""
-    from skill.speech_out.phrase_cache import PhraseCache, default_dir
+    from skill.service import wiring
+    from skill.speech_out.phrase_cache import default_dir
     from skill.tools.bench_tts import tts_cache_hit_rate
 
-    folder = default_dir()
-    if not folder.is_dir():
+    if not default_dir().is_dir():
         return 0.0 if sentences else 1.0
-    cap = ctx.settings.cache_cap_mb << 20
-    cache = PhraseCache(folder, voice.key, voice.length_scale, cap, voice.sample_rate)
+    cache = wiring.open_phrase_cache(ctx.settings, voice)
     return tts_cache_hit_rate(cache, sentences)["tts_cache_hit_rate"]
 
 
 def bench_tts(ctx: Context) -> GroupResult:
     from skill.hardware.playback import AudioOutput
-    from skill.speech_out.phrase_cache import PhraseCache, default_dir
+    from skill.service import wiring
+    from skill.speech_out.phrase_cache import default_dir
     from skill.speech_out.speaker import Speaker
     from skill.tools.bench_tts import tts_first_audio, tts_rtf
 
@@ -254,7 +253,7 @@ def bench_tts(ctx: Context) -> GroupResult:
     result = GroupResult("tts", notes=[ctx.device_note] if ctx.device_note else [])
     result.metrics |= tts_rtf(voice)
     folder = ctx.scratch / "tts-cache"
-    cache = PhraseCache(folder, voice.key, voice.length_scale, 1 << 26, voice.sample_rate)
+    cache = wiring.open_phrase_cache(ctx.settings, voice, folder)
     device = None if ctx.file_device else ctx.settings.output_device
     with AudioOutput(device, volume=0.0) as output:
         first = tts_first_audio(Speaker(voice, cache, output))
@@ -364,12 +363,12 @@ def run_engine(
 
 
 def open_bench_engine(ctx: Context) -> Any:
-    """The engine the service would use (speech_in.recognizer.open_engine), from the settings."""
-    from skill.speech_in.recognizer import open_engine
+    """The engine the service would use, from the settings."""
+    from skill.service import wiring
 
-    log = logging.getLogger("stretch-coach.bench")
-    model = Path(ctx.settings.model) if ctx.settings.model else None
-    return open_engine(ctx.library, model, log, wake_word=ctx.settings.wake_word)
+    return wiring.open_recognizer(
+        ctx.settings, ctx.library, logging.getLogger("stretch-coach.bench")
+    )
 
 
 def bench_asr(ctx: Context) -> GroupResult:
@@ -539,14 +538,13 @@ def warm_service_cache(ctx: Context, cache_home: Path) -> str:
     """
     from skill import paths
     from skill.core.phrases import all_phrases
-    from skill.speech_out.phrase_cache import PhraseCache, default_dir
+    from skill.service import wiring
+    from skill.speech_out.phrase_cache import default_dir
 
     folder = cache_home / paths.APP / "phrases"
     seeded = link_or_copy_tree(default_dir(), folder)
     voice = ctx.voice()
-    cache = PhraseCache(
-        folder, voice.key, voice.length_scale, ctx.settings.cache_cap_mb << 20, voice.sample_rate
-    )
+    cache = wiring.open_phrase_cache(ctx.settings, voice, folder)
     rendered = cache.render_missing(sorted(all_phrases(ctx.library)), voice.synthesize)
     return (
         f"warm phrase cache {folder} "
