@@ -1,10 +1,13 @@
 """`stretch-coach demo`: a scripted person talks to the real coach, with no microphone needed.
 
 The person's voice (Piper raised in pitch and tempo, see PersonVoice) and the coach's
-own voice leaking back (as a real room would) are mixed into one 16 kHz microphone stream
-that goes through the real recognizer in 20 ms chunks; the real player reacts and the real
-Piper voice answers. Time is virtual: `--fast` runs it as fast as the CPU allows, otherwise
-it keeps real-time pace. Everything said by both is written to one WAV to listen to.
+own voice and cue tones leaking back (as a real room would) are mixed into one 16 kHz
+microphone stream that goes through the service's listening step (real recognizer, echo
+gate) in 20 ms chunks; the real player reacts, and its actions go through the service's
+own ActionRouter: speech and cues into the room, volume changes, the LED, progress (to a
+temporary state folder, never the person's) and the log. Only the clock, the microphone
+and the speaker are the demo's. Time is virtual: `--fast` runs it as fast as the CPU
+allows, otherwise it keeps real-time pace. Everything said by both is written to one WAV.
 """
 
 from __future__ import annotations
@@ -17,10 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skill.core.events import Action, Command, LedState, SetLed, Speak, SpeechDone, StopSpeech, Tick
+from skill.config import DEFAULTS, Settings
+from skill.core.events import (
+    Action,
+    Command,
+    LedState,
+    RecordSession,
+    SaveProgress,
+    SetLed,
+    SpeechDone,
+    Tick,
+)
 from skill.errors import UserError
 from skill.hardware.wav import write_wav
-from skill.speech_in.recognizer import EchoGate, tell_coach_speaking
+from skill.service import wiring
+from skill.service.router import ProgressSink
+from skill.speech_in.recognizer import Listening
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,8 +155,39 @@ class PersonVoice:
         return self.voice.synthesize(text), rate
 
 
+class RoomSpeech:
+    """The speaker of the demo's room (the router's SpeechSink): what the coach says and
+    plays goes onto the session's timeline, where the microphone hears it as echo."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def say(self, text: str, utterance_id: int) -> None:
+        self.session.speak(text, utterance_id)
+
+    def cue(self, name: str) -> None:
+        self.session.cue(name)
+
+    def stop(self) -> None:
+        self.session.stop_speech()
+
+    def change_volume(self, delta: float) -> None:
+        self.session.change_volume(delta)
+
+
+class TranscriptLed:
+    """The LED (the router's LedSink) as transcript lines; a heard-flash is not a state."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def show(self, action: SetLed) -> None:
+        self.session.show_led(action.state)
+
+
 class Session:
-    """The virtual-time loop: microphone chunks in, player actions out, both voices recorded."""
+    """The virtual-time loop: microphone chunks in, player actions out through the service's
+    router, both voices recorded."""
 
     def __init__(
         self,
@@ -152,11 +198,22 @@ class Session:
         person: Callable[[str], tuple[Pcm, int]],
         script: tuple[Line, ...] = SCRIPT,
         realtime: bool = False,
+        progress: ProgressSink | None = None,
+        log: logging.Logger | None = None,
+        volume: float = DEFAULTS.volume,
     ) -> None:
 
         self.player, self.engine, self.render, self.report = player, engine, render, report
         self.person = person
-        self.gate = EchoGate()
+        self.listening = Listening(engine)
+        self.start_volume = self.volume = volume
+        self.progress = progress if progress is not None else _ScratchProgress()
+        self.router = wiring.build_router(
+            RoomSpeech(self),
+            TranscriptLed(self),
+            self.progress,
+            log or logging.getLogger("stretch-coach.demo"),
+        )
         self.realtime = realtime
         self.t = 0.0
         self.outcomes = [Outcome(line) for line in script]
@@ -202,32 +259,55 @@ class Session:
     # --- the coach side ------------------------------------------------------------------
 
     def apply(self, actions: list[Action]) -> None:
-        for action in actions:
-            if isinstance(action, Speak):
-                self._speak(action)
-            elif isinstance(action, StopSpeech):
-                self._stop_speech()
-            elif isinstance(action, SetLed) and action.state is not LedState.HEARD:
-                if action.state is not self.led:
-                    self._line("led", f"LED     : {action.state.value}")
-                self.led = action.state
+        self.router.apply(actions)
         self._update_state()
 
-    def _speak(self, action: Speak) -> None:
-        pcm, rate = self.render(action.text)
+    def show_led(self, state: LedState) -> None:
+        if state is LedState.HEARD:
+            return
+        if state is not self.led:
+            self._line("led", f"LED     : {state.value}")
+        self.led = state
+
+    def speak(self, text: str, utterance_id: int) -> None:
+        pcm, rate = self.render(text)
+        start, end = self._play(pcm, rate)
+        self.coach_clips.append((start, resample(pcm, rate, MIC_RATE)))
+        self.speaking[utterance_id] = (end, text)
+        self._line("coach", f"coach   : {text}", at=start)
+
+    def cue(self, name: str) -> None:
+        """A cue tone, played after what the coach is saying, as the speaker queues it."""
+        from skill.speech_out import tones
+
+        rate = self.out_rate or MIC_RATE
+        start, _ = self._play(tones.render(name, rate), rate)
+        self._line("cue", f"cue     : {name.replace('_', ' ')}", at=start)
+
+    def _play(self, pcm: Pcm, rate: int) -> tuple[float, float]:
+        """Queue audio on the speaker at the current volume: into the room (the microphone's
+        echo) and the WAV; returns when it starts and ends."""
+        import numpy as np
+
         self._ensure_wav(rate)
         assert self.wav_coach is not None
+        gain = self.volume / self.start_volume if self.start_volume > 0 else 1.0
+        if gain != 1.0:
+            pcm = np.clip(pcm.astype(np.float32) * gain, -32768, 32767).astype(np.int16)
         start = max(self.t, self.coach_free_at)
-        heard = resample(pcm, rate, MIC_RATE)
-        end = self.mic_coach.add(start, heard)
-        self.coach_clips.append((start, heard))
-        self.wav_coach.add(start, pcm)
+        end = self.mic_coach.add(start, resample(pcm, rate, MIC_RATE))
+        self.wav_coach.add(start, resample(pcm, rate, self.out_rate))
         self.coach_free_at = end
         self._play_live(pcm, rate)
-        self.speaking[action.utterance_id] = (end, action.text)
-        self._line("coach", f"coach   : {action.text}", at=start)
+        return start, end
 
-    def _stop_speech(self) -> None:
+    def change_volume(self, delta: float) -> None:
+        before, self.volume = self.volume, min(max(self.volume + delta, 0.0), 1.0)
+        if self.live is not None:
+            self.live.change_volume(delta)
+        self._line("volume", f"volume  : {before:.0%} -> {self.volume:.0%}")
+
+    def stop_speech(self) -> None:
         # Speech queued to start later is cut before a word of it sounds: not in the transcript.
         kept = [p for p in self._pending if not (p[2] == "coach" and p[0] >= self.t)]
         if len(kept) != len(self._pending):
@@ -320,8 +400,8 @@ class Session:
         again = " (again)" if len(outcome.said_at) > 1 else ""
         self._line("person", f"person  : {line.text!r}{again}", at=start)
 
-    def _heard(self, hearing: Hearing) -> None:
-        checked = self.gate.check(hearing)
+    def _heard(self, checked: Hearing) -> None:
+        """A hearing that went through the echo gate: reported, and acted on if a command."""
         if checked.command is None:
             if checked.text:
                 self._line("ignored", f"ignored : {checked.text!r} ({checked.reason})")
@@ -363,10 +443,9 @@ class Session:
             self._emit_due()
             self._person_turn()
             mic = self._mic_chunk(chunk)
-            audio = self.coach_audio()
-            tell_coach_speaking(self.engine, self.gate, self.coach_text(), self.t, audio)
-            self.t += CHUNK_S
-            for hearing in self.engine.accept(mic):
+            heard = self.listening.hear(mic, self.coach_text(), self.coach_audio())
+            self.t = self.listening.fed_s
+            for hearing in heard:
                 self._heard(hearing)
             self._finish_speech()
             if self.t >= next_tick:
@@ -417,6 +496,22 @@ def _slice(track: Track, i: int, n: int) -> Pcm:
     return np.clip(out, -32768, 32767).astype(np.int16)
 
 
+class _ScratchProgress:
+    """Progress saved as the service saves it, but into a temporary state folder (removed
+    with the session): the demo must never touch the person's own progress or history."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        from skill.service.progress import ProgressStore
+
+        self._folder = tempfile.TemporaryDirectory(prefix="stretch-coach-demo-")
+        self.store = ProgressStore(Path(self._folder.name))
+
+    def apply(self, action: SaveProgress | RecordSession) -> None:
+        self.store.apply(action)
+
+
 @dataclass
 class DemoResult:
     outcomes: list[Outcome]
@@ -450,26 +545,25 @@ def run_demo(
     report: Callable[[str], None] = print,
     progress: bool = True,
     log: logging.Logger | None = None,
+    settings: Settings = DEFAULTS,
 ) -> DemoResult:
-    """Play the scripted session through the real engines; returns what was heard and done."""
+    """Play the scripted session through the real engines, built as the service builds them
+    (the built-in settings by default: the script is said without a wake word); returns
+    what was heard and done."""
     from skill.core.exercise import find_routine
     from skill.core.player import Player
-    from skill.library.loader import load_library
-    from skill.speech_in.recognizer import open_engine
-    from skill.speech_out.phrase_cache import PhraseCache, default_dir
     from skill.speech_out.speaker import render
-    from skill.speech_out.voice import load_voice
 
     log = log or logging.getLogger("stretch-coach.demo")
-    library = load_library().library
+    library = wiring.load_library(log)
     chosen = find_routine(library, routine or library.default_routine)
     if chosen is None:
         known = ", ".join(r.name for r in library.routines.values())
         raise UserError(f"no routine called {routine!r}; known routines: {known}")
     script = (Line(f"start {chosen.name} routine", "start", "idle", 1.0), *SCRIPT[1:])
-    voice = load_voice()
-    cache = PhraseCache(default_dir(), voice.key, voice.length_scale, sample_rate=voice.sample_rate)
-    engine = open_engine(library, None, log)
+    voice = wiring.open_voice(settings)
+    cache = wiring.open_phrase_cache(settings, voice)
+    engine = wiring.open_recognizer(settings, library, log)
     clock = _VirtualClock()
     player = Player(library, clock=clock)
     session = Session(
@@ -480,6 +574,8 @@ def run_demo(
         PersonVoice(voice),
         script,
         realtime=not fast,
+        log=log,
+        volume=settings.volume,
     )
     clock.session = session
     if play:
