@@ -32,10 +32,14 @@ T = TypeVar("T")
 
 
 class ButtonLike(Protocol):
+    """The button as the service holds it: presses arrive as commands through a callback."""
+
     def close(self) -> None: ...
 
 
 class LedLike(Protocol):
+    """The LED as the service drives it: the router shows actions, the service sets states."""
+
     def show(self, action: SetLed) -> None: ...
     def set(self, state: LedState, progress: float | None = None) -> None: ...
     def close(self) -> None: ...
@@ -348,7 +352,7 @@ def open_gpio(
     *,
     model_files: Sequence[Path] = MODEL_FILES,
     env: Mapping[str, str] | None = None,
-) -> tuple[ButtonInput | NoButton, StatusLed | NoLed]:
+) -> tuple[ButtonLike, LedLike]:
     """The button and LED from the settings, or stand-ins (logged once) without GPIO.
 
     Raises GpioError, naming the pin and the fix, when a pin is wrong, busy or forbidden.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from skill.core.events import (
     Action,
@@ -22,12 +22,29 @@ from skill.core.events import (
     StopSpeech,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 
 class SpeechSink(Protocol):
+    """The speaker: what the coach says and plays, and what is sounding now (the listening
+    step needs both to tell the coach's echo from the person)."""
+
     def say(self, text: str, utterance_id: int) -> None: ...
     def cue(self, name: str) -> None: ...
     def stop(self) -> None: ...
     def change_volume(self, delta: float) -> None: ...
+
+    @property
+    def current_text(self) -> str:
+        """The sentence sounding now ("" when none)."""
+        ...
+
+    @property
+    def current_audio(self) -> tuple[npt.NDArray[np.int16], int] | None:
+        """The sentence sounding now and its sample rate (None when none)."""
+        ...
 
 
 class LedSink(Protocol):

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from skill.core.exercise import Library
-    from skill.speech_in.asr import Hearing
+    from skill.hardware.gpio import ButtonLike, LedLike
+    from skill.hardware.playback import AudioOutput
+    from skill.speech_in.asr import Engine, Hearing
 
 TICK_S = 0.1
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # microphone retry delays; capped so it returns within 5 s
@@ -103,6 +106,11 @@ class SilentSpeech:
 
     def change_volume(self, delta: float) -> None:
         """No speaker: nothing to change."""
+
+    @property
+    def current_audio(self) -> None:
+        """No speaker: nothing sounds, so there is no echo to tell from the person."""
+        return None
 
 
 class MicrophoneLike(Protocol):
@@ -217,11 +225,27 @@ class Listener:
             self.on_event(checked.command)
 
 
+@dataclass(frozen=True)
+class Devices:
+    """The service's edges, given instead of opened (tests give fakes of these seams); each
+    one left None is opened from the settings as `run` does."""
+
+    gpio: tuple[ButtonLike, LedLike] | None = None
+    speech: SpeechSink | None = None
+    engine: Engine | None = None
+    open_mic: MicOpener | None = None
+    state_dir: Path | None = None
+
+
 class Service:
     """Everything `stretch-coach run` wires together; `run()` is the main loop."""
 
     def __init__(
-        self, settings: Settings, log: logging.Logger, origins: Mapping[str, str] | None = None
+        self,
+        settings: Settings,
+        log: logging.Logger,
+        origins: Mapping[str, str] | None = None,
+        devices: Devices = Devices(),
     ) -> None:
         self.settings = settings
         self.origins = origins or {}  # where each setting came from (config.load_settings)
@@ -229,12 +253,12 @@ class Service:
         self.events: queue.Queue[Event] = queue.Queue()
         self.stopping = threading.Event()
         self.prerender_stop: threading.Event | None = None
-        self.output: Any = None
+        self.output: AudioOutput | None = None
         self._mic_tries = 0
         self.library = self._load_library()
-        self.store = ProgressStore(paths.state_dir())
+        self.store = ProgressStore(devices.state_dir or paths.state_dir())
         # GPIO first: what the player says and the log promises depends on what is wired.
-        self.button, self.led = self._open_gpio()
+        self.button, self.led = devices.gpio or self._open_gpio()
         self.player = Player(
             self.library,
             clock=time.monotonic,
@@ -245,12 +269,13 @@ class Service:
             ),
             saved=self.store.load_saved(),
         )
-        self.speech = self._open_speech()
-        self.engine = wiring.open_recognizer(settings, self.library, log)
+        self.speech = devices.speech or self._open_speech()
+        self.engine = devices.engine or wiring.open_recognizer(settings, self.library, log)
         self.listener = Listener(
             Listening(self.engine), self._coach_text, self.events.put, log, self._coach_audio
         )
-        self.mic = MicSupervisor(self._open_mic, self.listener.chunks.put, self.events.put, log)
+        open_mic = devices.open_mic or self._open_mic
+        self.mic = MicSupervisor(open_mic, self.listener.chunks.put, self.events.put, log)
         self.router = wiring.build_router(self.speech, self.led, self.store, log)
 
     # --- building ------------------------------------------------------------------------
@@ -324,7 +349,7 @@ class Service:
         elif not self.output.reopen_idle(reinitialise):
             self.log.debug("speaker busy: devices are looked for again on the next try")
 
-    def _open_gpio(self) -> tuple[Any, Any]:
+    def _open_gpio(self) -> tuple[ButtonLike, LedLike]:
         from skill.hardware.gpio import GpioError, NoButton, NoLed, open_gpio
 
         try:
@@ -346,10 +371,10 @@ class Service:
         return not isinstance(self.led, NoLed)
 
     def _coach_text(self) -> str:
-        return str(getattr(self.speech, "current_text", ""))
+        return self.speech.current_text
 
-    def _coach_audio(self) -> Any:
-        return getattr(self.speech, "current_audio", None)
+    def _coach_audio(self) -> tuple[npt.NDArray[np.int16], int] | None:
+        return self.speech.current_audio
 
     # --- running -------------------------------------------------------------------------
 

@@ -183,7 +183,7 @@ class Speaker:
                     clip_id = next(self._ids)
                     last = i == len(sentences) - 1
                     rate = self.voice.sample_rate
-                    played = played_at_volume(pcm, getattr(self.output, "volume", 1.0))
+                    played = played_at_volume(pcm, self.output.volume)
                     self._clips[clip_id] = _ClipInfo(uid, sentence, last, played, rate)
                     self.output.play(pcm, rate, clip_id)
 

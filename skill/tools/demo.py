@@ -174,6 +174,14 @@ class RoomSpeech:
     def change_volume(self, delta: float) -> None:
         self.session.change_volume(delta)
 
+    @property
+    def current_text(self) -> str:
+        return self.session.coach_text() or ""
+
+    @property
+    def current_audio(self) -> tuple[Pcm, int] | None:
+        return self.session.coach_audio()
+
 
 class TranscriptLed:
     """The LED (the router's LedSink) as transcript lines; a heard-flash is not a state."""
