@@ -139,11 +139,6 @@ class Player:
         return self.plan.beats[self.index]
 
     @property
-    def step_index(self) -> int | None:
-        beat = self.beat
-        return beat.step if beat else None
-
-    @property
     def remaining_hold(self) -> float | None:
         """Seconds left in the current timed beat (frozen while paused), else None."""
         beat = self.beat

@@ -363,12 +363,3 @@ class AudioOutput:
         self._report(cut, completed=False)
         if self.on_problem:
             self.on_problem(message)
-
-
-def probe(device: str | int | None = None) -> str | None:
-    """None when the speaker can be opened, else why not (so the service can coach by LED)."""
-    try:
-        AudioOutput(device).close()
-    except AudioDeviceError as err:
-        return str(err)
-    return None
