@@ -103,10 +103,9 @@ class Tuning:
     min_speech_prob: float = 0.2
     # A frame is speech only when the VAD says so and it stands this far above the noise floor.
     floor_margin_db: float = 9.0
-    # Speech less than this far over the room is not acted on. It was 20 dB before the
-    # verifier, because in noise the grammar picked wrong commands; that refused real
-    # recordings made a few steps from a microphone (14-19 dB). The verifier now rejects
-    # what noise makes of speech, so the floor only keeps out what is barely there.
+    # Speech less than this far over the room is not acted on. Low, because real commands
+    # said a few steps from a microphone stand only 14-19 dB over the room; the verifier
+    # rejects what noise makes of speech, so this floor only keeps out what is barely there.
     min_snr_db: float = 8.0
     # Segments less than this far over the room are decoded from WebRTC-denoised audio
     # (level 0-4, 4 strongest). Measured on the human set: at 20 dB SNR over an exercise
@@ -119,9 +118,9 @@ class Tuning:
     end_silence_s: float = 0.3
     # The segment is decoded once this much silence follows it, and the verdict is kept until
     # the endpoint: the decode (about 100 ms here, 0.5-1 s on a Pi 4) overlaps the wait.
-    # Stop and pause act on it at once (their p50/p95 latency 315/369 -> 266/324 ms, nothing
-    # else changed); for every command it tripled what the engine alone heard in the coach's
-    # sentences ("Full back, about 24 minutes." became "go back").
+    # Stop and pause act on it at once (about 50 ms sooner at p50 and p95); other commands
+    # wait for the endpoint, because acting early on them tripled what the engine alone
+    # heard in the coach's sentences ("Full back, about 24 minutes." became "go back").
     early_decode_s: float = 0.2
     preroll_s: float = 0.15
     start_frames: tuple[int, int] = (2, 3)  # speech in 2 of the last 3 frames starts a segment
