@@ -69,6 +69,7 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow  # runs the quick bench: the service as a subprocess
 def test_quick_bench_reports_every_metric_as_a_number(quick_report: dict[str, Any]) -> None:
     assert quick_report["skipped"] == {}, quick_report["skipped"]
     metrics = quick_report["metrics"]
@@ -83,6 +84,7 @@ def test_quick_bench_reports_every_metric_as_a_number(quick_report: dict[str, An
     assert set(quick_report["seconds"]) == set(bench.QUICK_GROUPS)
 
 
+@pytest.mark.slow  # runs the quick bench: the service as a subprocess
 def test_quick_bench_shows_each_goal_beside_its_number(quick_report: dict[str, Any]) -> None:
     goals = quick_report["goals"]
     for name in ("tts_first_audio_ms_cached", "tts_cache_hit_rate", "startup_ms"):
