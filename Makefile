@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint run setup install uninstall bench clean
+.PHONY: demo test check lint run setup install uninstall bench clean
 
 $(STAMP): pyproject.toml constraints.txt scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -19,6 +19,10 @@ demo: $(STAMP)
 test: $(STAMP) lint
 	bash scripts/system-deps.sh --test
 	$(BIN)/python -m pytest -q
+
+# The in-process tier to run often (under a minute): no real engines, devices or subprocesses.
+check: $(STAMP) lint
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check skill tests

@@ -50,8 +50,8 @@ COMMAND_WORDS_MARK = "# command words of the built-in library and the wake words
 
 
 def command_words() -> set[str]:
-    from skill.intents import grammar_words
-    from skill.loader import load_library
+    from skill.core.intents import grammar_words
+    from skill.library.loader import load_library
 
     return set(grammar_words(load_library().library, "coach"))
 

@@ -1,5 +1,5 @@
 """`python -m skill` is the same as the `stretch-coach` command."""
 
-from skill.cli import main
+from skill.cli.main import main
 
 raise SystemExit(main())

@@ -17,12 +17,12 @@ from typing import Any, get_args, get_type_hints
 import yaml
 
 from skill import paths
+from skill.errors import ConfigError
 
 SYSTEM_CONFIG = Path("/etc/stretch-coach/config.yaml")
-
-
-class ConfigError(Exception):
-    """A config file or value is wrong; the message says where and what is allowed."""
+# The speaking paces (Piper length scale) a setting and a voice may have: twice as fast or
+# half as fast as the voice was trained is as far as speech stays easy to follow.
+LENGTH_SCALE_RANGE = (0.5, 2.0)
 
 
 def _key(default: Any, doc: str, **limits: Any) -> Any:
@@ -42,7 +42,10 @@ class Settings:
     )
     voice: str | None = _key(None, "Piper voice .onnx file; null = built-in en_US-joe-medium.")
     length_scale: float = _key(
-        1.1, "Speaking pace (Piper length scale): higher is slower.", lo=0.5, hi=2.0
+        1.1,
+        "Speaking pace (Piper length scale): higher is slower.",
+        lo=LENGTH_SCALE_RANGE[0],
+        hi=LENGTH_SCALE_RANGE[1],
     )
     volume: float = _key(0.8, "Start volume, 0.0 to 1.0.", lo=0.0, hi=1.0)
     wake_word: str | None = _key(

@@ -9,6 +9,26 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Modules whose tests run the real engines, Piper, audio devices or the service as a
+# subprocess: seconds each. They are marked slow, so `make check` (-m "not slow") is the
+# in-process tier a developer runs often; `make test` runs everything.
+REAL_PATH_MODULES = frozenset(
+    {
+        "test_asr_human",
+        "test_asr_sphinx",
+        "test_asr_vosk",
+        "test_microphone",
+        "test_phrase_cache",
+        "test_playback",
+        "test_recognize_cli",
+        "test_service",
+        "test_service_e2e",
+        "test_setup",
+        "test_speaker",
+        "test_systemd",
+        "test_voice",
+    }
+)
 SHARED = Path(os.environ.get("STRETCH_COACH_SHARED", REPO.parent / "shared"))
 
 
@@ -25,3 +45,9 @@ def audio_manifest(shared_dir: Path) -> list[dict[str, str]]:
     """Rows of ../shared/audio/MANIFEST.csv: path, kind (command/speech/noise), label, ..."""
     with (shared_dir / "audio" / "MANIFEST.csv").open(newline="") as f:
         return list(csv.DictReader(f))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in REAL_PATH_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skill.file_audio import FileAudioDevice
+from skill.tools.file_audio import FileAudioDevice
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import numpy.typing as npt
 
-from skill.asr import Hearing
-from skill.asr_eval import Clip, run_clip
-from skill.events import Command
+from skill.core.events import Command
+from skill.speech_in.asr import Hearing
+from skill.tools.asr_eval import Clip, run_clip
 
 RATE = 16000
 

@@ -1,7 +1,7 @@
 """The fallback on real people's speech (../shared/audio/human): the numbers that matter most.
 
 False accepts and wrong commands are counted over every non-command recording as recorded;
-accuracy is a floor a margin below the measured run (skill.human_corpus; the whole set in
+accuracy is a floor a margin below the measured run (skill.tools.human_corpus; the whole set in
 every condition is `stretch-coach bench --only asr`). Measured 2026-12-04, PocketSphinx
 5.1.1: as recorded 51 of 58 commands right, 0 wrong, 1 false accept of 357 (a phone-line
 "voyager" heard as "quieter"; 56 before the verifier); over a kitchen or an exercise bike
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from skill import human_corpus as hc
-from skill.asr_sphinx import SphinxEngine
-from skill.loader import load_library
+from skill.library.loader import load_library
+from skill.speech_in.asr_sphinx import SphinxEngine
+from skill.tools import human_corpus as hc
 
 MIN_RECORDED = 0.7
 MIN_STOP_RECORDED = 0.6

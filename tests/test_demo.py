@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.demo import SCRIPT, run_demo
+from skill.tools.demo import SCRIPT, run_demo
 
 pytestmark = pytest.mark.slow
 

@@ -6,16 +6,17 @@ import argparse
 import json
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pytest
 from test_player_support import real_library
 
-from skill.asr import Hearing
-from skill.demo import SCRIPT, DemoResult, Line, Session, _VirtualClock, describe_command
-from skill.events import Command
-from skill.plan import estimate_speech_seconds
-from skill.player import Player
+from skill.core.events import Command
+from skill.core.plan import estimate_speech_seconds
+from skill.core.player import Player
+from skill.speech_in.asr import Hearing
+from skill.tools.demo import SCRIPT, DemoResult, Line, Session, _VirtualClock, describe_command
 
 RATE = 16000
 STAMP = re.compile(r"^\[(\d\d):(\d\d\.\d)\] ")
@@ -61,7 +62,11 @@ class FakeEngine:
         return None
 
 
-def _run(engine: FakeEngine, script: tuple[Line, ...] = (START, *SCRIPT[1:])) -> list[str]:
+def _session(
+    engine: FakeEngine, script: tuple[Line, ...] = (START, *SCRIPT[1:])
+) -> tuple[Session, list[str]]:
+    """A finished session and its transcript: the fake hears the script, the coach's voice
+    is silence."""
     library = real_library()
     assert library is not None
     lines: list[str] = []
@@ -72,7 +77,11 @@ def _run(engine: FakeEngine, script: tuple[Line, ...] = (START, *SCRIPT[1:])) ->
     clock.session = engine.session = session
     session.run(limit_s=240.0)
     session.flush_report()
-    return lines
+    return session, lines
+
+
+def _run(engine: FakeEngine, script: tuple[Line, ...] = (START, *SCRIPT[1:])) -> list[str]:
+    return _session(engine, script)[1]
 
 
 def _seconds(line: str) -> float:
@@ -127,10 +136,10 @@ def _fake_run_demo(routine: object, **kwargs: object) -> DemoResult:
 def _demo_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str
 ) -> tuple[int, str, str]:
-    import skill.demo
-    from skill.cmd_demo import register
+    import skill.tools.demo
+    from skill.cli.cmd_demo import register
 
-    monkeypatch.setattr(skill.demo, "run_demo", _fake_run_demo)
+    monkeypatch.setattr(skill.tools.demo, "run_demo", _fake_run_demo)
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["demo", *argv])
@@ -153,3 +162,43 @@ def test_demo_without_json_prints_the_transcript_on_stdout(
 ) -> None:
     _, out, _ = _demo_cli(monkeypatch, capsys, "--fast")
     assert "heard   : start upper back" in out and "commands recognized" in out
+
+
+# --- every action reaches the demo, through the service's router ---------------------------
+
+
+def test_cue_tones_reach_the_microphone_as_echo() -> None:
+    """The coach's voice is silence here, so any sound in the room's echo is a cue tone."""
+    session, lines = _session(FakeEngine())
+    cues = [line for line in lines if "cue     : " in line]
+    assert cues, "\n".join(lines)
+    echo = session.mic_coach.render(session.t)
+    assert np.abs(echo).max() > 1000
+    first = _seconds(cues[0])
+    at = int(first * RATE)
+    assert np.abs(echo[at : at + int(0.1 * RATE)]).max() > 1000  # sounding when it says so
+
+
+def test_louder_raises_the_volume_of_what_the_coach_plays_next() -> None:
+    session, lines = _session(FakeEngine(), script=(START,))
+
+    def tick_peak() -> int:
+        session.cue("tick")
+        return int(np.abs(session.mic_coach.clips[-1][1]).max())
+
+    before, quiet_peak = session.volume, tick_peak()
+    session.apply(session.player.handle(Command("louder", source="demo")))
+    assert session.volume > before
+    assert tick_peak() > quiet_peak * 1.1
+    assert any("volume  : 80% -> " in line for line in lines), "\n".join(lines)
+
+
+def test_progress_goes_to_a_scratch_folder_never_the_persons_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    session, _ = _session(FakeEngine())
+    store = session.progress.store  # type: ignore[attr-defined]
+    assert [h["routine"] for h in store.history()] == ["upper_back"]  # "I'm done" was recorded
+    assert not (tmp_path / "state").exists()

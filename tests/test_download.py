@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.download import ENGLISH_MODEL, DownloadError, download, install_model_zip
+from skill.speech_in.download import ENGLISH_MODEL, DownloadError, download, install_model_zip
 
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):

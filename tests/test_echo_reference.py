@@ -1,4 +1,4 @@
-"""Telling the person from the coach's echo by what the speaker plays (skill.echo_reference)."""
+"""Telling the person from the coach's echo by what the speaker plays (speech_in.echo_reference)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from skill.echo_reference import EchoReference, frame_levels
+from skill.speech_in.echo_reference import EchoReference, frame_levels
 
 HISS_DB = 26.0  # a quiet microphone's own noise, in frame_db units
 SYLLABLES = [70.0, 75.0, 80.0, 72.0, 60.0, 40.0, 65.0, 78.0, 70.0, 50.0, 20.0, 20.0]

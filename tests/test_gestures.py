@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skill.gestures import Gesture, GestureDetector, gesture_to_command
+from skill.core.gestures import Gesture, GestureDetector, gesture_to_command
 
 Edges = Sequence[tuple[float, bool]]
 

@@ -14,8 +14,8 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from skill.config import Settings
-from skill.events import Command, LedState, SetLed
-from skill.gpio import (
+from skill.core.events import Command, LedState, SetLed
+from skill.hardware.gpio import (
     ButtonInput,
     GpioError,
     NoButton,

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from skill import cli, cmd_progress
-from skill.loader import load_library
+import skill.cli.main as cli
+from skill.cli import cmd_progress
+from skill.library.loader import load_library
 
 NOW = datetime(2026, 12, 4, 18, 0)  # a Friday, local time
 

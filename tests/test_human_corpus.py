@@ -1,4 +1,4 @@
-"""The human set (skill.human_corpus): how its streams are built, and the shape of its summary.
+"""The human set (tools.human_corpus): how its streams are built, and the shape of its summary.
 
 The builder is checked exactly (SNR, level, hiss, what is left out); the engine is run on a
 handful of clips for the structure of the result only. Accuracy floors on real people's
@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from skill import human_corpus as hc
-from skill.asr import Hearing
-from skill.asr_eval import BARGE_IN, Clip, Outcome
-from skill.audio_mix import LOUD, RATE, coach_clip, loud_span
-from skill.events import Command
+from skill.core.events import Command
+from skill.speech_in.asr import Hearing
+from skill.tools import human_corpus as hc
+from skill.tools.asr_eval import BARGE_IN, Clip, Outcome
+from skill.tools.audio_mix import LOUD, RATE, coach_clip, loud_span
 from tests.conftest import SHARED
 
 NOISY = ("kitchen20db", "kitchen10db", "bike20db", "bike10db")
@@ -107,7 +107,7 @@ def test_over_coach_words_are_as_loud_as_the_coach_plays_and_its_echo_goes_on(
 ) -> None:
     """A recording's level is its source's gain: over the coach the words are put at the
     level the coach's voice is played at, so they stand ECHO_GAIN (12 dB) out of its echo."""
-    from skill.audio_mix import loud_power
+    from skill.tools.audio_mix import loud_power
 
     over = hc.build(shared, few[:2], (BARGE_IN,), coach, hiss_rms=0).positives
     echo = coach[0].pcm.astype(np.float64)
@@ -124,7 +124,7 @@ def test_over_coach_words_are_as_loud_as_the_coach_plays_and_its_echo_goes_on(
 def test_recorded_is_the_clip_itself_between_quiet_lead_and_tail(
     shared: Path, few: list[hc.Recording]
 ) -> None:
-    from skill.audio_mix import read_wav
+    from skill.tools.audio_mix import read_wav
 
     rec = few[0]
     clip = hc.build(shared, [rec], ("recorded",), hiss_rms=0).positives[0]
@@ -231,8 +231,8 @@ def test_summary_counts_false_accepts_per_hour_and_wrong_commands() -> None:
 def test_human_summary_through_the_real_engine_has_every_figure(
     shared: Path, few: list[hc.Recording], coach: list[Clip]
 ) -> None:
-    from skill.loader import load_library
-    from skill.recognizer import open_engine
+    from skill.library.loader import load_library
+    from skill.speech_in.recognizer import open_engine
 
     library = load_library().library
     engine = open_engine(library, None, logging.getLogger("test"))

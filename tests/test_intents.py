@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from skill.events import COMMANDS
-from skill.intents import FIXED_PHRASES, command_phrases, grammar_words, normalize, parse_command
-from skill.loader import load_library
-from skill.model import Library
+from skill.core.events import COMMANDS
+from skill.core.exercise import Library
+from skill.core.intents import (
+    FIXED_PHRASES,
+    command_phrases,
+    grammar_words,
+    normalize,
+    parse_command,
+)
+from skill.library.loader import load_library
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +121,8 @@ def test_table_uses_only_canonical_commands_and_grammar_covers_it(library: Libra
 def test_help_teaches_only_phrases_of_the_grammar() -> None:
     """Spoken help once said "back" and "list", which are no commands ("back" in the coach's
     voice was heard as next): now it is made from phrases the grammar has."""
-    from skill.intents import FIXED_PHRASES, TAUGHT
-    from skill.phrases import HELP
+    from skill.core.intents import FIXED_PHRASES, TAUGHT
+    from skill.core.phrases import HELP
 
     taught = [p for phrases, _ in TAUGHT for p in phrases]
     assert taught and all(p in FIXED_PHRASES for p in taught)

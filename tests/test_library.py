@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from skill import cli
-from skill.model import Library
+import skill.cli.main as cli
+from skill.core.exercise import Library
 from skill.paths import builtin_exercises_dir
 
 # Every exercise issue 2 names, as people would say it.
@@ -61,7 +61,7 @@ def words(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def library() -> Library:
-    from skill.loader import load_library
+    from skill.library.loader import load_library
 
     result = load_library(user_dir=Path("/nonexistent-stretch-coach"))
     assert result.problems == (), [str(p) for p in result.problems]
@@ -188,14 +188,14 @@ def test_desk_break_has_no_floor_work(library: Library) -> None:
 
 
 def test_quick_stretch_takes_about_five_minutes(library: Library) -> None:
-    from skill.plan import planned_total
+    from skill.core.plan import planned_total
 
     total = planned_total(library, library.routines["quick_stretch"])
     assert 4 * 60 <= total <= 6 * 60, total
 
 
 def test_readme_documents_every_key_and_the_omission() -> None:
-    from skill import loader
+    from skill.library import loader
 
     readme = (builtin_exercises_dir() / "README.md").read_text(encoding="utf-8")
     keys = {*loader.EXERCISE_KEYS, *loader.DOSAGE_KEYS, *loader.ROUTINE_KEYS, "exercise"}

@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skill import loader
-from skill.loader import LoadResult, Problem, load_library
+from skill.library import loader
+from skill.library.loader import LoadResult, Problem, load_library
 
 # A small stand-in for the built-in folder, so each example parses little besides the fuzz.
 BUILTIN = """\

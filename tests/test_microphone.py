@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skill.file_audio import make_device
-from skill.microphone import BUSY_HINT, MicrophoneError, explain
+from skill.hardware.microphone import BUSY_HINT, MicrophoneError, explain
+from skill.tools.file_audio import make_device
 
 REPO = Path(__file__).resolve().parent.parent
 
 CAPTURE = """
 import json, sys, time
 import numpy as np
-from skill.microphone import Microphone, MicrophoneError
+from skill.hardware.microphone import Microphone, MicrophoneError
 chunks, lost = [], []
 try:
     mic = Microphone(device=None if sys.argv[1] == "-" else sys.argv[1],

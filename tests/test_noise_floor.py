@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skill.noise_floor import NoiseFloor, frame_db
+from skill.speech_in.noise_floor import NoiseFloor, frame_db
 
 
 def test_frame_level_in_db() -> None:

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from skill.phrase_cache import PhraseCache
-from skill.voice import Voice, load_voice
+from skill.speech_out.phrase_cache import PhraseCache
+from skill.speech_out.voice import Voice, load_voice
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import re
 import pytest
 from test_player_support import real_library, tiny_library
 
-from skill.model import Library
-from skill.plan import build_plan, estimate_speech_seconds, planned_total
+from skill.core.exercise import Library
+from skill.core.plan import build_plan, estimate_speech_seconds, planned_total
 
 
 def _all_routines() -> list[tuple[Library, str]]:

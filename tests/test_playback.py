@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from skill.file_audio import make_device
-from skill.playback import describe_open_error
+from skill.hardware.playback import describe_open_error
+from skill.tools.file_audio import make_device
 from tests.subprocess_scenarios import run_scenarios
 
 SCENARIOS = r"""
 import json, sys, threading, time
 import numpy as np
-from skill.playback import AudioOutput, AudioDeviceError
-from skill.voice import load_voice
+from skill.hardware.playback import AudioOutput, AudioDeviceError
+from skill.speech_out.voice import load_voice
 
 speaker_file = sys.argv[1]
 def captured():

@@ -9,8 +9,8 @@ import math
 import pytest
 from test_player_support import real_library, run_until, start, tiny_library
 
-from skill import phrases
-from skill.events import (
+from skill.core import phrases
+from skill.core.events import (
     COMMANDS,
     Command,
     DeviceProblem,
@@ -25,10 +25,10 @@ from skill.events import (
     StopSpeech,
     Tick,
 )
-from skill.model import Library
-from skill.plan import planned_total
-from skill.player import Player, PlayerSettings
-from skill.simulate import Simulation
+from skill.core.exercise import Library
+from skill.core.plan import planned_total
+from skill.core.player import Player, PlayerSettings
+from skill.core.simulate import Simulation
 
 TICK = 0.1
 
@@ -302,7 +302,7 @@ def test_help_and_list_say_what_exists() -> None:
     sim = _in_mode("idle")
     help_text = sim.send(Command("help"))[0]
     assert isinstance(help_text, Speak)
-    from skill.intents import FIXED_PHRASES
+    from skill.core.intents import FIXED_PHRASES
 
     said = help_text.text.lower()
     for name in COMMANDS:  # each command is taught by a phrase that means it
@@ -498,7 +498,7 @@ def test_the_player_is_pure_and_reads_time_only_from_its_clock() -> None:
     assert player.mode == "running" and player.next_deadline() is None  # speaking
     uid = player._awaiting
     assert uid is not None
-    from skill.events import SpeechDone
+    from skill.core.events import SpeechDone
 
     player.handle(SpeechDone(uid))
     player.handle(SpeechDone(player._awaiting or 0))

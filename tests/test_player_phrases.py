@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from test_player_support import real_library, start, tiny_library
 
-from skill.events import COMMANDS, Command, DeviceProblem, Speak
-from skill.model import Library
-from skill.phrases import all_phrases, split_sentences
-from skill.simulate import Simulation
+from skill.core.events import COMMANDS, Command, DeviceProblem, Speak
+from skill.core.exercise import Library
+from skill.core.phrases import all_phrases, split_sentences
+from skill.core.simulate import Simulation
 
 
 def _libraries() -> list[Library]:

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_player_support import tiny_library
 
-from skill.events import COMMANDS, Command, DeviceProblem, RecordSession
-from skill.simulate import Simulation
+from skill.core.events import COMMANDS, Command, DeviceProblem, RecordSession
+from skill.core.simulate import Simulation
 
 LIBRARY = tiny_library()
 ROUTINE_ARGS = ["", "tiny", "other one", "no such routine"]
@@ -56,7 +56,7 @@ def test_random_sessions_never_break_the_player(
 
 def _sessions_begun(sim: Simulation) -> int:
     """Sessions begin with a 'starting/resuming routine' log line; each ends with one record."""
-    from skill.events import Log
+    from skill.core.events import Log
 
     return sum(
         1

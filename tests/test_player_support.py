@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from skill.events import Command, Speak
-from skill.model import Dosage, Exercise, Library, Routine, RoutineStep
-from skill.simulate import Simulation
+from skill.core.events import Command, Speak
+from skill.core.exercise import Dosage, Exercise, Library, Routine, RoutineStep
+from skill.core.simulate import Simulation
 
 
 def exercise(ex_id: str, dosage: Dosage, steps: tuple[str, ...], **extra: object) -> Exercise:
@@ -56,7 +56,7 @@ def tiny_library() -> Library:
 def real_library() -> Library | None:
     """The shipped library, when the loader and YAML files exist."""
     try:
-        from skill.loader import load_library
+        from skill.library.loader import load_library
     except ImportError:
         return None
     result = load_library()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from test_player_support import run_until, start, tiny_library
 
-from skill.events import Command
-from skill.player_view import view_of
-from skill.simulate import Simulation
+from skill.core.events import Command
+from skill.core.player_view import view_of
+from skill.core.simulate import Simulation
 
 
 def holding(sim: Simulation) -> bool:

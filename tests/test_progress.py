@@ -7,9 +7,9 @@ from pathlib import Path
 
 from test_player_support import start, tiny_library
 
-from skill.events import Command, RecordSession, SaveProgress
-from skill.progress import ProgressStore
-from skill.simulate import Simulation
+from skill.core.events import Command, RecordSession, SaveProgress
+from skill.core.simulate import Simulation
+from skill.service.progress import ProgressStore
 
 SNAP = {"routine": "tiny", "beat": 3, "step": 0, "side": "left", "rep": 1, "remaining": 4.5}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from skill.cli import main
+from skill.cli.main import main
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng")
 needs_sox = pytest.mark.skipif(not shutil.which("sox"), reason="needs sox")

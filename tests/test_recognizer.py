@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skill import recognizer
-from skill.asr import SAMPLE_RATE, Hearing
-from skill.cli import UserError
-from skill.events import Command
-from skill.recognizer import EchoGate, open_engine, read_wav, recognize_file, stems
+from skill.cli.main import UserError
+from skill.core.events import Command
+from skill.speech_in import recognizer
+from skill.speech_in.asr import SAMPLE_RATE, Hearing
+from skill.speech_in.recognizer import EchoGate, open_engine, read_wav, recognize_file, stems
 
 
 def heard(text: str, command: str | None, at: float) -> Hearing:
@@ -100,7 +100,7 @@ def test_stems_match_inflected_forms() -> None:
 
 @pytest.fixture
 def library():  # type: ignore[no-untyped-def]
-    from skill.loader import load_library
+    from skill.library.loader import load_library
 
     return load_library().library
 
@@ -144,7 +144,7 @@ def test_a_wake_word_on_the_fallback_is_warned_about_every_time(
 
 
 def test_an_explicit_model_is_used_not_the_fallback(library: object, tmp_path: Path) -> None:
-    from skill.asr_vosk import ModelError
+    from skill.speech_in.asr_vosk import ModelError
 
     with pytest.raises(ModelError, match="no Vosk model at"):
         open_engine(library, tmp_path / "missing", logging.getLogger("t"))  # type: ignore[arg-type]
@@ -204,7 +204,7 @@ def test_recognize_file_runs_the_stream_pipeline_on_a_stereo_44k_file(tmp_path: 
     import soxr
     from test_asr_vosk import KO_COMMANDS, KO_MODEL, OVERLAY_ROOT, espeak, ko_parse
 
-    from skill.asr_vosk import VoskEngine
+    from skill.speech_in.asr_vosk import VoskEngine
 
     engine = VoskEngine(  # the grammar path: espeak-ng's Korean fails the free decode
         KO_MODEL, phrases=list(KO_COMMANDS), parse=ko_parse, cache_root=OVERLAY_ROOT, verify=False

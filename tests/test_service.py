@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skill.file_audio import FifoMicrophone, FileAudioDevice, make_device
-from skill.microphone import explain
-from skill.playback import describe_open_error
-from skill.service import (
+from skill.hardware.microphone import explain
+from skill.hardware.playback import describe_open_error
+from skill.service.service import (
     FLOOD_GRACE_S,
     FLOOD_RATIO,
     FLOOD_WINDOW_S,
     RateGuard,
     ready_message,
 )
+from skill.tools.file_audio import FifoMicrophone, FileAudioDevice, make_device
 
 REPO = Path(__file__).resolve().parent.parent
 # Rendered phrases are shared by every run of these tests (Piper is the slow part).
@@ -41,8 +41,8 @@ PHRASE_CACHE = REPO / ".cache" / "test-service-xdg"
 DRIVER = """
 import logging, os, sys, threading
 from skill.config import load_settings
-from skill.events import Command
-from skill.service import Service, configure_logging
+from skill.core.events import Command
+from skill.service.service import Service, configure_logging
 
 fake_gpio = len(sys.argv) > 3 and sys.argv[3] == "fake-gpio"
 overrides = {"no_gpio": not fake_gpio, "input_device": sys.argv[1] or None,
@@ -63,8 +63,8 @@ class FakeButton:  # a button that is there (its presses come from stdin, as in 
     def close(self): pass
 
 if fake_gpio:  # as if on a Pi with the button and LED wired
-    import skill.gpio
-    skill.gpio.open_gpio = lambda *args, **kwargs: (FakeButton(), LoggingLed())
+    import skill.hardware.gpio
+    skill.hardware.gpio.open_gpio = lambda *args, **kwargs: (FakeButton(), LoggingLed())
 
 service = Service(load_settings(files=[], overrides=overrides), log)
 service.led = service.router.led = LoggingLed()

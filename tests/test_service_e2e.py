@@ -2,7 +2,7 @@
 
 The microphone is the ALSA `file` device fed by a FIFO at real-time pace; the speaker is
 captured to a raw file. Commands are spoken in the Piper voice (the one the English
-fallback recognizer hears best, see tests/speech_corpus.py), each after the previous one
+fallback recognizer hears best, see skill/tools/speech_corpus.py), each after the previous one
 took effect in the log. Nothing is faked: PortAudio, PocketSphinx, the player and Piper all
 run as in the product.
 """
@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skill.demo import PersonVoice
-from skill.loader import load_library
-from skill.voice import load_voice
-from tests.speech_corpus import PiperRenderer, cached, pitch_shift, resample, trim
+from skill.library.loader import load_library
+from skill.speech_out.voice import load_voice
+from skill.tools.demo import PersonVoice
+from skill.tools.speech_corpus import PiperRenderer, cached, pitch_shift, resample, trim
 from tests.test_service import REPO, Rig, ServiceProcess, service_env
 
 CLIPS = REPO / ".cache" / "test-audio"  # shared with the recognizer tests
 MIC_RATE = 48000
-# The first try is the demo's person (skill.demo.PersonVoice), whose wordings were measured;
+# The first try is the demo's person (skill.tools.demo.PersonVoice), whose wordings were measured;
 # retries are the plain Piper voice (length scale, noise scale, semitones).
 RETRY_RENDITION = (1.0, 0.667, 0.0)
 E2E_TRIM = 0.002  # of the peak: below this is silence

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from skill import cli, cmd_setup, recognizer
+import skill.cli.main as cli
+from skill.cli import cmd_setup
+from skill.speech_in import recognizer
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def test_an_english_model_is_installed_where_run_finds_it(
 def test_the_built_in_voice_is_not_downloaded(
     dirs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from skill import voice
+    from skill.speech_out import voice
 
     def offline(*args: object) -> None:
         raise AssertionError("must not download the built-in voice")

@@ -7,10 +7,10 @@ import re
 import pytest
 from test_player_support import real_library, tiny_library
 
-from skill.cli import main
-from skill.events import Command, RecordSession
-from skill.plan import planned_total
-from skill.simulate import ScriptError, bench_simulate, parse_script, simulate
+from skill.cli.main import main
+from skill.core.events import Command, RecordSession
+from skill.core.plan import planned_total
+from skill.core.simulate import ScriptError, bench_simulate, parse_script, simulate
 
 
 def test_parse_script_reads_times_commands_and_routine_names() -> None:

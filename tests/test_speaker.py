@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from skill.file_audio import make_device
+from skill.tools.file_audio import make_device
 from tests.subprocess_scenarios import (
     REPO,
     run_scenarios,
@@ -26,13 +26,13 @@ SCENARIOS = r"""
 import json, sys, threading, time
 import numpy as np
 from pathlib import Path
-from skill import tones
-from skill.phrase_cache import PhraseCache
-from skill.phrases import split_sentences
-from skill.playback import AudioOutput
-from skill.speaker import Speaker
-from skill.voice import load_voice
-from skill.bench_tts import first_audio_ms
+from skill.speech_out import tones
+from skill.speech_out.phrase_cache import PhraseCache
+from skill.core.phrases import split_sentences
+from skill.hardware.playback import AudioOutput
+from skill.speech_out.speaker import Speaker
+from skill.speech_out.voice import load_voice
+from skill.tools.bench_tts import first_audio_ms
 
 speaker_file, cache_dir, text = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 def captured():

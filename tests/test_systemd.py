@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from skill import notify
-from skill.notify import Notifier, watchdog_interval
+from skill.service import notify
+from skill.service.notify import Notifier, watchdog_interval
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "stretch-coach.service"
@@ -161,7 +161,7 @@ MDWE_PROBE = """
 import ctypes, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from skill.file_audio import make_device
+from skill.tools.file_audio import make_device
 import os
 os.environ["ALSA_CONFIG_PATH"] = str(make_device(Path(sys.argv[2])).config)
 libc = ctypes.CDLL(None, use_errno=True)

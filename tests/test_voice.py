@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skill.voice import (
+from skill.speech_out.voice import (
     Voice,
     VoiceError,
     default_voice_path,

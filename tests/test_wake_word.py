@@ -1,4 +1,4 @@
-"""The trained wake word (skill.wake_word): real microWakeWord models, real PocketSphinx.
+"""The trained wake word (skill.speech_in.wake_word): real microWakeWord models, real PocketSphinx.
 
 What matters: without the wake phrase no command acts (exact), the phrase is heard in the
 voices we can make, it costs the command recognizer nothing, and real people's words that
@@ -16,13 +16,13 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from skill.asr import SAMPLE_RATE, Hearing
-from skill.asr_sphinx import SphinxEngine
-from skill.events import Command
-from skill.loader import load_library
-from skill.model import Library
-from skill.recognizer import _recognize, load_wav, open_engine, to_16k
-from skill.wake_word import (
+from skill.core.events import Command
+from skill.core.exercise import Library
+from skill.library.loader import load_library
+from skill.speech_in.asr import SAMPLE_RATE, Hearing
+from skill.speech_in.asr_sphinx import SphinxEngine
+from skill.speech_in.recognizer import _recognize, load_wav, open_engine, to_16k
+from skill.speech_in.wake_word import (
     TRAINED,
     MicroWakeWordDetector,
     WakeTuning,
@@ -30,7 +30,7 @@ from skill.wake_word import (
     trained_model,
     wrap,
 )
-from tests.speech_corpus import ESPEAK_VOICES, PiperRenderer, cached, espeak
+from skill.tools.speech_corpus import ESPEAK_VOICES, PiperRenderer, cached, espeak
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 Pcm = npt.NDArray[np.int16]
@@ -205,7 +205,7 @@ def test_after_the_wake_phrase_a_command_is_heard_as_without_it_and_never_withou
 @pytest.mark.slow
 @pytest.mark.parametrize("phrase", NEVER_WOKEN)
 def test_real_people_who_do_not_say_the_phrase_never_wake_it(shared_dir: Path, phrase: str) -> None:
-    from skill.human_corpus import read_manifest
+    from skill.tools.human_corpus import read_manifest
 
     detector = MicroWakeWordDetector(TRAINED[phrase])
     woken = []
@@ -219,6 +219,7 @@ def test_real_people_who_do_not_say_the_phrase_never_wake_it(shared_dir: Path, p
     assert woken == []
 
 
+@pytest.mark.slow
 def test_a_trained_phrase_in_the_config_puts_the_detector_before_the_fallback(
     library: Library, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.cli import main
+from skill.cli.main import main
 from skill.web.pairing import SessionStore
 
 

@@ -8,7 +8,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from skill.loader import load_library
+from skill.library.loader import load_library
 from skill.web import pages
 from skill.web.charts import calendar, weeks_chart
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from skill.events import Command
-from skill.loader import load_library
+from skill.core.events import Command
+from skill.library.loader import load_library
 from skill.web.pairing import (
     CODE_VALID_S,
     SESSION_MAX_AGE_S,

@@ -1,6 +1,6 @@
 """The data behind the History and Routines pages, read from the files the service keeps.
 
-History is computed by skill.cmd_progress (the `history` command's own sessions, weekly
+History is computed by skill.core.history (the `history` command's own sessions, weekly
 minutes and streak), so the page and the terminal always agree.
 """
 
@@ -11,9 +11,9 @@ import io
 from datetime import date
 from typing import Any
 
-from skill.cmd_progress import sessions, streak, weekly_minutes
-from skill.model import Library
-from skill.plan import planned_total
+from skill.core.exercise import Library
+from skill.core.history import sessions, streak, weekly_minutes
+from skill.core.plan import planned_total
 from skill.web.charts import calendar, weeks_chart
 
 CSV_FIELDS = ("date", "time", "routine", "name", "minutes", "finished", "steps_done", "steps_total")

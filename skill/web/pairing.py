@@ -41,7 +41,7 @@ def csrf_token(session_token: str) -> str:
 
 def spoken_code(code: str) -> str:
     """The code as the coach says it: digit by digit, with pauses."""
-    from skill.plan import number_word
+    from skill.core.plan import number_word
 
     return "Your pairing code is " + ", ".join(number_word(int(d)) for d in code) + "."
 

@@ -2,7 +2,7 @@
 
 It never touches the player. Commands go into the service's event queue as `Command`s
 with source "web", exactly where voice and the button put theirs; the player's state
-comes back as views the service publishes after each event (skill.player_view). So
+comes back as views the service publishes after each event (skill.core.player_view). So
 the log, LED and history see a tap on the page as they see a spoken command.
 
 Every request is checked in one place (`_guard`): the Host must be this machine (no DNS
@@ -28,8 +28,8 @@ from typing import Any
 
 from aiohttp import web
 
-from skill.events import Command
-from skill.model import Library
+from skill.core.events import Command
+from skill.core.exercise import Library
 from skill.web import pages
 from skill.web.pairing import (
     SESSION_MAX_AGE_S,

@@ -1,0 +1,1 @@
+"""The `stretch-coach` command: one parser, each cmd_* module registers its subcommands."""

@@ -1,0 +1,97 @@
+"""`stretch-coach list` and `stretch-coach check`: what routines exist, and whether files are valid.
+
+Durations are computed by the planner (skill.core.plan), never typed in YAML, so the numbers
+shown here are the ones the player will actually take.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from skill.core.exercise import Library, Routine
+
+
+def register(sub: Any) -> None:
+    p_list = sub.add_parser("list", help="list routines with their duration and exercise count")
+    p_list.set_defaults(func=run_list)
+    p_check = sub.add_parser(
+        "check", help="validate exercise/routine YAML (built-in and user files, or the given paths)"
+    )
+    p_check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders")
+    p_check.set_defaults(func=run_check)
+
+
+def format_duration(seconds: float) -> str:
+    """m:ss, rounded to the nearest second."""
+    total = round(seconds)
+    return f"{total // 60}:{total % 60:02d}"
+
+
+def _planned_total(library: Library, routine: Routine) -> float:
+    from skill.core.plan import planned_total  # lazy: keeps `--help` fast
+
+    return planned_total(library, routine)
+
+
+def _default_routine(library: Library) -> str:
+    """The configured default routine; the library's when the config cannot be read."""
+    from skill import config
+
+    try:
+        return config.load_settings().default_routine
+    except config.ConfigError:
+        return library.default_routine
+
+
+def list_lines(library: Library, default_id: str) -> list[str]:
+    """One line per routine: marker, spoken name, id, duration, exercise count."""
+    lines = []
+    for routine in library.routines.values():
+        mark = "*" if routine.id == default_id else " "
+        count = len({s.exercise_id for s in routine.steps})
+        duration = format_duration(_planned_total(library, routine))
+        plural = "exercise" if count == 1 else "exercises"
+        lines.append(
+            f"{mark} {routine.name:<20} {routine.id:<20} {duration:>6}  {count:>2} {plural}"
+        )
+    return lines
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from skill.library.loader import load_library
+
+    result = load_library()
+    for problem in result.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    default_id = _default_routine(result.library)
+    for line in list_lines(result.library, default_id):
+        print(line)
+    if default_id in result.library.routines:
+        print("\n* = default routine (started by a bare 'start')")
+    else:
+        print(f"warning: the default routine '{default_id}' does not exist", file=sys.stderr)
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from skill import paths
+    from skill.library.loader import check_paths, files_to_check
+
+    given: list[Path] = list(args.paths)
+    if not given:
+        given = [paths.builtin_exercises_dir()]
+        if paths.user_routines_dir().is_dir():
+            given.append(paths.user_routines_dir())
+    for path in files_to_check(given):
+        print(f"checking {path}")
+    problems = check_paths(given)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print("all valid")
+    return 0

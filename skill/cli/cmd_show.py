@@ -1,0 +1,116 @@
+"""`stretch-coach show ROUTINE`: the timed plan, or with --simulate a scripted session's timeline.
+
+Both come from the same plan and player the coach uses, so what is printed is what the
+person will hear, second by second (with speech timed by the speech model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from skill.core.exercise import Library, Routine
+from skill.core.phrases import PACE_MAX, PACE_MIN
+from skill.errors import UserError
+
+# Timeline entries worth a line: what is said or played, commands, and the hold log lines.
+_SHOWN = ("command", "say", "cue", "volume", "record")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("show", help="print a routine's timed plan, or simulate a session")
+    p.add_argument("routine", nargs="+", help="routine name or id (loose: 'upper back')")
+    p.add_argument(
+        "--simulate",
+        metavar="SCRIPT",
+        help="timed commands, e.g. 't=30 pause; t=45 resume; t=60 next' (virtual clock)",
+    )
+    p.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        help=f"hold and rest scale, {PACE_MIN} to {PACE_MAX} in steps of 0.25 (default 1.0)",
+    )
+    p.set_defaults(func=run_show)
+
+
+def clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60:d}:{whole % 60:02d}.{int((seconds - whole) * 10):d}"
+
+
+def _load() -> Library:
+    from skill.library.loader import load_library
+
+    result = load_library()
+    for problem in result.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return result.library
+
+
+def resolve(library: Library, query: str) -> Routine:
+    """The routine a loose name means, or a UserError listing the known ones."""
+    from skill.core.exercise import find_routine
+
+    routine = library.routines.get(query) or find_routine(library, query)
+    if routine is None:
+        known = ", ".join(f"{r.name} ({r.id})" for r in library.routines.values()) or "none"
+        raise UserError(f"unknown routine {query!r}; known routines: {known}")
+    return routine
+
+
+def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
+    """Each beat with its start time, then the total and its parts."""
+    from skill.core.plan import build_plan
+
+    plan = build_plan(library, routine, pace)
+    lines = [f"{routine.name} ({routine.id}), pace {pace:g}: {routine.description}".rstrip(": ")]
+    t, parts = 0.0, {"say": 0.0, "hold": 0.0, "move": 0.0, "rest": 0.0, "gap": 0.0}
+    for beat in plan.beats:
+        seconds = plan.beat_seconds(beat, pace)
+        what = beat.text if beat.kind == "say" else f"{seconds:g} s"
+        if beat.timed and beat.step >= 0:
+            name = library.exercises[routine.steps[beat.step].exercise_id].name
+            side = f", {beat.side} side" if beat.side else ""
+            rep = f", rep {beat.rep} of {beat.reps}" if beat.reps > 1 else ""
+            what += f"  ({name}{side}{rep})"
+        lines.append(f"{clock(t):>8}  {beat.kind:<4}  {what}")
+        t += seconds
+        parts[beat.kind] += seconds
+    summary = ", ".join(f"{k} {clock(v)}" for k, v in parts.items() if v)
+    lines.append(f"{clock(t):>8}  total ({summary})")
+    return lines
+
+
+def simulate_lines(library: Library, routine: Routine, script_text: str, pace: float) -> list[str]:
+    from skill.core.player import PlayerSettings
+    from skill.core.simulate import ScriptError, parse_script, simulate
+
+    try:
+        script = parse_script(script_text)
+    except ScriptError as err:
+        raise UserError(f"--simulate: {err}") from None
+    timeline = simulate(library, routine.id, script, settings=PlayerSettings(pace=pace))
+    lines = []
+    for entry in timeline:
+        if entry.kind in _SHOWN or (entry.kind == "log" and " s: " in entry.text):
+            text = entry.text.removeprefix("debug: ")
+            lines.append(f"{clock(entry.t):>8}  {entry.kind:<7}  {text}")
+    end = timeline[-1].t if timeline else 0.0
+    lines.append(f"{clock(end):>8}  end")
+    return lines
+
+
+def run_show(args: argparse.Namespace) -> int:
+    pace = float(args.pace)
+    if not PACE_MIN <= pace <= PACE_MAX or (pace * 4) % 1:
+        raise UserError(f"--pace {pace:g}: use one of 0.75, 1, 1.25, 1.5")
+    library = _load()
+    routine = resolve(library, " ".join(args.routine))
+    if args.simulate is None:
+        lines = plan_lines(library, routine, pace)
+    else:
+        lines = simulate_lines(library, routine, args.simulate, pace)
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,161 @@
+"""Everything the coach says apart from the exercise text, and the list of all its sentences.
+
+The speech layer renders and caches audio per sentence ahead of time, so the sentence
+split must be deterministic and `all_phrases` must cover every sentence a session can
+produce (except the time-left answers, whose numbers change from second to second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from skill.core import plan
+from skill.core.exercise import Library, Routine
+from skill.core.plan import split_sentences
+
+__all__ = ["all_phrases", "split_sentences"]
+
+PACE_STEP = 0.25
+PACE_MIN = 0.75
+PACE_MAX = 1.5
+PACES = (0.75, 1.0, 1.25, 1.5)  # every pace slower/faster can reach, for the phrase list
+
+NOTHING_RUNNING = "Nothing is running. Say start and a routine name."
+NOTHING_TO_CONTINUE = "There is nothing to continue. Say start and a routine name."
+TOO_OLD = "That session is too old to pick up. Say start and a routine name."
+UNUSABLE_SESSION = (
+    "I cannot pick up that session: the routines have changed. Say start and a routine name."
+)
+ALREADY_RUNNING = "A routine is already going. Say stop to end it first."
+ALREADY_GOING = "We are already going."
+ALREADY_ON_BREAK = "We are already on a break. Say resume to go on."
+PAUSED_START = "We are on a break. Say resume to go on, or stop to end."
+IDLE_STOP = "Nothing is running."
+UNKNOWN_ROUTINE = "I do not know that routine."
+NO_ROUTINES = "I have no routines loaded."
+
+ACKS = {
+    "pause": "Taking a break. Say resume when you are ready.",
+    "resume": "Carrying on.",
+    "resume_hold": "Carrying on. Back into the stretch.",
+    "next": "Skipping ahead.",
+    "back": "Going to the previous one.",
+    "back_same": "From the top of this one.",
+    "repeat": "Once more.",
+    "stop": "Okay, ending here. Well done.",
+    "slower": "Okay, longer holds and rests.",
+    "faster": "Okay, shorter holds and rests.",
+    "slowest": "That is already the slowest pace.",
+    "fastest": "That is already the quickest pace.",
+    "louder": "Volume up.",
+    "quieter": "Volume down.",
+}
+
+
+def help_text() -> str:
+    """Spoken help, made from the phrases the grammar has (skill.core.intents.TAUGHT)."""
+    from skill.core.intents import TAUGHT
+
+    def said(phrase: str) -> str:
+        return phrase.replace("i'm", "I'm").replace(" i ", " I ")
+
+    parts = ["You can say: start, and a routine name."]
+    for phrases_, what in TAUGHT:
+        spoken = " or ".join(said(p) for p in phrases_)
+        spoken = spoken[0].upper() + spoken[1:]
+        parts.append(f"{spoken}, {what}." if what else f"{spoken}.")
+    return " ".join(parts)
+
+
+HELP = help_text()
+
+MIC_DOWN_NO_BUTTON = "I cannot hear you right now."
+MIC_DOWN = f"{MIC_DOWN_NO_BUTTON} The button still works."
+MIC_UP = "I can hear you again."
+SPEAKER_UP = "Sound is back."
+HALFWAY = "Halfway there."
+COUNTDOWN = (3, 2, 1)
+
+
+def countdown_text(n: int) -> str:
+    return f"{plan.capitalize(plan.number_word(n))}."
+
+
+def list_text(library: Library) -> str:
+    names = [r.name for r in library.routines.values()]
+    if not names:
+        return NO_ROUTINES
+    spoken = names[0] if len(names) == 1 else f"{', '.join(names[:-1])}, and {names[-1]}"
+    return f"I know these routines: {spoken}. Say start and a name."
+
+
+def welcome_back(routine: Routine) -> str:
+    return f"Welcome back. Picking up {routine.name} where you left off."
+
+
+def _about(seconds: float) -> str:
+    if seconds < 60:
+        n = max(1, round(seconds))
+        return f"{n} second" + ("" if n == 1 else "s")
+    return plan.minutes_phrase(seconds)
+
+
+def time_left_text(
+    what: str | None, here: float | None, total: float, exercise: float | None = None
+) -> str:
+    """E.g. '6 seconds left in this rep. 59 seconds left in this exercise. About 4 minutes
+    left in the routine.' (no exercise line when it would only repeat the beat's time)."""
+    parts = [] if here is None or what is None else [f"{_about(here)} left in this {what}."]
+    if exercise is not None:
+        parts.append(f"{_about(exercise)} left in this exercise.")
+    parts.append(f"{_about(total)} left in the routine.")
+    return " ".join(plan.capitalize(p) for p in parts)
+
+
+def fixed_phrases(library: Library) -> set[str]:
+    """Acknowledgements, replies, help, list, notices, countdown and routine-level lines."""
+    texts: list[str] = [
+        NOTHING_RUNNING,
+        NOTHING_TO_CONTINUE,
+        TOO_OLD,
+        UNUSABLE_SESSION,
+        ALREADY_RUNNING,
+        ALREADY_GOING,
+        ALREADY_ON_BREAK,
+        PAUSED_START,
+        IDLE_STOP,
+        UNKNOWN_ROUTINE,
+        HELP,
+        MIC_DOWN,
+        MIC_DOWN_NO_BUTTON,
+        MIC_UP,
+        SPEAKER_UP,
+        HALFWAY,
+        list_text(library),
+        *ACKS.values(),
+        *(countdown_text(n) for n in COUNTDOWN),
+        *(welcome_back(r) for r in library.routines.values()),
+    ]
+    return _sentences(texts)
+
+
+def routine_phrases(library: Library, routine: Routine, speech: plan.SpeechTimer) -> set[str]:
+    """Every sentence a no-command run of `routine` says, at every reachable pace."""
+    texts: list[str] = []
+    for pace in PACES:
+        texts += [b.text for b in plan.build_plan(library, routine, pace, speech).beats if b.text]
+    return _sentences(texts)
+
+
+def all_phrases(
+    library: Library, speech: plan.SpeechTimer = plan.estimate_speech_seconds
+) -> set[str]:
+    """Every non-dynamic sentence the player can say, for pre-rendering into the cache."""
+    phrases = fixed_phrases(library)
+    for routine in library.routines.values():
+        phrases |= routine_phrases(library, routine, speech)
+    return phrases
+
+
+def _sentences(texts: Iterable[str]) -> set[str]:
+    return {s for t in texts for s in split_sentences(t)}

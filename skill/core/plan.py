@@ -1,0 +1,335 @@
+"""A routine flattened into beats: what is said, then how long to hold, rest or wait.
+
+The player walks this list, `show` prints it and routine totals are summed from it, so
+the time a routine announces is exactly the time the player takes (given the speech
+time model). Timed beats keep their unscaled seconds; the pace is applied when played.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from skill.core.exercise import Dosage, Exercise, Library, Routine
+
+BeatKind = Literal["say", "hold", "move", "rest", "gap"]
+SegmentKind = Literal["intro", "exercise", "outro"]
+CueName = Literal["hold_start", "hold_end", "switch_sides", "tick"]
+SpeechTimer = Callable[[str], float]
+
+WORDS_PER_SECOND = 2.4  # a calm coaching pace, slower than conversation
+SENTENCE_PAUSE_S = 0.3
+SWITCH_GAP_S = 3.0  # time to roll over or change arms after "switch sides"
+REP_GAP_S = 2.0  # time to come out of a held rep before the next one
+DEFAULT_REP_S = 3.0  # a moving rep with no timing in the data
+SAFETY = "Move gently, and stop at once if anything hurts."
+HOLD = "Hold."
+RELEASE = "Release."
+RELAX = "Relax."
+SWITCH = "Switch sides."
+AGAIN = "Back into the stretch."
+REST = "Rest."
+
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TEENS = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_NUMBER_WORDS = (*_ONES, *_TEENS, "twenty")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def number_word(n: int) -> str:
+    """Small counts as words, so a TTS voice reads them the same way every time."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences as the speech cache keys them: split after . ! or ? and a space, trimmed."""
+    return [s for s in (p.strip() for p in _SENTENCE_END.split(text.strip())) if s]
+
+
+def sentence_count(text: str) -> int:
+    return len(split_sentences(text))
+
+
+def estimate_speech_seconds(text: str) -> float:
+    """Speaking time when no speech layer measures it: calm words per second plus pauses."""
+    words = len(text.split())
+    if not words:
+        return 0.0
+    return words / WORDS_PER_SECOND + SENTENCE_PAUSE_S * sentence_count(text)
+
+
+@dataclass(frozen=True)
+class Beat:
+    """One thing the player does: say `text` (and wait), or time `base_s` seconds.
+
+    A `move` beat is one timed moving rep; its `text` is the count spoken as it starts.
+    """
+
+    kind: BeatKind
+    segment: int
+    text: str = ""
+    base_s: float = 0.0
+    step: int = -1
+    set: int = 1
+    side: str | None = None
+    rep: int = 0
+    reps: int = 0
+    cue: CueName | None = None
+
+    @property
+    def timed(self) -> bool:
+        return self.kind != "say"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A unit `next`/`back` jump between: the intro, one side or set of an exercise, the end."""
+
+    index: int
+    kind: SegmentKind
+    start: int  # first beat index
+    end: int  # one past the last beat
+    step: int = -1
+    set: int = 1
+    side: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    routine: Routine
+    beats: tuple[Beat, ...]
+    segments: tuple[Segment, ...]
+    pace: float
+
+    def beat_seconds(
+        self, beat: Beat, pace: float, speech: SpeechTimer = estimate_speech_seconds
+    ) -> float:
+        return beat.base_s * pace if beat.timed else speech(beat.text)
+
+    def seconds_from(
+        self, index: int, pace: float, speech: SpeechTimer = estimate_speech_seconds
+    ) -> float:
+        """Planned time from the start of beat `index` to the end."""
+        return sum(self.beat_seconds(b, pace, speech) for b in self.beats[index:])
+
+    def total(self, speech: SpeechTimer = estimate_speech_seconds) -> float:
+        return self.seconds_from(0, self.pace, speech)
+
+    def segment_of(self, index: int) -> Segment:
+        return self.segments[self.beats[min(index, len(self.beats) - 1)].segment]
+
+    def exercise_segments(self) -> list[Segment]:
+        return [s for s in self.segments if s.kind == "exercise"]
+
+
+def fill_side(text: str, side: str | None) -> str:
+    """Fill {side}/{other}; a one-sided exercise that still says {side} gets 'left'."""
+    side = side or "left"
+    other = "right" if side == "left" else "left"
+    return text.replace("{side}", side).replace("{other}", other)
+
+
+def capitalize(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def minutes_phrase(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"about {minutes} minute" + ("" if minutes == 1 else "s")
+
+
+def intro_text(routine: Routine, seconds: float) -> str:
+    return f"{capitalize(routine.name)}, {minutes_phrase(seconds)}. {SAFETY}"
+
+
+def outro_text(routine: Routine) -> str:
+    return f"That is the end of {routine.name}. Well done."
+
+
+def next_text(exercise: Exercise) -> str:
+    return f"{REST} Next: {exercise.name}."
+
+
+def set_text(n: int, sets: int) -> str:
+    return f"Set {number_word(n)} of {number_word(sets)}."
+
+
+def count_text(rep: int, reps: int) -> str:
+    return f"{capitalize(number_word(rep))} of {number_word(reps)}."
+
+
+def side_text(side: str) -> str:
+    return f"{capitalize(side)} side."
+
+
+def move_count_text(rep: int, side: str | None) -> str:
+    word = capitalize(number_word(rep))
+    return f"{word}, {side}." if side else f"{word}."
+
+
+def _join(parts: list[str]) -> str:
+    return " ".join(p.strip() for p in parts if p.strip())
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One exercise segment before flattening: which step, set and side."""
+
+    step: int
+    exercise: Exercise
+    dosage: Dosage
+    set: int
+    side: str | None
+    first: bool  # first segment of this step: say the name and setup
+
+
+def _units(library: Library, routine: Routine) -> list[_Unit]:
+    units: list[_Unit] = []
+    for i, step in enumerate(routine.steps):
+        ex, d = library.exercises[step.exercise_id], step.dosage
+        sides: tuple[str | None, ...] = ("left", "right") if d.sides == "each" else (None,)
+        for s in range(1, max(1, d.sets) + 1):
+            for side in sides:
+                units.append(_Unit(i, ex, d, s, side, first=not units or units[-1].step != i))
+    return units
+
+
+def _instruction(unit: _Unit, first_side: str | None) -> str:
+    ex, d = unit.exercise, unit.dosage
+    parts: list[str] = []
+    if unit.first:
+        parts += [f"{capitalize(ex.name)}.", *ex.setup]
+    elif unit.set > 1 and unit.side in (None, "left"):
+        parts.append(set_text(unit.set, d.sets))
+    if first_side:
+        parts.append(side_text(first_side))
+    parts += [fill_side(s, first_side) for s in ex.steps]
+    reps = _rep_count(d)
+    if d.hold_s > 0:
+        parts.append(ex.hold_cue or HOLD)
+        if reps > 1:
+            parts.append(count_text(1, reps))
+    return _join(parts)
+
+
+def _rep_count(d: Dosage) -> int:
+    reps = max(1, d.reps)
+    return reps * 2 if d.sides == "alternating" else reps
+
+
+def _rep_side(d: Dosage, unit_side: str | None, rep: int) -> str | None:
+    if d.sides == "alternating":
+        return "left" if rep % 2 == 1 else "right"
+    return unit_side
+
+
+def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
+    d, reps = unit.dosage, _rep_count(unit.dosage)
+    beats: list[Beat] = []
+    for rep in range(1, reps + 1):
+        side = _rep_side(d, unit.side, rep)
+        at = Beat("say", seg, step=unit.step, set=unit.set, side=side, rep=rep, reps=reps)
+        if d.hold_s <= 0:
+            text = move_count_text(rep, side if d.sides == "alternating" else None)
+            rep_s = d.rep_s if d.rep_s > 0 else DEFAULT_REP_S
+            beats.append(replace(at, kind="move", text=text, base_s=rep_s))
+            continue
+        if rep > 1:
+            named = side_text(side) if side and d.sides == "alternating" else ""
+            beats.append(replace(at, kind="gap", base_s=REP_GAP_S))
+            beats.append(replace(at, text=_join([count_text(rep, reps), named, AGAIN])))
+        beats.append(replace(at, kind="hold", base_s=d.hold_s, cue="hold_start"))
+        if rep < reps:
+            beats.append(replace(at, text=RELEASE, cue="hold_end"))
+    return beats
+
+
+def _tail(unit: _Unit, after: _Unit | None, seg: int) -> list[Beat]:
+    """What closes a segment: release, then switch sides, rest before the next set or step."""
+    d = unit.dosage
+    at = Beat("say", seg, step=unit.step, set=unit.set, side=unit.side)
+    close = RELEASE if d.hold_s > 0 else RELAX
+    cue: CueName | None = "hold_end" if d.hold_s > 0 else None
+    if after is None:
+        return [replace(at, text=close, cue=cue)]
+    if after.step == unit.step and after.set == unit.set:
+        return [
+            replace(at, text=_join([close, SWITCH]), cue="switch_sides"),
+            replace(at, kind="gap", base_s=SWITCH_GAP_S),
+        ]
+    rest = REST if after.step == unit.step else next_text(after.exercise)
+    beats = [replace(at, text=_join([close, rest]), cue=cue)]
+    if d.rest_s > 0:
+        beats.append(replace(at, kind="rest", base_s=d.rest_s))
+    return beats
+
+
+def _segment(
+    index: int, kind: SegmentKind, beats: list[Beat], start: int, unit: _Unit | None
+) -> Segment:
+    if unit is None:
+        return Segment(index, kind, start, start + len(beats))
+    return Segment(index, kind, start, start + len(beats), unit.step, unit.set, unit.side)
+
+
+def build_plan(
+    library: Library,
+    routine: Routine,
+    pace: float = 1.0,
+    speech: SpeechTimer = estimate_speech_seconds,
+) -> Plan:
+    """Flatten a routine: intro, each side/set of each exercise, rests, the closing words."""
+    units = _units(library, routine)
+    groups: list[tuple[SegmentKind, list[Beat], _Unit | None]] = []
+    for n, unit in enumerate(units, start=1):
+        after = units[n] if n < len(units) else None
+        first_side = _rep_side(unit.dosage, unit.side, 1)
+        first = Beat(
+            "say",
+            text=_instruction(unit, first_side),
+            segment=n,
+            step=unit.step,
+            set=unit.set,
+            side=first_side,
+            rep=1,
+            reps=_rep_count(unit.dosage),
+        )
+        groups.append(("exercise", [first, *_rep_beats(unit, n), *_tail(unit, after, n)], unit))
+    outro = [Beat("say", text=outro_text(routine), segment=len(units) + 1)]
+    groups.append(("outro", outro, None))
+    body = sum(
+        (Plan(routine, tuple(b), (), pace).seconds_from(0, pace, speech) for _, b, _ in groups),
+        0.0,
+    )
+    placeholder = intro_text(routine, 0.0)
+    total = body + speech(placeholder)
+    groups.insert(0, ("intro", [Beat("say", text=intro_text(routine, total), segment=0)], None))
+    beats: list[Beat] = []
+    segments: list[Segment] = []
+    for index, (kind, group, owner) in enumerate(groups):
+        segments.append(_segment(index, kind, group, len(beats), owner))
+        beats += group
+    return Plan(routine, tuple(beats), tuple(segments), pace)
+
+
+def planned_total(
+    library: Library,
+    routine: Routine,
+    pace: float = 1.0,
+    speech: SpeechTimer = estimate_speech_seconds,
+) -> float:
+    """Seconds the player takes for `routine` with no commands: speech plus holds and rests."""
+    return build_plan(library, routine, pace, speech).total(speech)

@@ -1,0 +1,668 @@
+"""The coaching state machine: events in, actions out, time only from an injected clock.
+
+It never sleeps and touches no device, so tests drive a 20-minute routine on a virtual
+clock in milliseconds, and the service, the demo and `show --simulate` share one
+behaviour. It walks the routine's plan (skill.core.plan) beat by beat: a spoken beat ends
+when the speech layer reports SpeechDone, a timed beat when the clock passes its end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from skill.core import phrases
+from skill.core.events import (
+    Action,
+    Command,
+    DeviceProblem,
+    Event,
+    LedState,
+    Log,
+    PlayCue,
+    RecordSession,
+    SaveProgress,
+    SetLed,
+    SetVolume,
+    Speak,
+    SpeechDone,
+    StopSpeech,
+    Tick,
+)
+from skill.core.exercise import Library, Routine, find_routine
+from skill.core.plan import Beat, Plan, SpeechTimer, build_plan, estimate_speech_seconds, fill_side
+
+Mode = Literal["idle", "running", "paused"]
+Phase = Literal["none", "say", "lead", "timed"]
+SNAPSHOT_VERSION = 1
+EPS = 1e-6  # clock comparisons: a tick scheduled at a deadline must count as reaching it
+HALFWAY_MIN_S = 20.0  # holds this long get "halfway there"
+SPOKEN_COUNTDOWN_MIN_S = 8.0  # holds this long get "three, two, one"; shorter ones ticks
+TICK_COUNTDOWN_MIN_S = 4.0
+MOVE_COUNT_SLACK_S = 0.2  # a moving rep's count is spoken only if it fits in the rep
+SPEECH_WATCHDOG_S = 30.0  # a SpeechDone this overdue was lost: go on rather than hang
+WHAT_TIMED = {"hold": "hold", "move": "rep", "rest": "rest", "gap": "break"}
+SpeakKind = Literal["instruction", "ack", "count", "cue", "info"]
+
+
+@dataclass(frozen=True)
+class PlayerSettings:
+    default_routine: str | None = None  # None: the library's default
+    resume_window_hours: float = 12.0
+    pace: float = 1.0
+    volume_step: float = 0.2
+    led_interval_s: float = 0.5
+    speech_seconds: SpeechTimer = estimate_speech_seconds  # for plans and time left
+    has_button: bool = True  # False: never tell the person to use it
+
+
+@dataclass(frozen=True)
+class _Cue:
+    """Something said or played when `remaining` seconds of a timed beat are left."""
+
+    key: str
+    remaining: float
+    action: Action
+
+
+@dataclass
+class _Session:
+    routine: Routine
+    started_at: float
+    resumed: bool
+    completed: set[int] = field(default_factory=set)  # exercise segment indexes finished
+
+
+def clamp_pace(pace: float) -> float:
+    """Snap to the quarter steps slower/faster use, so every intro phrase is pre-rendered."""
+    snapped = round(pace / phrases.PACE_STEP) * phrases.PACE_STEP
+    return min(phrases.PACE_MAX, max(phrases.PACE_MIN, snapped))
+
+
+class Player:
+    """Feed it events with `handle`; carry out the actions it returns, in order."""
+
+    def __init__(
+        self,
+        library: Library,
+        clock: Callable[[], float],
+        settings: PlayerSettings | None = None,
+        saved: Mapping[str, Any] | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.library = library
+        self.clock = clock
+        self.wall = wall
+        self.settings = settings or PlayerSettings()
+        self.saved: Mapping[str, Any] | None = saved
+        self._mode: Mode = "idle"
+        self._phase: Phase = "none"  # within running: speaking, lead-in before a hold, timing
+        self.pace = clamp_pace(self.settings.pace)
+        self.plan: Plan | None = None
+        self.index = 0
+        self.last_routine = str(saved.get("routine", "")) if saved else ""
+        self._uid = 0
+        self._awaiting: int | None = None
+        self._overdue_at = 0.0  # when a missing SpeechDone counts as lost
+        self._end = 0.0
+        self._total = 0.0
+        self._held: float | None = None  # remaining seconds while paused or in a lead-in
+        self._cues: list[_Cue] = []
+        self._fired: set[str] = set()
+        self._jump: tuple[int, float | None] | None = None  # after this beat, go there
+        self._session: _Session | None = None
+        self._led: LedState | None = None
+        self._led_at = -1e9
+        self._devices_down: set[str] = set()
+
+    # --- public state for the shell --------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def routine_id(self) -> str | None:
+        return self.plan.routine.id if self.plan and self._mode != "idle" else None
+
+    @property
+    def beat(self) -> Beat | None:
+        if self.plan is None or self._mode == "idle" or self.index >= len(self.plan.beats):
+            return None
+        return self.plan.beats[self.index]
+
+    @property
+    def remaining_hold(self) -> float | None:
+        """Seconds left in the current timed beat (frozen while paused), else None."""
+        beat = self.beat
+        if beat is None or not beat.timed:
+            return None
+        if self._phase == "timed" and self._mode == "running":
+            return max(0.0, self._end - self.clock())
+        return self._held
+
+    def next_deadline(self) -> float | None:
+        """When the next cue or beat end falls due, so a shell or simulator can tick exactly."""
+        if self._mode != "running" or self._phase != "timed":
+            return None
+        due = [self._end - c.remaining for c in self._cues if c.key not in self._fired]
+        return min([self._end, *due])
+
+    # --- events ----------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Action]:
+        match event:
+            case Command():
+                return self._command(event)
+            case Tick():
+                return self._tick()
+            case SpeechDone(utterance_id=uid):
+                return self._speech_done(uid)
+            case DeviceProblem():
+                return self._device(event)
+        return []
+
+    def _speech_done(self, uid: int) -> list[Action]:
+        if self._mode != "running" or uid != self._awaiting:
+            return []  # an acknowledgement, or speech that a stop or jump cut off
+        self._awaiting = None
+        if self._phase == "lead":
+            return self._enter(self.index, self._held)
+        if self._jump is not None:
+            target, remaining = self._jump
+            self._jump = None
+            return self._enter(target, remaining)
+        return self._advance()
+
+    def _tick(self) -> list[Action]:
+        if self._mode != "running":
+            return []
+        now = self.clock()
+        if self._phase in ("say", "lead") and self._awaiting is not None:
+            if now < self._overdue_at:
+                return []
+            lost = Log(f"speech {self._awaiting} never reported done; going on", "warning")
+            return [lost, *self._speech_done(self._awaiting)]
+        if self._phase != "timed":
+            return []
+        remaining = self._end - now
+        out = self._due_cues(remaining)
+        if remaining <= EPS:
+            return out + self._advance()
+        if now - self._led_at >= self.settings.led_interval_s - EPS:
+            out += self._set_led(LedState.HOLDING, self._progress(remaining), force=True)
+        return out
+
+    def _due_cues(self, remaining: float) -> list[Action]:
+        """Fire the latest due cue only: after a late tick, '1' beats a stale '3, 2'."""
+        due = [c for c in self._cues if c.key not in self._fired and remaining <= c.remaining + EPS]
+        self._fired.update(c.key for c in due)
+        if not due or remaining <= EPS:
+            return []  # the hold is over: a late count would only confuse
+        return [min(due, key=lambda c: c.remaining).action]
+
+    # --- walking the plan ------------------------------------------------------------------
+
+    def _next_uid(self) -> int:
+        self._uid += 1
+        return self._uid
+
+    def _speak(self, text: str, kind: SpeakKind = "ack", wait: bool = False) -> Speak:
+        if wait:
+            seconds = self.settings.speech_seconds(text)
+            self._overdue_at = self.clock() + 2 * seconds + SPEECH_WATCHDOG_S
+        return Speak(text, self._next_uid(), wait=wait, kind=kind)
+
+    def _advance(self) -> list[Action]:
+        assert self.plan is not None
+        here = self.plan.segment_of(self.index)
+        nxt = self.index + 1
+        if nxt >= here.end and here.kind == "exercise" and self._session:
+            self._session.completed.add(here.index)
+        return self._enter(nxt)
+
+    def _enter(self, index: int, remaining: float | None = None) -> list[Action]:
+        """Start beat `index` (a timed one with `remaining` seconds if given)."""
+        assert self.plan is not None
+        out: list[Action] = []
+        while index < len(self.plan.beats):
+            beat = self.plan.beats[index]
+            self.index = index
+            if not beat.timed:
+                return out + self._start_say(beat)
+            total = beat.base_s * self.pace
+            left = total if remaining is None else min(remaining, total)
+            if left > EPS:
+                return out + self._start_timed(beat, total, left, fresh=remaining is None)
+            remaining = None
+            index += 1
+        return out + self._finish()
+
+    def _start_say(self, beat: Beat) -> list[Action]:
+        assert self.plan is not None
+        out: list[Action] = [PlayCue(beat.cue)] if beat.cue else []
+        speak = self._speak(fill_side(beat.text, beat.side), "instruction", wait=True)
+        self._phase, self._awaiting, self._held = "say", speak.utterance_id, None
+        out += [speak, *self._set_led(LedState.SPEAKING)]
+        if self.index == self.plan.segment_of(self.index).start:
+            out.append(self._save())
+        return out
+
+    def _start_timed(self, beat: Beat, total: float, left: float, fresh: bool) -> list[Action]:
+        now = self.clock()
+        self._phase, self._held = "timed", None
+        self._total, self._end = total, now + left
+        self._cues = self._cues_for(beat, total)
+        self._fired = {c.key for c in self._cues if left <= c.remaining + EPS}
+        out: list[Action] = []
+        if beat.cue:
+            out.append(PlayCue(beat.cue))
+        if beat.kind == "move" and fresh:
+            fits = self.settings.speech_seconds(beat.text) + MOVE_COUNT_SLACK_S <= total
+            out.append(self._speak(beat.text, "count") if fits else PlayCue("tick"))
+        out += self._set_led(LedState.HOLDING, self._progress(left), force=True)
+        out.append(Log(f"{beat.kind} {left:.1f} s: {self._where(beat)}", "debug"))
+        if beat.kind in ("hold", "move"):
+            out.append(self._save())
+        return out
+
+    def _cues_for(self, beat: Beat, total: float) -> list[_Cue]:
+        if beat.kind != "hold":
+            return []
+        cues: list[_Cue] = []
+        if total >= HALFWAY_MIN_S:
+            cues.append(_Cue("half", total / 2, self._speak(phrases.HALFWAY, "cue")))
+        for n in phrases.COUNTDOWN:
+            if total >= SPOKEN_COUNTDOWN_MIN_S:
+                cues.append(_Cue(f"count{n}", n, self._speak(phrases.countdown_text(n), "count")))
+            elif total >= TICK_COUNTDOWN_MIN_S:
+                cues.append(_Cue(f"count{n}", n, PlayCue("tick")))
+        return cues
+
+    def _where(self, beat: Beat) -> str:
+        assert self.plan is not None
+        if beat.step < 0:
+            return self.plan.routine.name
+        step = self.plan.routine.steps[beat.step]
+        name = self.library.exercises[step.exercise_id].name
+        side = f", {beat.side} side" if beat.side else ""
+        rep = f", rep {beat.rep} of {beat.reps}" if beat.reps > 1 else ""
+        return f"{name}{side}{rep}"
+
+    def _progress(self, remaining: float) -> float:
+        return 1.0 if self._total <= 0 else min(1.0, max(0.0, 1.0 - remaining / self._total))
+
+    def _finish(self) -> list[Action]:
+        out = self._end_session(finished=True)
+        out.append(Log("routine finished"))
+        return out
+
+    def _end_session(self, finished: bool) -> list[Action]:
+        out: list[Action] = []
+        if self._session is not None:
+            out.append(RecordSession(self._record(self._session, finished)))
+        self._session = None
+        self._mode, self._phase = "idle", "none"
+        self._awaiting = self._jump = self._held = self.saved = None
+        out.append(SaveProgress(None))
+        return out + self._set_led(LedState.READY)
+
+    def _record(self, session: _Session, finished: bool) -> dict[str, Any]:
+        plan = self.plan
+        assert plan is not None
+        by_step: dict[int, set[int]] = {}
+        for seg in plan.exercise_segments():
+            by_step.setdefault(seg.step, set()).add(seg.index)
+        done = sum(1 for segs in by_step.values() if segs <= session.completed)
+        return {
+            "routine": session.routine.id,
+            "name": session.routine.name,
+            "started_at": session.started_at,
+            "ended_at": self.wall(),
+            "steps_done": done,
+            "steps_total": len(session.routine.steps),
+            "finished": finished,
+            "outcome": "finished" if finished else "stopped",
+            "resumed": session.resumed,
+        }
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """Where the person is, as plain JSON-able data (None when idle)."""
+        if self.beat is None or self.plan is None or self._session is None:
+            return None
+        index, remaining = self.index, self.remaining_hold
+        if self._jump is not None:  # on the way back to a place (resume, repeat): save that
+            index, remaining = self._jump
+        beat = self.plan.beats[index]
+        return {
+            "version": SNAPSHOT_VERSION,
+            "routine": self.plan.routine.id,
+            "step": beat.step,
+            "segment": beat.segment,
+            "beat": index,
+            "set": beat.set,
+            "side": beat.side,
+            "rep": beat.rep,
+            "remaining": remaining if beat.timed else None,
+            "pace": self.pace,
+            "started_at": self._session.started_at,
+            "saved_at": self.wall(),
+        }
+
+    def resumable(self) -> dict[str, Any] | None:
+        """What the state file must hold when the service stops: the session in progress,
+        else the saved one not yet resumed (stopping an idle service must not lose it)."""
+        snap = self.snapshot()
+        if snap is None and self.saved is not None:
+            return dict(self.saved)
+        return snap
+
+    def _save(self) -> SaveProgress:
+        snap = self.snapshot()
+        self.saved = snap
+        return SaveProgress(snap)
+
+    # --- LED -------------------------------------------------------------------------------
+
+    def _led_for_state(self) -> SetLed:
+        if self._mode == "idle":
+            return SetLed(LedState.READY)
+        if self._mode == "paused":
+            return SetLed(LedState.PAUSED)
+        if self._phase == "timed":
+            return SetLed(LedState.HOLDING, self._progress(self._end - self.clock()))
+        return SetLed(LedState.SPEAKING)
+
+    def _set_led(
+        self, state: LedState, progress: float | None = None, force: bool = False
+    ) -> list[Action]:
+        if state == self._led and not force:
+            return []
+        self._led = state
+        self._led_at = self.clock()
+        if "microphone" in self._devices_down:
+            return []  # the error colour stays until the microphone is back
+        return [SetLed(state, progress)]
+
+    # --- commands --------------------------------------------------------------------------
+
+    def _command(self, cmd: Command) -> list[Action]:
+        """Run the command's handler; its log line comes last so StopSpeech can come first."""
+        handler = getattr(self, f"_cmd_{cmd.name}")
+        mode = self._mode
+        out: list[Action] = list(handler(cmd))
+        return [*out, Log(f"command {cmd.name} ({cmd.source}) in {mode}", "debug")]
+
+    def _reply(self, text: str, kind: SpeakKind = "ack") -> list[Action]:
+        return [self._speak(text, kind)]
+
+    def _routine_for(self, cmd: Command) -> Routine | None:
+        query = cmd.args.get("routine", "").strip()
+        if query:
+            return self.library.routines.get(query) or find_routine(self.library, query)
+        for rid in (self.last_routine, self.settings.default_routine, self.library.default_routine):
+            if rid and rid in self.library.routines:
+                return self.library.routines[rid]
+        return next(iter(self.library.routines.values()), None)
+
+    def _cmd_start(self, cmd: Command) -> list[Action]:
+        if self._mode == "running":
+            return self._reply(phrases.ALREADY_RUNNING)
+        if self._mode == "paused":
+            return self._reply(phrases.PAUSED_START)
+        routine = self._routine_for(cmd)
+        if routine is None:
+            listing = phrases.list_text(self.library)
+            return self._reply(f"{phrases.UNKNOWN_ROUTINE} {listing}", "info")
+        return [StopSpeech(), *self._begin(routine, resumed=False), *self._enter(0)]
+
+    def _begin(
+        self,
+        routine: Routine,
+        resumed: bool,
+        pace: float | None = None,
+        started_at: float | None = None,
+    ) -> list[Action]:
+        if pace is not None:
+            self.pace = clamp_pace(pace)
+        self.plan = build_plan(self.library, routine, self.pace, self.settings.speech_seconds)
+        self._mode, self.last_routine, self._jump = "running", routine.id, None
+        began = self.wall() if started_at is None else started_at
+        self._session = _Session(routine, began, resumed)
+        return [Log(f"{'resuming' if resumed else 'starting'} routine {routine.id}")]
+
+    def _cmd_stop(self, cmd: Command) -> list[Action]:
+        if self._mode == "idle":
+            return [StopSpeech(), *self._reply(phrases.IDLE_STOP)]
+        out: list[Action] = [StopSpeech(), *self._reply(phrases.ACKS["stop"])]
+        return out + self._end_session(finished=False) + [Log("routine stopped")]
+
+    def _cmd_pause(self, cmd: Command) -> list[Action]:
+        if self._mode == "idle":
+            return self._reply(phrases.NOTHING_RUNNING)
+        if self._mode == "paused":
+            return self._reply(phrases.ALREADY_ON_BREAK)
+        if self._phase == "timed":
+            self._held = max(0.0, self._end - self.clock())
+        elif self._phase == "say":
+            self._held = None
+        self._mode, self._awaiting = "paused", None  # a pending jump survives the break
+        out: list[Action] = [StopSpeech(), *self._set_led(LedState.PAUSED)]
+        return out + self._reply(phrases.ACKS["pause"]) + [self._save()]
+
+    def _cmd_resume(self, cmd: Command) -> list[Action]:
+        if self._mode == "running":
+            return self._reply(phrases.ALREADY_GOING)
+        if self._mode == "idle":
+            return self._resume_saved()
+        self._mode = "running"
+        beat = self.beat
+        if beat is None or not beat.timed or self._held is None:
+            return self._reply(phrases.ACKS["resume"]) + self._enter(self.index)
+        text = phrases.ACKS["resume_hold" if beat.kind == "hold" else "resume"]
+        lead = self._speak(text, "ack", wait=True)
+        self._phase, self._awaiting = "lead", lead.utterance_id
+        return [lead, *self._set_led(LedState.SPEAKING)]
+
+    def _cmd_next(self, cmd: Command) -> list[Action]:
+        if self._mode == "idle" or self.plan is None:
+            return self._reply(phrases.NOTHING_RUNNING)
+        here = self.plan.segment_of(self.index)
+        target = self.plan.segments[min(here.index + 1, len(self.plan.segments) - 1)]
+        start = target.start if target.index != here.index else len(self.plan.beats)
+        return self._jump_to(phrases.ACKS["next"], start)
+
+    def _cmd_back(self, cmd: Command) -> list[Action]:
+        if self._mode == "idle" or self.plan is None:
+            return self._reply(phrases.NOTHING_RUNNING)
+        beat = self.plan.beats[self.index]
+        here = self.plan.segment_of(self.index)
+        exercises = self.plan.exercise_segments()
+        in_tail = here.kind == "exercise" and beat.rep == 0
+        earlier = [s for s in exercises if s.index < here.index]
+        if in_tail or not earlier:
+            same = here if here.kind == "exercise" or not exercises else exercises[0]
+            return self._jump_to(phrases.ACKS["back_same"], same.start)
+        return self._jump_to(phrases.ACKS["back"], earlier[-1].start)
+
+    def _cmd_repeat(self, cmd: Command) -> list[Action]:
+        if self._mode == "idle" or self.plan is None:
+            return self._reply(phrases.NOTHING_RUNNING)
+        index, beat = self.index, self.plan.beats[self.index]
+        here = self.plan.segment_of(index)
+        out = self._jump_to(phrases.ACKS["repeat"], here.start)
+        if beat.rep > 1 and index > here.start:
+            first = next(
+                i
+                for i in range(here.start, here.end)
+                if self.plan.beats[i].rep == beat.rep and self.plan.beats[i].kind != "gap"
+            )
+            self._jump = (first, None)
+        return out
+
+    def _jump_to(self, ack: str, index: int) -> list[Action]:
+        self._mode, self._awaiting, self._jump, self._held = "running", None, None, None
+        return [StopSpeech(), *self._reply(ack), *self._enter(index)]
+
+    def _cmd_time_left(self, cmd: Command) -> list[Action]:
+        if self._mode == "idle" or self.plan is None:
+            return self._reply(phrases.NOTHING_RUNNING)
+        beat = self.plan.beats[self.index]
+        here = self.remaining_hold
+        speech = self.settings.speech_seconds
+        after = self.plan.seconds_from(self.index + 1, self.pace, speech)
+        current = here if here is not None else speech(beat.text) if not beat.timed else 0.0
+        what = WHAT_TIMED.get(beat.kind) if here is not None else None
+        if beat.kind == "move" and beat.reps <= 1:
+            what = "exercise"  # a single movement is the whole exercise
+        exercise = self._exercise_left(current) if what != "exercise" else None
+        text = phrases.time_left_text(what, here, current + after, exercise)
+        return self._reply(text, "info")
+
+    def _exercise_left(self, current: float) -> float | None:
+        """Seconds left in the current exercise (its remaining reps, sides, sets, holds and
+        rests), or None outside one or when no timed beat of it follows the current one (then
+        the current beat's time is the exercise's, and saying both would only repeat it)."""
+        assert self.plan is not None
+        step = self.plan.beats[self.index].step
+        if step < 0:
+            return None
+        end = self.index + 1
+        while end < len(self.plan.beats) and self.plan.beats[end].step == step:
+            end += 1
+        later = self.plan.beats[self.index + 1 : end]
+        if not any(b.timed for b in later):
+            return None
+        speech = self.settings.speech_seconds
+        return current + sum(self.plan.beat_seconds(b, self.pace, speech) for b in later)
+
+    def _cmd_help(self, cmd: Command) -> list[Action]:
+        return self._reply(phrases.HELP, "info")
+
+    def _cmd_list(self, cmd: Command) -> list[Action]:
+        return self._reply(phrases.list_text(self.library), "info")
+
+    def _cmd_slower(self, cmd: Command) -> list[Action]:
+        return self._change_pace(+phrases.PACE_STEP, "slower", "slowest")
+
+    def _cmd_faster(self, cmd: Command) -> list[Action]:
+        return self._change_pace(-phrases.PACE_STEP, "faster", "fastest")
+
+    def _change_pace(self, delta: float, ack: str, limit: str) -> list[Action]:
+        new = clamp_pace(self.pace + delta)
+        if abs(new - self.pace) < EPS:
+            return self._reply(phrases.ACKS[limit])
+        scale, self.pace = new / self.pace, new
+        if self._mode == "running" and self._phase == "timed":
+            now = self.clock()
+            self._total *= scale
+            self._end = now + (self._end - now) * scale
+        elif self._held is not None:
+            self._held *= scale
+        return [*self._reply(phrases.ACKS[ack]), Log(f"pace {self.pace:.2f}")]
+
+    def _cmd_louder(self, cmd: Command) -> list[Action]:
+        return [SetVolume(self.settings.volume_step), *self._reply(phrases.ACKS["louder"])]
+
+    def _cmd_quieter(self, cmd: Command) -> list[Action]:
+        return [SetVolume(-self.settings.volume_step), *self._reply(phrases.ACKS["quieter"])]
+
+    # --- resume after a restart ------------------------------------------------------------
+
+    def _resume_saved(self) -> list[Action]:
+        saved, self.saved = self.saved, None
+        if not saved:
+            return self._reply(phrases.NOTHING_TO_CONTINUE)
+        place = self._locate(saved)
+        if isinstance(place, str):
+            why = f"saved session does not fit the library: {place}"
+            out: list[Action] = [SaveProgress(None, set_aside=why)]
+            return [*out, *self._reply(phrases.UNUSABLE_SESSION), Log(why, "warning")]
+        routine, pace, target, remaining, started_at, saved_at = place
+        if self.wall() - saved_at > self.settings.resume_window_hours * 3600:
+            return [SaveProgress(None), *self._reply(phrases.TOO_OLD), Log("saved session too old")]
+        out = [StopSpeech(), *self._begin(routine, True, pace, started_at)]
+        out += self._reply(phrases.welcome_back(routine))
+        assert self.plan is not None
+        start = self.plan.segment_of(target).start
+        if target != start:
+            self._jump = (target, remaining)  # before _enter: its save is the saved place
+        return out + self._enter(start)
+
+    def _locate(
+        self, saved: Mapping[str, Any]
+    ) -> tuple[Routine, float, int, float | None, float | None, float] | str:
+        """The saved routine, pace, beat, remaining hold, start and save times; else why not."""
+        try:
+            saved_at = _number(saved, "saved_at", 0.0) or 0.0
+            rid = str(saved["routine"])
+            if rid not in self.library.routines:
+                return (
+                    f"routine '{rid}' is not in the library (if it is your own, its file may "
+                    "have been skipped: run `stretch-coach check`)"
+                )
+            routine = self.library.routines[rid]
+            pace = _number(saved, "pace", self.pace)
+            assert pace is not None
+            started_at = _number(saved, "started_at", None)
+            plan = build_plan(self.library, routine, clamp_pace(pace), self.settings.speech_seconds)
+            index = saved["beat"]
+            if isinstance(index, bool) or not isinstance(index, int):
+                return f"'beat' is {index!r}, not a whole number"
+            if not 0 <= index < len(plan.beats):
+                return f"beat {index} is not in routine '{rid}' ({len(plan.beats)} beats)"
+            beat = plan.beats[index]
+            have = (beat.step, beat.side, beat.rep)
+            want = (saved["step"], saved["side"], saved["rep"])
+            if have != want:
+                return (
+                    f"beat {index} of routine '{rid}' is step {have[0]}, side {have[1]}, "
+                    f"rep {have[2]}; the session saved step {want[0]!r}, side {want[1]!r}, "
+                    f"rep {want[2]!r} (the routine changed)"
+                )
+            remaining = _number(saved, "remaining", None)
+        except KeyError as err:
+            return f"it has no {err}"
+        except ValueError as err:
+            return str(err)
+        held = remaining if beat.timed else None
+        return routine, pace, index, held, started_at, saved_at
+
+    # --- devices ---------------------------------------------------------------------------
+
+    def _device(self, event: DeviceProblem) -> list[Action]:
+        known_down = event.device in self._devices_down
+        level: Literal["info", "warning"] = "info" if event.ok else "warning"
+        out: list[Action] = [
+            Log(f"{event.device} {'ok' if event.ok else 'lost'} {event.detail}", level)
+        ]
+        if event.ok == (not known_down):
+            return out  # no change
+        if not event.ok:
+            self._devices_down.add(event.device)
+            if event.device == "microphone":
+                text = phrases.MIC_DOWN if self.settings.has_button else phrases.MIC_DOWN_NO_BUTTON
+                return [*out, SetLed(LedState.ERROR), *self._reply(text, "info")]
+            return out  # no speaker: the LED keeps coaching, speech timing is modelled
+        self._devices_down.discard(event.device)
+        text = phrases.MIC_UP if event.device == "microphone" else phrases.SPEAKER_UP
+        led = self._led_for_state()
+        self._led, self._led_at = led.state, self.clock()
+        return [*out, led, *self._reply(text, "info")]
+
+
+def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:
+    """A saved number (or null, for the default); ValueError naming the key otherwise."""
+    value = saved.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"'{key}' is {value!r}, not a number")
+    return float(value)

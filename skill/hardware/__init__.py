@@ -1,0 +1,1 @@
+"""Devices at the edge: the microphone, the sound output, WAV files, the button and the LED."""

@@ -1,0 +1,683 @@
+"""Load exercises and routines from YAML and say exactly what is wrong with a bad file.
+
+The person fixing a file has no debugger on a Raspberry Pi, so every problem names the
+file, the line, the exercise or routine and the field. Built-in files load first, then the
+user's directory, whose entries add to or replace built-in ones by id. A user file with any
+problem is skipped whole, so a typo never half-applies; the built-ins still load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from skill.core.exercise import (
+    Dosage,
+    Exercise,
+    Library,
+    Position,
+    Routine,
+    RoutineStep,
+    SourcePage,
+    Variant,
+)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
+SIDES = ("none", "each", "alternating")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_TEXT = 500  # characters in one spoken sentence or note
+# Bigger files are refused unread: every command loads the library, so one huge file
+# would slow them all (the largest built-in file is a few kB).
+MAX_FILE_BYTES = 1024 * 1024
+
+# Dosage limits: (lowest, highest, whole number?). Highest values are "absurd" beyond.
+DOSAGE_LIMITS: dict[str, tuple[float, float, bool]] = {
+    "hold_s": (0, 600, False),
+    "reps": (1, 100, True),
+    "sets": (1, 20, True),
+    "rest_s": (0, 600, False),
+    "rep_s": (0, 120, False),
+}
+DOSAGE_KEYS = (*DOSAGE_LIMITS, "sides", "defaults")
+EXERCISE_KEYS = (
+    *("id", "name", "aliases", "sources", "position", "props", "setup", "steps", "dosage"),
+    *("dosage_note", "cautions", "easier", "harder", "hold_cue", "variants"),
+)
+EXERCISE_REQUIRED = ("id", "name", "position", "steps", "dosage")
+ROUTINE_KEYS = ("id", "name", "aliases", "description", "steps")
+ROUTINE_REQUIRED = ("id", "name", "steps")
+STEP_KEYS = ("exercise", *DOSAGE_LIMITS, "sides")
+SOURCE_KEYS = ("seed", "title")
+VARIANT_KEYS = ("name", "source", "note")
+TOP_KEYS = ("exercises", "routines")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file, precise enough to fix without reading the loader."""
+
+    file: str
+    line: int
+    where: str  # "routine 'x'" / "exercise 'y'" / "" for the file itself
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}" if self.line else self.file
+        parts = [p for p in (self.where, f"field '{self.field}'" if self.field else "") if p]
+        return (
+            f"{place}: {', '.join(parts)}: {self.message}" if parts else f"{place}: {self.message}"
+        )
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    library: Library
+    problems: tuple[Problem, ...]
+
+
+# --- YAML with line numbers -------------------------------------------------------------
+
+
+class _Map(dict[Any, Any]):
+    """A YAML mapping that remembers its own line and each key's line."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class _Seq(list[Any]):
+    """A YAML sequence that remembers its own line and each item's line."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[valid-type,misc]
+    """A safe loader (no arbitrary objects; libyaml when present) that records lines."""
+
+    duplicate_keys: list[tuple[int, str]]
+
+
+def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain word, not a list or mapping", key_node.start_mark
+            )
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in result:
+            loader.duplicate_keys.append((line, str(key)))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
+    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
+    """Bytes -> plain data with lines, or the syntax/encoding problem."""
+    name = str(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        msg = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
+        return None, [Problem(name, line, "", "", msg)]
+    loader = _LineLoader(text)
+    loader.duplicate_keys = []
+    try:
+        doc = loader.get_single_data()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 0
+        tab = _tab_indent_line(text, line)
+        if tab:
+            msg = "a tab is used for indentation; YAML indents with spaces only"
+            return None, [Problem(name, tab, "", "", f"YAML syntax error: {msg}")]
+        what = " ".join(p for p in (err.context, err.problem) if p) or "cannot be read"
+        if "'\\t'" in what:
+            what = f"a tab where YAML does not allow one (use spaces): {what}"
+        return None, [Problem(name, line, "", "", f"YAML syntax error: {what}")]
+    except yaml.YAMLError as err:
+        return None, [Problem(name, 0, "", "", f"YAML error: {err}")]
+    except RecursionError:
+        return None, [Problem(name, 0, "", "", "YAML nested too deeply")]
+    except (ValueError, TypeError, OverflowError) as err:  # e.g. a date like 2024-13-45
+        return None, [Problem(name, 0, "", "", f"YAML value cannot be read: {err}")]
+    finally:
+        loader.dispose()
+    problems = [Problem(name, ln, "", key, "key given twice") for ln, key in loader.duplicate_keys]
+    return doc, problems
+
+
+def _tab_indent_line(text: str, upto: int) -> int:
+    """The first line (1-based) up to `upto` whose indentation holds a tab, else 0."""
+    for number, line in enumerate(text.splitlines()[: max(upto, 1)], start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            return number
+    return 0
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    """Where we are, for messages, and what we found."""
+
+    file: str
+    where: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, line: int, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, line, self.where, key, message))
+
+
+def _line(mapping: _Map, key: str) -> int:
+    return mapping.key_lines.get(key, mapping.line)
+
+
+def _describe(value: Any) -> str:
+    """A short name for a wrong value (never repr a big structure: aliases can explode it)."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"true/false ({value})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"text {value[:40]!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return f"a {type(value).__name__}"
+
+
+def _unknown_keys(ctx: _Ctx, mapping: _Map, allowed: Sequence[str]) -> None:
+    for key in mapping:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+        ctx.add(_line(mapping, key), str(key), f"unknown key{hint}")
+
+
+def _missing(ctx: _Ctx, mapping: _Map, required: Sequence[str]) -> None:
+    for key in required:
+        if key not in mapping:
+            ctx.add(mapping.line, key, "missing (required)")
+
+
+def _text(ctx: _Ctx, mapping: _Map, key: str, default: str | None = None) -> str | None:
+    value = mapping.get(key, default)
+    if key not in mapping:
+        return default
+    if not isinstance(value, str) or not value.strip():
+        ctx.add(_line(mapping, key), key, f"should be text, got {_describe(value)}")
+        return None
+    if len(value) > MAX_TEXT:
+        ctx.add(_line(mapping, key), key, f"text longer than {MAX_TEXT} characters")
+        return None
+    return value.strip()
+
+
+def _texts(ctx: _Ctx, mapping: _Map, key: str) -> tuple[str, ...]:
+    if key not in mapping:
+        return ()
+    value = mapping[key]
+    if not isinstance(value, list):
+        ctx.add(_line(mapping, key), key, f"should be a list of text, got {_describe(value)}")
+        return ()
+    out = []
+    for item, line in zip(value, _item_lines(value, _line(mapping, key)), strict=True):
+        if not isinstance(item, str) or not item.strip() or len(item) > MAX_TEXT:
+            ctx.add(line, key, f"each item should be short text, got {_describe(item)}")
+        else:
+            out.append(item.strip())
+    return tuple(out)
+
+
+def _item_lines(seq: list[Any], fallback: int) -> list[int]:
+    lines = getattr(seq, "item_lines", None)
+    return list(lines) if lines is not None else [fallback] * len(seq)
+
+
+def _spoken(ctx: _Ctx, key: str, line: int, texts: Iterable[str], sides: str | None) -> None:
+    """Only {side} and {other} may appear, and only in a two-sided exercise."""
+    for text in texts:
+        names = re.findall(r"\{([^{}]*)\}", text)
+        bad = [n for n in names if n not in ("side", "other")]
+        if bad or text.count("{") != len(names) or text.count("}") != len(names):
+            ctx.add(line, key, f"only {{side}} and {{other}} may appear in braces: {text[:60]!r}")
+        elif names and sides == "none":
+            ctx.add(line, key, "uses {side}/{other} but dosage.sides is 'none'")
+
+
+def _number(ctx: _Ctx, mapping: _Map, key: str) -> float | None:
+    value = mapping[key]
+    lo, hi, whole = DOSAGE_LIMITS[key]
+    line = _line(mapping, key)
+    kind = "a whole number" if whole else "a number of seconds"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        ctx.add(line, key, f"should be {kind}, got {_describe(value)}")
+        return None
+    if not math.isfinite(value) or (whole and value != int(value)):
+        ctx.add(line, key, f"should be {kind}, got {_describe(value)}")
+        return None
+    if value < lo:
+        ctx.add(line, key, f"{value} is too small; the least allowed is {lo}")
+        return None
+    if value > hi:
+        ctx.add(line, key, f"{value} is absurd; the most allowed is {hi}")
+        return None
+    return int(value) if whole else float(value)
+
+
+def _dosage_fields(ctx: _Ctx, mapping: _Map) -> dict[str, Any]:
+    """The dosage keys present in `mapping`, checked (shared by exercises and routine steps)."""
+    out: dict[str, Any] = {}
+    for key in DOSAGE_LIMITS:
+        if key in mapping:
+            number = _number(ctx, mapping, key)
+            if number is not None:
+                out[key] = number
+    if "sides" in mapping:
+        sides = mapping["sides"]
+        if sides in SIDES:
+            out["sides"] = sides
+        else:
+            close = difflib.get_close_matches(str(sides), SIDES, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            msg = f"should be one of {', '.join(SIDES)}; got {_describe(sides)}{hint}"
+            ctx.add(_line(mapping, "sides"), "sides", msg)
+    return out
+
+
+def _dosage(ctx: _Ctx, value: Any, line: int) -> Dosage | None:
+    if not isinstance(value, _Map):
+        ctx.add(line, "dosage", f"should be a mapping of hold_s, reps, ..., got {_describe(value)}")
+        return None
+    _unknown_keys(ctx, value, DOSAGE_KEYS)
+    _missing(ctx, value, ("hold_s",))
+    fields = _dosage_fields(ctx, value)
+    defaults = _texts(ctx, value, "defaults")
+    for name in defaults:
+        if name not in DOSAGE_LIMITS and name != "sides":
+            ctx.add(_line(value, "defaults"), "defaults", f"'{name}' is not a dosage field")
+    if "hold_s" not in fields:
+        return None
+    if fields["hold_s"] == 0 and fields.get("rep_s", 0) <= 0:
+        ctx.add(_line(value, "hold_s"), "rep_s", "a moving rep (hold_s 0) needs rep_s > 0")
+    return Dosage(**fields, defaults=defaults)
+
+
+def _source(ctx: _Ctx, value: Any, line: int, key: str) -> SourcePage | None:
+    if not isinstance(value, _Map):
+        ctx.add(line, key, f"should be a mapping with seed and title, got {_describe(value)}")
+        return None
+    _unknown_keys(ctx, value, SOURCE_KEYS)
+    _missing(ctx, value, SOURCE_KEYS)
+    seed, title = _text(ctx, value, "seed"), _text(ctx, value, "title")
+    return SourcePage(seed, title) if seed and title else None
+
+
+def _list_of_maps(ctx: _Ctx, mapping: _Map, key: str) -> list[tuple[Any, int]]:
+    if key not in mapping:
+        return []
+    value = mapping[key]
+    if not isinstance(value, list):
+        ctx.add(_line(mapping, key), key, f"should be a list, got {_describe(value)}")
+        return []
+    return list(zip(value, _item_lines(value, _line(mapping, key)), strict=True))
+
+
+def _variants(ctx: _Ctx, mapping: _Map) -> tuple[Variant, ...]:
+    out = []
+    for item, line in _list_of_maps(ctx, mapping, "variants"):
+        if not isinstance(item, _Map):
+            ctx.add(line, "variants", f"each variant should be a mapping, got {_describe(item)}")
+            continue
+        _unknown_keys(ctx, item, VARIANT_KEYS)
+        _missing(ctx, item, VARIANT_KEYS)
+        name, note = _text(ctx, item, "name"), _text(ctx, item, "note")
+        source = (
+            _source(ctx, item["source"], _line(item, "source"), "source")
+            if "source" in item
+            else None
+        )
+        if name and note and source:
+            out.append(Variant(name, source, note))
+    return tuple(out)
+
+
+def _entry_id(ctx: _Ctx, item: _Map) -> str | None:
+    value = item.get("id")
+    if "id" not in item:
+        return None
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        msg = f"should be lower_case_with_underscores, got {_describe(value)}"
+        ctx.add(_line(item, "id"), "id", msg)
+        return None
+    return value
+
+
+def _sources(ctx: _Ctx, item: _Map) -> tuple[SourcePage, ...]:
+    pages = (
+        _source(ctx, src, line, "sources") for src, line in _list_of_maps(ctx, item, "sources")
+    )
+    return tuple(page for page in pages if page)
+
+
+def _check_spoken(ctx: _Ctx, item: _Map, built: dict[str, Any], sides: str | None) -> None:
+    for key in ("setup", "steps", "hold_cue", "easier", "harder"):
+        value = built[key]
+        texts = value if isinstance(value, tuple) else (value,) if isinstance(value, str) else ()
+        _spoken(ctx, key, _line(item, key), texts, sides)
+
+
+def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
+    if not isinstance(item, _Map):
+        ctx.add(line, "", f"each exercise should be a mapping, got {_describe(item)}")
+        return None
+    before = len(ctx.problems)
+    ex_id = _entry_id(ctx, item)
+    ctx.where = f"exercise '{ex_id or '?'}'"
+    _unknown_keys(ctx, item, EXERCISE_KEYS)
+    _missing(ctx, item, EXERCISE_REQUIRED)
+    position = item.get("position")
+    if "position" in item and position not in POSITIONS:
+        close = difflib.get_close_matches(str(position), POSITIONS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        msg = f"should be one of {', '.join(POSITIONS)}; got {_describe(position)}{hint}"
+        ctx.add(_line(item, "position"), "position", msg)
+    dosage = _dosage(ctx, item["dosage"], _line(item, "dosage")) if "dosage" in item else None
+    sources = _sources(ctx, item)
+    built: dict[str, Any] = dict(
+        name=_text(ctx, item, "name"),
+        props=_texts(ctx, item, "props"),
+        setup=_texts(ctx, item, "setup"),
+        steps=_texts(ctx, item, "steps"),
+        cautions=_texts(ctx, item, "cautions"),
+        aliases=_texts(ctx, item, "aliases"),
+        easier=_text(ctx, item, "easier"),
+        harder=_text(ctx, item, "harder"),
+        hold_cue=_text(ctx, item, "hold_cue"),
+        dosage_note=_text(ctx, item, "dosage_note", "") or "",
+        variants=_variants(ctx, item),
+    )
+    if isinstance(item.get("steps"), list) and not built["steps"]:
+        ctx.add(_line(item, "steps"), "steps", "needs at least one spoken step")
+    _check_spoken(ctx, item, built, dosage.sides if dosage else None)
+    if len(ctx.problems) > before or not (ex_id and dosage and built["name"]):
+        return None
+    return Exercise(
+        id=ex_id,
+        sources=sources,
+        position=cast(Position, position),
+        dosage=dosage,
+        file=ctx.file,
+        line=item.line,
+        **built,
+    )
+
+
+@dataclass(frozen=True)
+class _StepRef:
+    """A routine step before exercise ids are resolved (they may live in another file)."""
+
+    exercise_id: str
+    overrides: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class _RoutineDraft:
+    id: str
+    name: str
+    description: str
+    aliases: tuple[str, ...]
+    steps: tuple[_StepRef, ...]
+    file: str
+    line: int
+
+
+def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
+    if isinstance(item, str):
+        return _StepRef(item, {}, line)
+    if not isinstance(item, _Map):
+        msg = f"each step should be an exercise id or a mapping, got {_describe(item)}"
+        ctx.add(line, "steps", msg)
+        return None
+    _unknown_keys(ctx, item, STEP_KEYS)
+    exercise = item.get("exercise")
+    if not isinstance(exercise, str):
+        ctx.add(item.line, "exercise", f"each step needs an exercise id, got {_describe(exercise)}")
+        return None
+    before = len(ctx.problems)
+    overrides = _dosage_fields(ctx, item)
+    return _StepRef(exercise, overrides, item.line) if len(ctx.problems) == before else None
+
+
+def _routine(ctx: _Ctx, item: Any, line: int) -> _RoutineDraft | None:
+    if not isinstance(item, _Map):
+        ctx.add(line, "", f"each routine should be a mapping, got {_describe(item)}")
+        return None
+    before = len(ctx.problems)
+    r_id = _entry_id(ctx, item)
+    ctx.where = f"routine '{r_id or '?'}'"
+    _unknown_keys(ctx, item, ROUTINE_KEYS)
+    _missing(ctx, item, ROUTINE_REQUIRED)
+    name = _text(ctx, item, "name")
+    description = _text(ctx, item, "description", "") or ""
+    aliases = _texts(ctx, item, "aliases")
+    steps = []
+    raw_steps = _list_of_maps(ctx, item, "steps")
+    if "steps" in item and isinstance(item["steps"], list) and not raw_steps:
+        ctx.add(_line(item, "steps"), "steps", "empty routine: list at least one exercise id")
+    for step_item, step_line in raw_steps:
+        step = _step(ctx, step_item, step_line)
+        if step:
+            steps.append(step)
+    if len(ctx.problems) > before or not (r_id and name):
+        return None
+    return _RoutineDraft(r_id, name, description, aliases, tuple(steps), ctx.file, item.line)
+
+
+def _entries(ctx: _Ctx, doc: _Map, key: str, build: Callable[[_Ctx, Any, int], Any]) -> list[Any]:
+    out = []
+    for item, line in _list_of_maps(ctx, doc, key):
+        ctx.where = ""
+        before = len(ctx.problems)
+        built = build(ctx, item, line)
+        if built is not None and len(ctx.problems) == before:  # only the broken entry is lost
+            out.append(built)
+    ctx.where = ""
+    return out
+
+
+@dataclass(frozen=True)
+class _FileContent:
+    file: str
+    exercises: tuple[Exercise, ...]
+    routines: tuple[_RoutineDraft, ...]
+    problems: tuple[Problem, ...]
+
+
+def _read_file(path: Path) -> _FileContent:
+    """One file -> its valid entries and every problem in it (never raises)."""
+    name = str(path)
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+            size = max(len(data), path.stat().st_size)
+    except OSError as err:
+        return _FileContent(
+            name, (), (), (Problem(name, 0, "", "", f"cannot read: {err.strerror}"),)
+        )
+    if size > MAX_FILE_BYTES:
+        msg = (
+            f"the file is {size / (1 << 20):.1f} MB ({size:,} bytes), over the 1 MB limit "
+            f"({MAX_FILE_BYTES:,} bytes) for an exercise or routine file; it was not read: "
+            "split it or remove what is not needed"
+        )
+        return _FileContent(name, (), (), (Problem(name, 0, "", "", msg),))
+    doc, problems = _parse(path, data)
+    ctx = _Ctx(name, problems=problems)
+    if doc is None and not problems:
+        return _FileContent(name, (), (), ())  # an empty file is fine
+    if doc is not None and not isinstance(doc, _Map):
+        ctx.add(
+            1, "", f"the file should hold a mapping with exercises/routines, got {_describe(doc)}"
+        )
+        return _FileContent(name, (), (), tuple(ctx.problems))
+    if doc is None:
+        return _FileContent(name, (), (), tuple(ctx.problems))
+    _unknown_keys(ctx, doc, TOP_KEYS)
+    exercises = _entries(ctx, doc, "exercises", _exercise)
+    routines = _entries(ctx, doc, "routines", _routine)
+    return _FileContent(name, tuple(exercises), tuple(routines), tuple(ctx.problems))
+
+
+# --- assembling the library -----------------------------------------------------------------
+
+
+def yaml_files(root: Path) -> list[Path]:
+    """The YAML files under a directory (sorted, so load order is stable), or the file itself."""
+    if root.is_dir():
+        found = (p for p in root.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        return sorted(p for p in found if not p.name.startswith("."))  # skip editor backups
+    return [root]
+
+
+def _merge(
+    contents: list[_FileContent],
+    exercises: dict[str, Exercise],
+    routines: dict[str, _RoutineDraft],
+    problems: list[Problem],
+) -> None:
+    """Add one origin's files; a repeated id within the same origin is a problem."""
+    seen: dict[tuple[str, str], str] = {}
+    for content in contents:
+        problems.extend(content.problems)  # its broken entries are left out, not the file
+        for kind, entries, target in (
+            ("exercise", content.exercises, exercises),
+            ("routine", content.routines, routines),
+        ):
+            for entry in entries:
+                first = seen.get((kind, entry.id))
+                if first:
+                    msg = f"duplicate id; already defined in {first}"
+                    problems.append(
+                        Problem(entry.file, entry.line, f"{kind} '{entry.id}'", "id", msg)
+                    )
+                    continue
+                seen[(kind, entry.id)] = f"{entry.file}:{entry.line}"
+                target[entry.id] = entry  # type: ignore[assignment]
+
+
+def _resolve(
+    draft: _RoutineDraft, exercises: dict[str, Exercise], problems: list[Problem]
+) -> Routine | None:
+    steps = []
+    where = f"routine '{draft.id}'"
+    for ref in draft.steps:
+        exercise = exercises.get(ref.exercise_id)
+        if exercise is None:
+            close = difflib.get_close_matches(ref.exercise_id, list(exercises), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            msg = f"unknown exercise '{ref.exercise_id}'{hint}"
+            problems.append(Problem(draft.file, ref.line, where, "steps", msg))
+            continue
+        dosage = exercise.dosage.override(**ref.overrides)
+        if dosage.hold_s == 0 and dosage.rep_s <= 0:
+            msg = f"'{ref.exercise_id}' with hold_s 0 needs rep_s > 0"
+            problems.append(Problem(draft.file, ref.line, where, "hold_s", msg))
+            continue
+        steps.append(RoutineStep(ref.exercise_id, dosage))
+    if len(steps) != len(draft.steps):
+        return None
+    return Routine(
+        draft.id, draft.name, draft.description, tuple(steps), draft.aliases, draft.file, draft.line
+    )
+
+
+def _assemble(origins: Sequence[Sequence[Path]]) -> LoadResult:
+    exercises: dict[str, Exercise] = {}
+    drafts: dict[str, _RoutineDraft] = {}
+    problems: list[Problem] = []
+    for files in origins:
+        _merge([_read_file(p) for p in files], exercises, drafts, problems)
+    routines = {}
+    for draft in drafts.values():
+        routine = _resolve(draft, exercises, problems)
+        if routine:
+            routines[routine.id] = routine
+    return LoadResult(Library(exercises, routines), tuple(problems))
+
+
+def _default_dirs(builtin_dir: Path | None, user_dir: Path | None) -> tuple[Path, Path]:
+    from skill import paths
+
+    return builtin_dir or paths.builtin_exercises_dir(), user_dir or paths.user_routines_dir()
+
+
+def load_library(builtin_dir: Path | None = None, user_dir: Path | None = None) -> LoadResult:
+    """Built-in files, then the user's (which add or replace by id). Never raises on bad input."""
+    builtin, user = _default_dirs(builtin_dir, user_dir)
+    user_files = yaml_files(user) if user.is_dir() else []
+    return _assemble([yaml_files(builtin), user_files])
+
+
+def files_to_check(paths: Sequence[Path]) -> list[Path]:
+    """The files `check_paths` reads for these paths (for saying what was checked)."""
+    return [f for p in paths for f in (yaml_files(p) if p.exists() else [p])]
+
+
+def check_paths(paths: Sequence[Path], builtin_dir: Path | None = None) -> tuple[Problem, ...]:
+    """Validate files/dirs against the built-in library, so they may use built-in exercises.
+
+    Files inside the built-in directory count as built-in: a user file overriding a
+    built-in id is fine, the same id twice among the built-ins (or among the others) is not.
+    """
+    builtin = (builtin_dir or _default_dirs(None, None)[0]).resolve()
+    problems: list[Problem] = []
+    given: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            problems.append(Problem(str(path), 0, "", "", "no such file or directory"))
+        elif path.is_dir() and not yaml_files(path):
+            problems.append(Problem(str(path), 0, "", "", "no .yaml or .yml files in this folder"))
+        else:
+            given.extend(yaml_files(path))
+    builtin_files = yaml_files(builtin) if builtin.is_dir() else []
+    builtin_set = {f.resolve() for f in builtin_files}
+    others = [f for f in given if f.resolve() not in builtin_set]
+    return tuple(problems) + _assemble([builtin_files, others]).problems

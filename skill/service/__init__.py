@@ -1,0 +1,1 @@
+"""The home service: the event loop, the action router, progress on disk, systemd notify."""

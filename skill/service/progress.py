@@ -1,0 +1,150 @@
+"""Where the person is and what they did, on disk: survives a crash or a pulled plug.
+
+The state file is replaced atomically (write a temporary file, fsync, rename), so a power
+cut leaves either the old or the new snapshot, never half of one. The history is an
+append-only JSON-lines file: a torn last line is skipped on reading, never rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from skill.core.events import RecordSession, SaveProgress
+
+STATE_FILE = "state.json"
+HISTORY_FILE = "history.jsonl"
+
+log = logging.getLogger(__name__)
+
+
+class ProgressStore:
+    """Carries out SaveProgress and RecordSession; reads them back after a restart."""
+
+    def __init__(self, state_dir: Path, wall: Callable[[], float] = time.time) -> None:
+        self.state_dir = state_dir
+        self.wall = wall
+        self.messages: list[str] = []  # problems found, for the shell to log or say
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / STATE_FILE
+
+    @property
+    def history_path(self) -> Path:
+        return self.state_dir / HISTORY_FILE
+
+    def apply(self, action: SaveProgress | RecordSession) -> None:
+        if isinstance(action, SaveProgress) and action.set_aside:
+            self.set_aside_unusable(action.set_aside)
+        elif isinstance(action, SaveProgress):
+            self.save(action.snapshot)
+        else:
+            self.append_history(action.record)
+
+    def save(self, snapshot: Mapping[str, Any] | None) -> None:
+        """Replace the state file atomically; None removes it (nothing to resume)."""
+        if snapshot is None:
+            self.state_path.unlink(missing_ok=True)
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_name(f".{STATE_FILE}.{os.getpid()}.tmp")
+        data = json.dumps(dict(snapshot), sort_keys=True).encode()
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.state_path)
+        _fsync_dir(self.state_dir)
+
+    def append_history(self, record: Mapping[str, Any]) -> None:
+        """One line per session; a torn previous line gets its own line ended first."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(dict(record), sort_keys=True) + "\n"
+        with self.history_path.open("ab") as f:
+            if f.tell() and not _ends_with_newline(self.history_path):
+                f.write(b"\n")
+            f.write(line.encode())
+            f.flush()
+            os.fsync(f.fileno())
+
+    def load_saved(self) -> dict[str, Any] | None:
+        """The last snapshot; a corrupt file is renamed aside and reported, never fatal."""
+        try:
+            raw = self.state_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            self._report(f"cannot read {self.state_path}: {err}")
+            return None
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            self._set_aside(f"not valid JSON ({err})")
+            return None
+        if not isinstance(data, dict):
+            self._set_aside(f"expected an object, found {type(data).__name__}")
+            return None
+        return data
+
+    def set_aside_unusable(self, why: str) -> None:
+        """Keep a saved session that no longer fits the library as state.json.unusable-…"""
+        if self.state_path.exists():
+            self._set_aside(why, "unusable", "cannot be used")
+
+    def _set_aside(self, why: str, kind: str = "corrupt", was: str = "was corrupt") -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.wall()))
+        aside = self.state_path.with_name(f"{STATE_FILE}.{kind}-{stamp}")
+        try:
+            os.replace(self.state_path, aside)
+        except OSError as err:
+            self._report(f"{self.state_path} {was} ({why}) and cannot be moved: {err}")
+            return
+        self._report(f"{self.state_path} {was} ({why}); moved it to {aside.name}")
+
+    def _report(self, message: str) -> None:
+        log.warning("%s", message)
+        self.messages.append(message)
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every readable session line, oldest first; damaged lines are skipped."""
+        try:
+            lines = self.history_path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        records: list[dict[str, Any]] = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                if line.strip():
+                    log.warning("%s:%d: damaged history line skipped", self.history_path, number)
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable; some filesystems cannot open a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

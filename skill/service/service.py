@@ -1,0 +1,511 @@
+"""`stretch-coach run`: microphone -> recognizer -> player -> speech and LED, plus the button.
+
+Threads only feed one queue of events; the main loop alone talks to the player, so the
+pure state machine never sees two events at once. Every device can fail and come back:
+the microphone is retried with backoff, a missing speaker falls back to LED-only coaching.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from skill import paths
+from skill.config import Settings
+from skill.core.events import (
+    Announce,
+    Command,
+    DeviceProblem,
+    Event,
+    LedState,
+    SetLed,
+    Speak,
+    SpeechDone,
+    Tick,
+)
+from skill.core.player import Player, PlayerSettings
+from skill.core.player_view import view_of
+from skill.service import wiring
+from skill.service.progress import ProgressStore
+from skill.service.router import SpeechSink
+from skill.speech_in.recognizer import Listening
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from skill.core.exercise import Library
+    from skill.hardware.gpio import ButtonLike, LedLike
+    from skill.hardware.playback import AudioOutput
+    from skill.speech_in.asr import Engine, Hearing
+    from skill.web.server import WebServer
+
+TICK_S = 0.1
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # microphone retry delays; capped so it returns within 5 s
+# A microphone delivering more than FLOOD_RATIO times real time has failed. The grace
+# absorbs catch-up bursts after the process stalled (buffered audio arrives at once);
+# a dead ALSA file input replays about a thousand times real time, so it still trips at once.
+FLOOD_RATIO = 5.0
+FLOOD_GRACE_S = 3.0
+FLOOD_WINDOW_S = 2.0  # the pace is judged over windows this long
+FLOODING = "the microphone delivers audio faster than real time (device failed or input ended)"
+
+
+def ready_message(listening: bool, button: bool, wake_word: str | None = None) -> str:
+    """The ready line, offering only the ways to start that there are."""
+    say = f"say '{wake_word + ', ' if wake_word else ''}start upper back routine'"
+    if listening and button:
+        return f"ready: {say}, or press the button"
+    if listening:
+        return f"ready: {say}"
+    if button:
+        return "ready: press the button to start (no microphone yet: it is looked for again)"
+    return (
+        "ready: no microphone yet (it is looked for again); nothing can start a routine until then"
+    )
+
+
+def no_speaker_message(led: bool) -> str:
+    """How coaching goes on without a speaker."""
+    if led:
+        return "coaching by LED only"
+    return "the coach's words are only written to this log"
+
+
+class SilentSpeech:
+    """Coaching by LED when there is no speaker: speech 'ends' after its modelled duration."""
+
+    def __init__(self, events: queue.Queue[Event | Announce]) -> None:
+        self.events = events
+        self._timers: dict[int, threading.Timer] = {}
+        self.current_text = ""
+
+    def say(self, text: str, utterance_id: int) -> None:
+        from skill.core.plan import estimate_speech_seconds
+
+        timer = threading.Timer(estimate_speech_seconds(text), self._done, (utterance_id,))
+        timer.daemon = True
+        self._timers[utterance_id] = timer
+        timer.start()
+
+    def _done(self, utterance_id: int) -> None:
+        self._timers.pop(utterance_id, None)
+        self.events.put(SpeechDone(utterance_id))
+
+    def cue(self, name: str) -> None:
+        """No speaker: a tone cannot be shown."""
+
+    def stop(self) -> None:
+        for uid, timer in list(self._timers.items()):
+            timer.cancel()
+            self._done(uid)
+
+    def change_volume(self, delta: float) -> None:
+        """No speaker: nothing to change."""
+
+    @property
+    def current_audio(self) -> None:
+        """No speaker: nothing sounds, so there is no echo to tell from the person."""
+        return None
+
+
+class MicrophoneLike(Protocol):
+    lost: str | None
+
+    def stop(self) -> None: ...
+
+
+MicOpener = Callable[[Callable[["npt.NDArray[np.int16]"], None]], MicrophoneLike]
+
+
+@dataclass
+class RateGuard:
+    """Passes microphone audio on while it arrives at a plausible pace.
+
+    A dead input can deliver instead of failing: ALSA's `file` plugin at the end of its
+    input repeats its last buffer as fast as it is read, with no error. Without this guard
+    that flood fills the listener's queue and pins the CPU; with it, it counts as lost.
+    """
+
+    forward: Callable[[npt.NDArray[np.int16]], None]
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default=-1.0)
+    samples: int = 0
+    flooding: bool = False
+
+    def __call__(self, chunk: npt.NDArray[np.int16]) -> None:
+        now = self.clock()
+        if self.started < 0 or now - self.started > FLOOD_WINDOW_S:
+            self.started, self.samples = now, 0  # a window: past quiet time is no credit
+        self.samples += len(chunk)
+        allowed = (now - self.started + FLOOD_GRACE_S) * 16000 * FLOOD_RATIO
+        if self.flooding or self.samples > allowed:
+            self.flooding = True
+            return
+        self.forward(chunk)
+
+
+@dataclass
+class MicSupervisor:
+    """Keeps a microphone open: reports loss once, retries with capped backoff, reports return."""
+
+    opener: MicOpener
+    on_chunk: Callable[[npt.NDArray[np.int16]], None]
+    on_event: Callable[[Event], None]
+    log: logging.Logger
+    stop_flag: threading.Event = field(default_factory=threading.Event)
+    attempted: threading.Event = field(default_factory=threading.Event)
+    is_open: bool = False
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stop_flag.is_set():
+            guard = RateGuard(self.on_chunk)
+            try:
+                mic = self.opener(guard)
+            except Exception as err:  # every open failure is reported the same way
+                if failures == 0:
+                    self.log.error("microphone: %s; retrying", err)
+                    self.on_event(DeviceProblem("microphone", False, str(err)))
+                self.attempted.set()
+                self.stop_flag.wait(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)])
+                failures += 1
+                continue
+            if failures:
+                self.log.info("microphone is back; listening again")
+                self.on_event(DeviceProblem("microphone", True))
+            failures, self.is_open = 0, True
+            self.attempted.set()
+            while not (self.stop_flag.is_set() or mic.lost or guard.flooding):
+                self.stop_flag.wait(0.1)
+            self.is_open = False
+            lost = mic.lost or (FLOODING if guard.flooding else None)
+            mic.stop()
+            if lost and not self.stop_flag.is_set():
+                self.log.error("microphone: %s; retrying", lost)
+                self.on_event(DeviceProblem("microphone", False, lost))
+                failures = 1
+
+
+@dataclass
+class Listener:
+    """Runs the listening step on microphone audio and turns accepted hearings into commands."""
+
+    listening: Listening
+    coach_text: Callable[[], str]
+    on_event: Callable[[Event], None]
+    log: logging.Logger
+    coach_audio: Callable[[], Any] = lambda: None  # Speaker.current_audio
+    chunks: queue.Queue[Any] = field(default_factory=queue.Queue)
+
+    def run(self) -> None:
+        while (chunk := self.chunks.get()) is not None:
+            text = self.coach_text() or None
+            for checked in self.listening.hear(chunk, text, self.coach_audio()):
+                self.decide(checked)
+
+    def decide(self, checked: Hearing) -> None:
+        """Log what was heard and act on a command the gate let through."""
+        if not checked.text and checked.command is None:
+            return
+        decision = f"-> {checked.command.name}" if checked.command else "ignored"
+        self.log.info(
+            "heard %r confidence %.2f (%s) %s%s",
+            checked.text,
+            checked.confidence,
+            checked.engine,
+            decision,
+            f": {checked.reason}" if checked.reason else "",
+        )
+        if checked.command is not None:
+            self.on_event(checked.command)
+
+
+@dataclass(frozen=True)
+class Devices:
+    """The service's edges, given instead of opened (tests give fakes of these seams); each
+    one left None is opened from the settings as `run` does."""
+
+    gpio: tuple[ButtonLike, LedLike] | None = None
+    speech: SpeechSink | None = None
+    engine: Engine | None = None
+    open_mic: MicOpener | None = None
+    state_dir: Path | None = None
+
+
+class Service:
+    """Everything `stretch-coach run` wires together; `run()` is the main loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        log: logging.Logger,
+        origins: Mapping[str, str] | None = None,
+        devices: Devices = Devices(),
+    ) -> None:
+        self.settings = settings
+        self.origins = origins or {}  # where each setting came from (config.load_settings)
+        self.log = log
+        self.events: queue.Queue[Event | Announce] = queue.Queue()
+        self.stopping = threading.Event()
+        self.prerender_stop: threading.Event | None = None
+        self.output: AudioOutput | None = None
+        self._mic_tries = 0
+        self.library = self._load_library()
+        self.store = ProgressStore(devices.state_dir or paths.state_dir())
+        # GPIO first: what the player says and the log promises depends on what is wired.
+        self.button, self.led = devices.gpio or self._open_gpio()
+        self.player = Player(
+            self.library,
+            clock=time.monotonic,
+            settings=PlayerSettings(
+                default_routine=settings.default_routine,
+                resume_window_hours=settings.resume_window_hours,
+                has_button=self.has_button,
+            ),
+            saved=self.store.load_saved(),
+        )
+        self.speech = devices.speech or self._open_speech()
+        self.engine = devices.engine or wiring.open_recognizer(settings, self.library, log)
+        self.listener = Listener(
+            Listening(self.engine), self._coach_text, self.events.put, log, self._coach_audio
+        )
+        open_mic = devices.open_mic or self._open_mic
+        self.mic = MicSupervisor(open_mic, self.listener.chunks.put, self.events.put, log)
+        self.router = wiring.build_router(self.speech, self.led, self.store, log)
+        self._announced = 0  # the service's own utterances count down, the player's up
+        self.web = self._open_web()
+
+    # --- building ------------------------------------------------------------------------
+
+    def _load_library(self) -> Library:
+        library = wiring.load_library(self.log)
+        self._check_default_routine(library)
+        return library
+
+    def _check_default_routine(self, library: Library) -> None:
+        """A default_routine that names no routine stops the service, as any bad setting does."""
+        from skill.config import DEFAULTS, check_routine
+
+        wanted = self.settings.default_routine
+        where = self.origins.get("default_routine")
+        if where is None and wanted == DEFAULTS.default_routine:
+            return  # not chosen by the person: the player falls back to the library's default
+        check_routine(wanted, library.routines, where or "config")
+
+    def _open_speech(self) -> SpeechSink:
+        from skill.core.phrases import all_phrases
+        from skill.hardware.playback import AudioDeviceError, AudioOutput
+        from skill.speech_out.speaker import Speaker
+
+        s = self.settings
+        voice = wiring.open_voice(s)
+        cache = wiring.open_phrase_cache(s, voice)
+        try:
+            output = AudioOutput(s.output_device, volume=s.volume, on_problem=self._speaker_problem)
+        except AudioDeviceError as err:
+            self.log.error("speaker: %s; %s", err, no_speaker_message(self.has_led))
+            self.events.put(DeviceProblem("speaker", False, str(err)))
+            return SilentSpeech(self.events)
+        speaker = Speaker(
+            voice, cache, output, on_done=lambda uid: self.events.put(SpeechDone(uid))
+        )
+        missing = cache.missing(sorted(all_phrases(self.library)))
+        if missing:
+            self.log.info("rendering %d phrases in the background", len(missing))
+            _, self.prerender_stop = cache.start_background(
+                missing, voice.synthesize, busy=speaker.synthesizing.is_set
+            )
+        self.output = output
+        return speaker
+
+    def _open_web(self) -> WebServer | None:
+        """The phone page, unless turned off; a page that cannot start only logs why."""
+        if not self.settings.web:
+            return None
+        from skill.web.address import page_url
+        from skill.web.pairing import SessionStore, spoken_code
+        from skill.web.server import Coach, WebError, WebServer
+
+        def announce(code: str) -> None:
+            self.events.put(Announce(spoken_code(code), f"web: pairing code {code} (5 minutes)"))
+
+        coach = Coach(
+            submit=self.events.put,
+            announce_code=announce,
+            library=self.library,
+            history=self.store.history,
+            sessions=SessionStore(paths.state_dir() / "web"),
+        )
+        server = WebServer(coach, self.settings.web_bind, self.settings.web_port, self.log)
+        try:
+            server.start()
+        except WebError as err:
+            self.log.error("web: %s; coaching goes on without it", err)
+            return None
+        server.publish(view_of(self.player))
+        url = page_url(self.settings.web_bind, server.port)
+        self.log.info("web: open %s on a phone on this network to pair it", url)
+        return server
+
+    def _speaker_problem(self, message: str) -> None:
+        self.log.error("speaker: %s", message)
+        self.events.put(DeviceProblem("speaker", False, message))
+
+    def _open_mic(self, on_chunk: Callable[[npt.NDArray[np.int16]], None]) -> MicrophoneLike:
+        from skill.hardware.microphone import Microphone
+
+        if self._mic_tries:
+            self._refresh_devices()
+        self._mic_tries += 1
+        mic = Microphone(self.settings.input_device, on_chunk, on_lost=lambda _: None)
+        mic.start()
+        self._mic_tries = 0
+        return mic
+
+    def _refresh_devices(self) -> None:
+        """Let PortAudio see devices plugged in since it started (it lists them only once)."""
+        import sounddevice as sd
+
+        def reinitialise() -> None:
+            sd._terminate()
+            sd._initialize()
+
+        if self.output is None:
+            reinitialise()
+        elif not self.output.reopen_idle(reinitialise):
+            self.log.debug("speaker busy: devices are looked for again on the next try")
+
+    def _open_gpio(self) -> tuple[ButtonLike, LedLike]:
+        from skill.hardware.gpio import GpioError, NoButton, NoLed, open_gpio
+
+        try:
+            return open_gpio(self.settings, self.log, self.events.put, lambda: self.player.mode)
+        except GpioError as err:
+            self.log.error("GPIO: %s; running without the button and LED", err)
+            return NoButton(), NoLed()
+
+    @property
+    def has_button(self) -> bool:
+        from skill.hardware.gpio import NoButton
+
+        return not isinstance(self.button, NoButton)
+
+    @property
+    def has_led(self) -> bool:
+        from skill.hardware.gpio import NoLed
+
+        return not isinstance(self.led, NoLed)
+
+    def _coach_text(self) -> str:
+        return self.speech.current_text
+
+    def _coach_audio(self) -> tuple[npt.NDArray[np.int16], int] | None:
+        return self.speech.current_audio
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Listen and coach until SIGTERM/SIGINT; progress is saved and the LED is off on exit."""
+        from skill.service import notify
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        threads = [
+            threading.Thread(target=self.listener.run, name="listener", daemon=True),
+            threading.Thread(target=self.mic.run, name="microphone", daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        self.mic.attempted.wait(10)
+        self.router.apply(self.player.handle(Tick()))
+        self.led.set(LedState.READY if self.mic.is_open else LedState.ERROR)
+        self.log.info(
+            "%s", ready_message(self.mic.is_open, self.has_button, self.settings.wake_word)
+        )
+        notify.ready("listening" if self.mic.is_open else "waiting for a microphone")
+        try:
+            self._loop(notify.watchdog_interval())
+        finally:
+            self._shutdown()
+        return 0
+
+    def _loop(self, watchdog_s: float | None) -> None:
+        from skill.service import notify
+
+        next_tick = next_ping = time.monotonic()
+        while not self.stopping.is_set():
+            try:
+                event: Event | Announce = self.events.get(timeout=TICK_S)
+            except queue.Empty:
+                event = Tick()
+            self._handle(event)
+            now = time.monotonic()
+            if now >= next_tick:
+                self._handle(Tick())
+                next_tick = now + TICK_S
+            if watchdog_s and now >= next_ping:
+                notify.watchdog()
+                next_ping = now + watchdog_s / 2
+
+    def _handle(self, event: Event | Announce) -> None:
+        if isinstance(event, Announce):
+            self._announce(event)
+            return
+        if isinstance(event, Command):
+            self.log.info("command %s from %s", event.name, event.source)
+            self.led.show(SetLed(LedState.HEARD))
+        before = self.player.mode
+        self.router.apply(self.player.handle(event))
+        if self.player.mode != before:
+            self.log.info("state %s -> %s", before, self.player.mode)
+        if self.web is not None:
+            self.web.publish(view_of(self.player))
+
+    def _announce(self, event: Announce) -> None:
+        """Log and say it; a negative id, so the player never takes its end for its own."""
+        self.log.info("%s", event.log)
+        self._announced -= 1
+        self.router.apply_one(Speak(event.text, self._announced, wait=False, kind="info"))
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.log.info("%s received: saving progress and stopping", signal.Signals(signum).name)
+        self.stopping.set()
+
+    def _shutdown(self) -> None:
+        from skill.service import notify
+
+        notify.stopping()
+        if self.web is not None:
+            self.web.stop()
+        self.store.save(self.player.resumable())
+        self.mic.stop_flag.set()
+        self.listener.chunks.put(None)
+        if self.prerender_stop is not None:
+            self.prerender_stop.set()
+        self.speech.stop()
+        self.led.set(LedState.OFF)
+        for device in (self.led, self.button, self.output):
+            if device is not None:
+                device.close()
+        self.log.info("stopped; progress saved")
+
+
+def configure_logging(level: str) -> logging.Logger:
+    """One line per event on stdout: journald adds the time, a terminal gets it here."""
+    import sys
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    return logging.getLogger("stretch-coach")

@@ -1,0 +1,1 @@
+"""Speech in: the recognizer engines (Vosk, PocketSphinx), the echo gate and the model download."""

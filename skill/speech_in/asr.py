@@ -1,0 +1,47 @@
+"""The speech-recognition interface every engine implements (Vosk, or the PocketSphinx fallback).
+
+An engine takes 16 kHz mono int16 audio in chunks of any size and returns `Hearing`s:
+what it heard, and the command to act on (None when nothing should happen). Rejection
+lives inside the engine, because only the engine knows its scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from skill.core.events import Command
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Hearing:
+    text: str  # words the engine decoded ("" when nothing)
+    command: Command | None  # None: nothing should happen
+    confidence: float  # 0..1
+    engine: str  # "vosk" or "pocketsphinx"
+    final: bool  # False for an early decision on a stable partial result
+    reason: str = ""  # why accepted or rejected, for the log
+    audio_end_s: float = 0.0  # stream time (seconds of audio fed) when decided
+    audio_start_s: float | None = None  # stream time where the decided speech began, if known
+
+
+class Engine(Protocol):
+    name: str
+
+    def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
+        """Feed 16 kHz mono int16 audio; returns decisions made on it (often none)."""
+        ...
+
+    def flush(self) -> list[Hearing]:
+        """End of stream: decide on whatever is pending."""
+        ...
+
+    def reset(self) -> None:
+        """Forget pending audio (e.g. after the coach spoke)."""
+        ...

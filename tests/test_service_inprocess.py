@@ -1,0 +1,142 @@
+"""The service's own wiring in-process, with fakes of its seams (engine, speaker, button, LED).
+
+What is checked here is the service's part: a hearing goes through its listening step and
+echo gate to the player, and the player's actions reach the speaker and the LED through its
+router. The real path (PortAudio through the ALSA file device, real engines, systemd
+notify) is covered by the subprocess tests in test_service.py and test_service_e2e.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skill.config import DEFAULTS
+from skill.core.events import Command, LedState, SetLed
+from skill.service.service import Devices, Service
+from skill.speech_in.asr import Hearing
+
+CHUNK = np.zeros(320, dtype=np.int16)  # 20 ms at 16 kHz
+
+
+class ScriptedEngine:
+    """Hears what the test tells it to, once, at the end of the next chunk."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.fed_s = 0.0
+        self.pending: list[tuple[str, Command]] = []
+
+    def accept(self, pcm: np.ndarray) -> list[Hearing]:
+        self.fed_s += len(pcm) / 16000
+        heard = [
+            Hearing(text, cmd, 0.9, self.name, True, audio_end_s=self.fed_s)
+            for text, cmd in self.pending
+        ]
+        self.pending.clear()
+        return heard
+
+    def flush(self) -> list[Hearing]:
+        return []
+
+    def reset(self) -> None:
+        self.pending.clear()
+
+
+class RecordingSpeech:
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        self.cues: list[str] = []
+        self.volume = 0.8
+        self.current_text = ""
+        self.current_audio = None
+
+    def say(self, text: str, utterance_id: int) -> None:
+        self.said.append(text)
+
+    def cue(self, name: str) -> None:
+        self.cues.append(name)
+
+    def stop(self) -> None:
+        self.current_text = ""
+
+    def change_volume(self, delta: float) -> None:
+        self.volume += delta
+
+
+class RecordingLed:
+    def __init__(self) -> None:
+        self.shown: list[LedState] = []
+
+    def show(self, action: SetLed) -> None:
+        self.shown.append(action.state)
+
+    def set(self, state: LedState, progress: float | None = None) -> None:
+        self.shown.append(state)
+
+    def close(self) -> None:
+        return None
+
+
+class NoPress:
+    def close(self) -> None:
+        return None
+
+
+def _no_mic(_on_chunk: object) -> object:
+    raise AssertionError("the in-process tests feed the listening step directly")
+
+
+@pytest.fixture
+def rig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Service, ScriptedEngine, RecordingSpeech, RecordingLed]:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
+    for var in ("CONFIGURATION_DIRECTORY", "STATE_DIRECTORY"):
+        monkeypatch.delenv(var, raising=False)
+    engine, speech, led = ScriptedEngine(), RecordingSpeech(), RecordingLed()
+    devices = Devices(
+        gpio=(NoPress(), led),
+        speech=speech,
+        engine=engine,
+        open_mic=_no_mic,  # type: ignore[arg-type]
+        state_dir=tmp_path / "state",
+    )
+    service = Service(DEFAULTS, logging.getLogger("test"), devices=devices)
+    return service, engine, speech, led
+
+
+def _hear(service: Service, engine: ScriptedEngine, text: str, command: Command) -> None:
+    """The person says `text`: one chunk through the service's listener, then its events."""
+    engine.pending.append((text, command))
+    listener = service.listener
+    for checked in listener.listening.hear(CHUNK, listener.coach_text() or None):
+        listener.decide(checked)
+    while not service.events.empty():
+        service._handle(service.events.get())
+
+
+def test_a_heard_command_reaches_the_player_and_the_coach_answers(rig: tuple) -> None:
+    service, engine, speech, led = rig
+    _hear(service, engine, "start upper back", Command("start", {"routine": "upper_back"}))
+    assert service.player.mode == "running"
+    assert speech.said and "upper back" in speech.said[0].lower()
+    assert LedState.HEARD in led.shown
+
+
+def test_the_coachs_own_words_do_not_command_it(rig: tuple) -> None:
+    service, engine, speech, _ = rig
+    _hear(service, engine, "start upper back", Command("start", {"routine": "upper_back"}))
+    speech.current_text = "Say next when you are ready."  # sounding now
+    _hear(service, engine, "next", Command("next"))
+    assert service.player.index == 0, "the coach's 'next' moved the routine on"
+
+
+def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> None:
+    service, engine, speech, _ = rig
+    _hear(service, engine, "louder", Command("louder"))
+    assert speech.volume > 0.8
