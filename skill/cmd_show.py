@@ -16,6 +16,7 @@ from skill.phrases import PACE_MAX, PACE_MIN
 
 # Timeline entries worth a line: what is said or played, commands, and the hold log lines.
 _SHOWN = ("command", "say", "cue", "volume", "record")
+_READY_WAIT = "waits for ready, start or a short press (a reminder every 30 s; not timed)"
 
 
 def register(sub: Any) -> None:
@@ -62,14 +63,20 @@ def resolve(library: Library, query: str) -> Routine:
 
 def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
     """Each beat with its start time, then the total and its parts."""
-    from skill.plan import build_plan
+    from skill.plan import build_plan, props_text, routine_props
 
     plan = build_plan(library, routine, pace)
     lines = [f"{routine.name} ({routine.id}), pace {pace:g}: {routine.description}".rstrip(": ")]
+    lines.append(f"props: {props_text(routine_props(library, routine))}")
     t, parts = 0.0, {"say": 0.0, "hold": 0.0, "move": 0.0, "rest": 0.0, "gap": 0.0}
     for beat in plan.beats:
         seconds = plan.beat_seconds(beat, pace)
+        if beat.kind == "ready":
+            lines.append(f"{clock(t):>8}  {beat.kind:<4}  {_READY_WAIT}")
+            continue
         what = beat.text if beat.kind == "say" else f"{seconds:g} s"
+        if beat.kind == "move" and beat.text:
+            what += f", saying: {beat.text}"
         if beat.timed and beat.step >= 0:
             name = library.exercises[routine.steps[beat.step].exercise_id].name
             side = f", {beat.side} side" if beat.side else ""

@@ -89,6 +89,9 @@ class Simulation:
     tick: float | None = 0.1
     saved: dict[str, object] | None = None
     wall_start: float = 1_700_000_000.0
+    # When the coach waits for the props, the person says "ready" this many seconds later
+    # (None: never, to see the reminders).
+    ready_after_s: float | None = 0.0
 
     def __post_init__(self) -> None:
         self.now = 0.0
@@ -106,6 +109,7 @@ class Simulation:
         self._cut: list[int] = []
         self._next_tick = self.tick or 0.0
         self._events = 0
+        self._ready_at: float | None = None
 
     # --- one event ---------------------------------------------------------------------
 
@@ -122,7 +126,15 @@ class Simulation:
         cut, self._cut = self._cut, []
         for uid in cut:
             self.send(SpeechDone(uid))  # the shell reports cut-off speech as done, too
+        self._expect_ready()
         return actions
+
+    def _expect_ready(self) -> None:
+        waiting = self.player.mode == "running" and self.player.phase == "ready"
+        if not waiting:
+            self._ready_at = None
+        elif self._ready_at is None and self.ready_after_s is not None:
+            self._ready_at = self.now + self.ready_after_s
 
     def _note(self, item: Action | Event, end: float | None = None) -> None:
         kind, text = _describe(item)
@@ -149,6 +161,8 @@ class Simulation:
             times.append(max(deadline, self.now))
         if pos < len(script):
             times.append(max(script[pos][0], self.now))
+        if self._ready_at is not None:
+            times.append(max(self._ready_at, self.now))
         if self.tick and self.player.mode == "running":
             times.append(max(self._next_tick, self.now))
         return min(times) if times else None
@@ -168,6 +182,9 @@ class Simulation:
             elif pos < len(script) and script[pos][0] <= t:
                 self.send(script[pos][1])
                 pos += 1
+            elif self._ready_at is not None and self._ready_at <= t:
+                self._ready_at = None
+                self.send(Command("ready", source="cli"))
             elif (deadline := self.player.next_deadline()) is not None and deadline <= t:
                 self.send(Tick())
             else:
