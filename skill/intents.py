@@ -39,6 +39,10 @@ FIXED_PHRASES: dict[str, str] = {
     "faster": "faster",
     "louder": "louder",
     "quieter": "quieter",
+    "ready": "ready",
+    "easier": "easier",
+    "harder": "harder",
+    "what do i need": "props",
 }
 
 # What spoken help teaches, in order: (phrases, what they do). Every phrase is one of
@@ -55,6 +59,9 @@ TAUGHT: tuple[tuple[tuple[str, ...], str], ...] = (
     (("how long left",), ""),
     (("slower", "faster"), ""),
     (("louder", "quieter"), ""),
+    (("easier", "harder"), "for another version of the exercise"),
+    (("what do i need",), "to hear the props"),
+    (("ready",), "when you have the props"),
     (("which routines",), "to hear them"),
     (("what can i say",), "to hear this again"),
 )
