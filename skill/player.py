@@ -383,6 +383,7 @@ class Player:
             "version": SNAPSHOT_VERSION,
             "routine": self.plan.routine.id,
             "step": beat.step,
+            "exercise": self.plan.routine.steps[beat.step].exercise_id if beat.step >= 0 else None,
             "segment": beat.segment,
             "beat": index,
             "set": beat.set,
@@ -715,7 +716,10 @@ class Player:
             beat = plan.beats[index]
             have = (beat.step, beat.side, beat.rep)
             want = (saved["step"], saved["side"], saved["rep"])
-            if have != want:
+            moved = _relocate(plan, saved) if have != want else None
+            if moved is not None:
+                index, beat = moved, plan.beats[moved]
+            elif have != want:
                 return (
                     f"beat {index} of routine '{rid}' is step {have[0]}, side {have[1]}, "
                     f"rep {have[2]}; the session saved step {want[0]!r}, side {want[1]!r}, "
@@ -750,6 +754,24 @@ class Player:
         led = self._led_for_state()
         self._led, self._led_at = led.state, self.clock()
         return [*out, led, *self._reply(text, "info")]
+
+
+def _relocate(plan: Plan, saved: Mapping[str, Any]) -> int | None:
+    """Where a session saved before the plan's beats changed (new cautions, gaps or a props
+    wait) is now: the same exercise, set, side and rep, if the routine still has that
+    exercise at that step. Saves without the exercise id are not guessed at."""
+    step, exercise = saved.get("step"), saved.get("exercise")
+    if not isinstance(step, int) or not 0 <= step < len(plan.routine.steps):
+        return None
+    if exercise is None or plan.routine.steps[step].exercise_id != exercise:
+        return None
+    place = (step, saved.get("set", 1), saved.get("side"), saved.get("rep"))
+    timed = saved.get("remaining") is not None
+    for i, beat in enumerate(plan.beats):
+        kind_fits = beat.kind in ("hold", "move") if timed else beat.kind == "say"
+        if (beat.step, beat.set, beat.side, beat.rep) == place and kind_fits:
+            return i
+    return None
 
 
 def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:
