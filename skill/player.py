@@ -281,7 +281,10 @@ class Player:
         """Wait, untimed, for ready, start or a short press: the props are being fetched."""
         self._phase, self._held = "ready", None
         self._remind_at = self.clock() + READY_REMINDER_S
-        return [*self._set_led(LedState.READY), Log("waiting for ready", "debug")]
+        return [
+            *self._set_led(LedState.READY),
+            Log("waiting for the props: ready, start or a short press"),
+        ]
 
     def _remind(self) -> list[Action]:
         beat = self.beat
