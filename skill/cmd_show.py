@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from skill.cli import UserError
-from skill.model import Library, Routine
+from skill.model import Exercise, Library, Routine
 from skill.phrases import PACE_MAX, PACE_MIN
 
 # Timeline entries worth a line: what is said or played, commands, and the hold log lines.
@@ -69,6 +69,7 @@ def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
     lines = [f"{routine.name} ({routine.id}), pace {pace:g}: {routine.description}".rstrip(": ")]
     lines.append(f"props: {props_text(routine_props(library, routine))}")
     t, parts = 0.0, {"say": 0.0, "hold": 0.0, "move": 0.0, "rest": 0.0, "gap": 0.0}
+    noted: set[int] = set()
     for beat in plan.beats:
         seconds = plan.beat_seconds(beat, pace)
         if beat.kind == "ready":
@@ -83,11 +84,25 @@ def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
             rep = f", rep {beat.rep} of {beat.reps}" if beat.reps > 1 else ""
             what += f"  ({name}{side}{rep})"
         lines.append(f"{clock(t):>8}  {beat.kind:<4}  {what}")
+        if beat.kind == "say" and beat.step >= 0 and beat.step not in noted:
+            noted.add(beat.step)
+            lines += _notes(library.exercises[routine.steps[beat.step].exercise_id])
         t += seconds
         parts[beat.kind] += seconds
     summary = ", ".join(f"{k} {clock(v)}" for k, v in parts.items() if v)
     lines.append(f"{clock(t):>8}  total ({summary})")
     return lines
+
+
+def _notes(exercise: Exercise) -> list[str]:
+    """What is said only when asked ("easier", "harder") and what is never said: the
+    dosage note and the variants, under the exercise's first instruction."""
+    pad = " " * 16
+    notes = [f"{pad}on 'easier': {exercise.easier}"] if exercise.easier else []
+    notes += [f"{pad}on 'harder': {exercise.harder}"] if exercise.harder else []
+    notes += [f"{pad}dosage: {exercise.dosage_note}"] if exercise.dosage_note else []
+    notes += [f"{pad}variant, {v.name}: {v.note}" for v in exercise.variants]
+    return notes
 
 
 def simulate_lines(library: Library, routine: Routine, script_text: str, pace: float) -> list[str]:
