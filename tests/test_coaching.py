@@ -322,3 +322,39 @@ def test_readme_routine_table_matches_the_computed_durations(library: Library) -
         total = round(planned_total(library, routine))
         assert time == f"{total // 60}:{total % 60:02d}", (name, time)
         assert int(count) == len(routine.steps)
+
+
+# --- resume across the change ----------------------------------------------------------------
+
+
+def _saved_mid_hold(library: Library) -> dict[str, object]:
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    while not (sim.player.beat and sim.player.beat.side == "right" and sim.player.beat.rep == 2):
+        sim.run(until=sim.now + 1.0)
+    while sim.player.phase != "timed" or sim.player.beat.kind != "hold":
+        sim.run(until=sim.now + 0.5)
+    snap = sim.player.snapshot()
+    assert snap is not None and snap["exercise"] == "side_lying_rotation"
+    return snap
+
+
+def test_a_session_saved_before_the_beats_moved_resumes_on_the_same_rep(library: Library) -> None:
+    snap = _saved_mid_hold(library)
+    moved = {**snap, "beat": int(snap["beat"]) - 3}  # type: ignore[call-overload]
+    sim = Simulation(library, saved=moved, wall_start=1_700_000_000.0 + 600)
+    sim.send(Command("resume"))
+    sim.run(until=sim.now + 60.0)
+    holds = [a for a in sim.timeline if a.kind == "log" and "hold" in a.text]
+    assert holds and "side-lying rotation, right side, rep 2 of 3" in holds[0].text, holds
+
+
+def test_an_old_save_without_the_exercise_is_set_aside_when_its_beat_moved(
+    library: Library,
+) -> None:
+    snap = _saved_mid_hold(library)
+    old = {k: v for k, v in snap.items() if k != "exercise"}
+    old["beat"] = int(snap["beat"]) - 3  # type: ignore[call-overload]
+    sim = Simulation(library, saved=old, wall_start=1_700_000_000.0 + 600)
+    sim.send(Command("resume"))
+    assert sim.player.mode == "idle" and sim.spoken()[-1] == phrases.UNUSABLE_SESSION
