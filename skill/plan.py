@@ -231,6 +231,15 @@ def next_text(exercise: Exercise, after: Exercise | None = None) -> str:
     return f"{REST} Next: {exercise.name}{where}."
 
 
+def options_hint(exercise: Exercise) -> str:
+    """Tells, once a session, that the exercise has another version to ask for."""
+    if exercise.easier and exercise.harder:
+        return "Say easier or harder for another version."
+    if exercise.easier:
+        return "For a gentler version, say easier."
+    return "For more, say harder." if exercise.harder else ""
+
+
 def spoken_cautions(exercise: Exercise) -> list[str]:
     """The cautions said as the exercise starts (the generic one is in the safety line)."""
     return [c for c in exercise.cautions if c != GENERIC_CAUTION]
@@ -298,6 +307,8 @@ def _instruction(unit: _Unit, first_side: str | None) -> str:
     if first_side:
         parts.append(side_text(first_side))
     parts += [fill_side(s, first_side) for s in ex.steps]
+    if unit.cautions:
+        parts.append(options_hint(ex))
     reps = _rep_count(d)
     if d.hold_s > 0:
         parts.append(ex.hold_cue or HOLD)

@@ -358,3 +358,11 @@ def test_an_old_save_without_the_exercise_is_set_aside_when_its_beat_moved(
     sim = Simulation(library, saved=old, wall_start=1_700_000_000.0 + 600)
     sim.send(Command("resume"))
     assert sim.player.mode == "idle" and sim.spoken()[-1] == phrases.UNUSABLE_SESSION
+
+
+def test_an_exercise_with_another_version_says_how_to_ask_for_it(library: Library) -> None:
+    for ex in library.exercises.values():
+        plan = alone(library, ex.id)
+        before = " ".join(b.text for b in plan.beats[: first_timed(plan, 0)])
+        said = re.findall(r"\b(easier|harder)\b", before.lower())
+        assert set(said) == {w for w, o in (("easier", ex.easier), ("harder", ex.harder)) if o}
