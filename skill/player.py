@@ -458,7 +458,11 @@ class Player:
 
     def _cmd_start(self, cmd: Command) -> list[Action]:
         if self._waiting_ready():
-            return self._advance()
+            other = self._routine_for(cmd) if cmd.args.get("routine") else None
+            if other is None or self.plan is None or other.id == self.plan.routine.id:
+                return self._advance()
+            # Another routine named before this one began: nothing was done, so none is recorded.
+            return [StopSpeech(), *self._begin(other, resumed=False), *self._enter(0)]
         if self._mode == "running":
             return self._reply(phrases.ALREADY_RUNNING)
         if self._mode == "paused":

@@ -366,3 +366,18 @@ def test_an_exercise_with_another_version_says_how_to_ask_for_it(library: Librar
         before = " ".join(b.text for b in plan.beats[: first_timed(plan, 0)])
         said = re.findall(r"\b(easier|harder)\b", before.lower())
         assert set(said) == {w for w, o in (("easier", ex.easier), ("harder", ex.harder)) if o}
+
+
+def test_naming_another_routine_while_waiting_for_props_starts_that_one(library: Library) -> None:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "upper_back")
+    sim.advance_to(25.0)
+    assert sim.player.phase == "ready"
+    sim.send(Command("start", {"routine": "upper_back"}))  # the same one: ready
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "upper_back")
+    sim.advance_to(25.0)
+    sim.send(Command("start", {"routine": "quick_stretch"}))
+    assert sim.player.routine_id == "quick_stretch"
+    assert sim.spoken()[-1].startswith("Quick stretch, about")
