@@ -233,10 +233,15 @@ def _parse_time(text: str, item: str) -> float:
 
 
 def _parse_command(words: str, item: str) -> Command:
+    from skill.intents import FIXED_PHRASES, normalize
+
     tokens = words.strip().lower().replace("-", " ").split()
     name, args = tokens[0], tokens[1:]
     if name == "time" and args[:1] == ["left"]:
         name, args = "time_left", args[1:]
+    phrase = normalize(words)
+    if phrase in FIXED_PHRASES and name not in COMMANDS:  # as said: "what do i need"
+        name, args = FIXED_PHRASES[phrase], []
     if name not in COMMANDS:
         close = difflib.get_close_matches(name, COMMANDS, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""

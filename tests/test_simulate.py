@@ -119,3 +119,10 @@ def test_bench_simulate_reports_numbers() -> None:
         planned_total(library, library.routines[longest]), abs=1e-6
     )
     assert result["wall_s"] > 0 and result["speedup"] > 1
+
+
+def test_a_script_may_say_a_command_as_it_is_spoken() -> None:
+    from skill.simulate import parse_script
+
+    script = parse_script("t=5 what do I need; t=9 props; t=12 hold on")
+    assert [c.name for _, c in script] == ["props", "props", "pause"]
