@@ -27,6 +27,9 @@ REAL_PATH_MODULES = frozenset(
         "test_speaker",
         "test_systemd",
         "test_voice",
+        "test_wake_word",
+        "test_web_browser",
+        "test_web_service",
     }
 )
 SHARED = Path(os.environ.get("STRETCH_COACH_SHARED", REPO.parent / "shared"))

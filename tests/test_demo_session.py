@@ -101,7 +101,7 @@ def test_heard_commands_read_as_words_not_python() -> None:
     lines = _run(FakeEngine())
     heard = [line.split("heard   : ")[1] for line in lines if "heard   : " in line]
     assert heard[0].startswith("start upper back (confidence"), heard
-    assert heard[3].startswith("time left (confidence"), heard
+    assert heard[4].startswith("time left (confidence"), heard  # after ready, wait, continue
     assert not any("{" in h or "_" in h.split("(")[0] for h in heard), heard
 
 

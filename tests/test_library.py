@@ -90,7 +90,8 @@ def spoken_texts(library: Library) -> list[tuple[str, str]]:
     texts = []
     for ex in library.exercises.values():
         parts = [*ex.setup, *ex.steps, *ex.cautions, ex.dosage_note]
-        parts += [t for t in (ex.hold_cue, ex.easier, ex.harder) if t]
+        parts += [t for t in (ex.hold_cue, ex.easier, ex.harder, ex.release, ex.reposition) if t]
+        parts += list(ex.rep_cues)
         parts += [v.note for v in ex.variants]
         texts += [(ex.id, t) for t in parts]
     texts += [(r.id, r.description) for r in library.routines.values()]
@@ -121,18 +122,53 @@ def test_sources_point_at_seed_pages(library: Library, shared_dir: Path) -> None
             assert norm(page.title) in text, f"{ex.id}: title {page.title!r} not on {page.seed}"
 
 
-def test_spoken_text_is_not_copied_from_the_pages(library: Library, shared_dir: Path) -> None:
+def as_spoken(library: Library) -> list[tuple[str, str]]:
+    """Every text the coach says, as said: each routine's beats with sides and counts filled
+    in, and the replies (easier, harder, what do I need, help, ...)."""
+    from skill.core import phrases
+    from skill.core.plan import build_plan, fill_side
+
+    texts = []
+    for routine in library.routines.values():
+        for beat in build_plan(library, routine).beats:
+            texts.append((routine.id, fill_side(beat.text, beat.side)))
+    texts += [("phrases", t) for t in phrases.fixed_phrases(library)]
+    return texts
+
+
+def seed_runs(shared_dir: Path) -> set[tuple[str, ...]]:
     runs = set()
     for seed in (shared_dir / "seeds").glob("*.txt"):
         w = words(seed.read_text(encoding="utf-8"))
         runs |= {tuple(w[i : i + COPY_RUN]) for i in range(len(w) - COPY_RUN + 1)}
+    return runs
+
+
+def copied_runs(texts: list[tuple[str, str]], runs: set[tuple[str, ...]]) -> list[str]:
     copied = []
-    for where, text in spoken_texts(library):
+    for where, text in texts:
         w = words(text)
         for i in range(len(w) - COPY_RUN + 1):
             if tuple(w[i : i + COPY_RUN]) in runs:
                 copied.append(f"{where}: {' '.join(w[i : i + COPY_RUN])!r}")
-    assert not copied, copied
+    return copied
+
+
+def test_spoken_text_is_not_copied_from_the_pages(library: Library, shared_dir: Path) -> None:
+    runs = seed_runs(shared_dir)
+    assert not copied_runs(spoken_texts(library), runs)
+    assert not copied_runs(as_spoken(library), runs)
+
+
+def test_copy_check_reads_sides_as_spoken(shared_dir: Path) -> None:
+    """Page 004 says "grasp your right elbow with your left hand": a step written
+    "Hold your {side} elbow with your {other} hand" copies seven words only once filled in."""
+    from skill.core.plan import fill_side
+
+    step = "Hold your {side} elbow with your {other} hand."
+    runs = seed_runs(shared_dir)
+    assert not copied_runs([("written", step)], runs)
+    assert copied_runs([("spoken", fill_side(step, "right"))], runs)
 
 
 def test_copy_check_would_catch_a_copied_sentence(shared_dir: Path) -> None:

@@ -284,3 +284,16 @@ def test_one_broken_routine_does_not_hide_the_good_ones_in_its_file(tmp_path: Pa
     assert p.file == str(path) and "routine 'broken'" in str(p) and "hold_s" in str(p)
     assert "evening" in result.library.routines
     assert "broken" not in result.library.routines
+
+
+def test_a_misspelt_change_of_position_is_named_with_the_choices(tmp_path: Path) -> None:
+    text = GOOD_EXERCISE.replace("    setup:", "    rep_change: rollover\n    setup:")
+    p = only(problems_for(tmp_path, text))
+    assert (p.line, p.field) == (5, "rep_change")
+    assert "did you mean 'roll_over'" in p.message and "same, shift, switch" in p.message
+
+
+def test_movement_cues_may_name_the_side_only_in_a_two_sided_exercise(tmp_path: Path) -> None:
+    text = GOOD_EXERCISE.replace("    setup:", "    rep_cues: ['Now to the {side}.']\n    setup:")
+    p = only(problems_for(tmp_path, text))
+    assert p.field == "rep_cues" and "sides is 'none'" in p.message

@@ -260,12 +260,19 @@ def test_rate_guard_passes_real_time_audio_and_stops_a_flood() -> None:
 # ---------------------------------------------------------------- device faults
 
 
+def start_after_props(svc: ServiceProcess) -> None:
+    """Upper back needs a pillow and a towel: say ready once the coach waits for them."""
+    svc.wait_for(r"waiting for the props", timeout=30)
+    svc.command("ready")
+
+
 def test_microphone_lost_mid_routine_and_back(rig: Rig) -> None:
     """Unplugged mid-routine: error once, LED error, spoken notice; back within 5 s, same place."""
     svc = rig.start()
     svc.wait_for(READY)
     svc.command("start upper_back")
     first, _ = svc.wait_for(r"coach says: ")
+    start_after_props(svc)
     svc.wait_for(r"LED (speaking|holding)")
     before = svc.wait_for(r"coach says: ", after=first + 1)[0]
     rig.unplug()
@@ -382,6 +389,7 @@ def test_no_speaker_keeps_coaching_by_led(rig: Rig) -> None:
     svc.command("start upper_back")
     said, _ = svc.wait_for(r"coach says: ")
     svc.wait_for(r"LED speaking", after=said)
+    start_after_props(svc)
     # With no speaker, speech 'ends' after its modelled time and the routine moves on.
     svc.wait_for(r"coach says: ", after=said + 1, timeout=30)
     code, _ = svc.stop()
@@ -462,6 +470,7 @@ def test_crash_then_continue_resumes_the_same_exercise(rig: Rig) -> None:
     svc.wait_for(READY)
     svc.command("start upper_back")
     intro, _ = svc.wait_for(r"coach says: ")
+    start_after_props(svc)
     exercise, _ = svc.wait_for(r"coach says: ", after=intro + 1, timeout=30)
     name = svc.lines[exercise][1].split("coach says: ")[1].split(".")[0]
     svc.command("pause")  # saves progress at once (as does every step and hold)

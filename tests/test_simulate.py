@@ -76,6 +76,14 @@ def test_show_prints_the_timed_plan(capsys: pytest.CaptureFixture[str]) -> None:
     total = planned_total(library, library.routines["upper_back"])
     assert f"{int(total) // 60}:{int(total) % 60:02d}" in out.splitlines()[-1]
     assert "hold" in out and "Switch sides." in out
+    assert "props: You need a pillow and a towel." in out
+    childs_pose = library.exercises["childs_pose"]
+    assert f"on 'easier': {childs_pose.easier}" in out
+    assert "variant" not in out  # upper back has no merged exercise
+    assert main(["show", "lower back"]) == 0
+    out = capsys.readouterr().out
+    assert "variant, flexion/extension cat stretch: " in out
+    assert "Keep the stretch mild to moderate." in out  # the cautions, where they are said
 
 
 def test_show_simulate_prints_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,3 +119,10 @@ def test_bench_simulate_reports_numbers() -> None:
         planned_total(library, library.routines[longest]), abs=1e-6
     )
     assert result["wall_s"] > 0 and result["speedup"] > 1
+
+
+def test_a_script_may_say_a_command_as_it_is_spoken() -> None:
+    from skill.core.simulate import parse_script
+
+    script = parse_script("t=5 what do I need; t=9 props; t=12 hold on")
+    assert [c.name for _, c in script] == ["props", "props", "pause"]

@@ -169,6 +169,11 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     svc.wait_for(r"state idle -> running")
     phone.wait(lambda: phone.text("#routine") == "quick stretch", why="the routine's name")
 
+    # The quick stretch needs a blanket: the coach waits, and the main button says Ready.
+    phone.wait(lambda: phone.text("#pause") == "Ready", 30, "the Ready button")
+    phone.click("#pause")
+    svc.wait_for(r"command ready from web")
+
     # The countdown moves once a timed beat starts (after the spoken instructions).
     phone.wait(phone.countdown, timeout=90, why="a countdown")
 

@@ -10,12 +10,13 @@ import argparse
 import sys
 from typing import Any
 
-from skill.core.exercise import Library, Routine
+from skill.core.exercise import Exercise, Library, Routine
 from skill.core.phrases import PACE_MAX, PACE_MIN
 from skill.errors import UserError
 
 # Timeline entries worth a line: what is said or played, commands, and the hold log lines.
 _SHOWN = ("command", "say", "cue", "volume", "record")
+_READY_WAIT = "waits for ready, start or a short press (a reminder every 30 s; not timed)"
 
 
 def register(sub: Any) -> None:
@@ -62,25 +63,46 @@ def resolve(library: Library, query: str) -> Routine:
 
 def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
     """Each beat with its start time, then the total and its parts."""
-    from skill.core.plan import build_plan
+    from skill.core.plan import build_plan, props_text, routine_props
 
     plan = build_plan(library, routine, pace)
     lines = [f"{routine.name} ({routine.id}), pace {pace:g}: {routine.description}".rstrip(": ")]
+    lines.append(f"props: {props_text(routine_props(library, routine))}")
     t, parts = 0.0, {"say": 0.0, "hold": 0.0, "move": 0.0, "rest": 0.0, "gap": 0.0}
+    noted: set[int] = set()
     for beat in plan.beats:
         seconds = plan.beat_seconds(beat, pace)
+        if beat.kind == "ready":
+            lines.append(f"{clock(t):>8}  {beat.kind:<4}  {_READY_WAIT}")
+            continue
         what = beat.text if beat.kind == "say" else f"{seconds:g} s"
+        if beat.kind == "move" and beat.text:
+            what += f", saying: {beat.text}"
         if beat.timed and beat.step >= 0:
             name = library.exercises[routine.steps[beat.step].exercise_id].name
             side = f", {beat.side} side" if beat.side else ""
             rep = f", rep {beat.rep} of {beat.reps}" if beat.reps > 1 else ""
             what += f"  ({name}{side}{rep})"
         lines.append(f"{clock(t):>8}  {beat.kind:<4}  {what}")
+        if beat.kind == "say" and beat.step >= 0 and beat.step not in noted:
+            noted.add(beat.step)
+            lines += _notes(library.exercises[routine.steps[beat.step].exercise_id])
         t += seconds
         parts[beat.kind] += seconds
     summary = ", ".join(f"{k} {clock(v)}" for k, v in parts.items() if v)
     lines.append(f"{clock(t):>8}  total ({summary})")
     return lines
+
+
+def _notes(exercise: Exercise) -> list[str]:
+    """What is said only when asked ("easier", "harder") and what is never said: the
+    dosage note and the variants, under the exercise's first instruction."""
+    pad = " " * 16
+    notes = [f"{pad}on 'easier': {exercise.easier}"] if exercise.easier else []
+    notes += [f"{pad}on 'harder': {exercise.harder}"] if exercise.harder else []
+    notes += [f"{pad}dosage: {exercise.dosage_note}"] if exercise.dosage_note else []
+    notes += [f"{pad}variant, {v.name}: {v.note}" for v in exercise.variants]
+    return notes
 
 
 def simulate_lines(library: Library, routine: Routine, script_text: str, pace: float) -> list[str]:

@@ -28,6 +28,10 @@ COMMANDS: tuple[str, ...] = (
     "faster",
     "louder",
     "quieter",
+    "ready",
+    "easier",
+    "harder",
+    "props",
 )
 
 Source = Literal["voice", "button", "cli", "demo", "web"]

@@ -12,6 +12,9 @@ from typing import Literal
 
 Sides = Literal["none", "each", "alternating"]
 Position = Literal["floor", "chair", "standing", "chair_or_standing", "doorway", "wall"]
+# How the body moves between two holds: stay and go again, shift along (a towel, the balls),
+# switch arms or legs, roll onto the other side, or get up from (or down to) the floor.
+Change = Literal["same", "shift", "switch", "roll_over", "get_up"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ class Exercise:
     easier: str | None = None
     harder: str | None = None
     hold_cue: str | None = None  # spoken when a hold starts, e.g. "Breathe and relax."
+    release: str | None = None  # spoken when a hold ends, instead of "Release."
+    rep_cues: tuple[str, ...] = ()  # moving reps: what rep n does, spoken as it starts
+    reposition: str | None = None  # held reps: how to move to the next rep's position
+    rep_change: Change = "same"  # the move between held reps, timed by the planner
+    side_change: Change = "switch"  # the move between sides
     dosage_note: str = ""
     variants: tuple[Variant, ...] = ()
     aliases: tuple[str, ...] = ()

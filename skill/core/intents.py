@@ -39,12 +39,17 @@ FIXED_PHRASES: dict[str, str] = {
     "faster": "faster",
     "louder": "louder",
     "quieter": "quieter",
+    "ready": "ready",
+    "easier": "easier",
+    "harder": "harder",
+    "what do i need": "props",
 }
 
 # What spoken help teaches, in order: (phrases, what they do). Every phrase is one of
 # FIXED_PHRASES (tests check it), chosen among those the fallback hears in the coach's own
 # voice at two paces (measured 2026-12-04: "stop", "pause", "repeat" and "faster" alone were
-# not; "stop" and "faster" are taught anyway, as nothing else says them).
+# not; "stop" and "faster" are taught anyway, as nothing else says them; 2026-12-06:
+# "harder" was not either, and is taught as the only word for it).
 TAUGHT: tuple[tuple[tuple[str, ...], str], ...] = (
     (("next",), ""),
     (("go back",), ""),
@@ -55,6 +60,9 @@ TAUGHT: tuple[tuple[tuple[str, ...], str], ...] = (
     (("how long left",), ""),
     (("slower", "faster"), ""),
     (("louder", "quieter"), ""),
+    (("easier", "harder"), "for another version of the exercise"),
+    (("what do i need",), "to hear the props"),
+    (("ready",), "when you have the props"),
     (("which routines",), "to hear them"),
     (("what can i say",), "to hear this again"),
 )

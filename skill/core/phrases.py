@@ -33,6 +33,12 @@ PAUSED_START = "We are on a break. Say resume to go on, or stop to end."
 IDLE_STOP = "Nothing is running."
 UNKNOWN_ROUTINE = "I do not know that routine."
 NO_ROUTINES = "I have no routines loaded."
+READY_BUTTON = "Or press the button once."
+UNDER_WAY = "We are under way. Carry on."
+ON_BREAK = "We are on a break. Say resume to go on."
+NOT_IN_EXERCISE = "Ask me that during an exercise."
+NO_EASIER = "This one has no gentler version."
+NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 
 ACKS = {
     "pause": "Taking a break. Say resume when you are ready.",
@@ -89,6 +95,21 @@ def list_text(library: Library) -> str:
     return f"I know these routines: {spoken}. Say start and a name."
 
 
+def needs_text(routine: Routine, props: list[str]) -> str:
+    """The answer to "what do I need": the routine's props, or that it needs none."""
+    return f"For {routine.name}: {plan.props_text(props)}"
+
+
+def option_texts(library: Library) -> list[str]:
+    """What "easier" and "harder" can say, with each side filled in."""
+    texts = []
+    for ex in library.exercises.values():
+        for option in (ex.easier, ex.harder):
+            if option:
+                texts += [plan.fill_side(option, side) for side in ("left", "right")]
+    return texts
+
+
 def welcome_back(routine: Routine) -> str:
     return f"Welcome back. Picking up {routine.name} where you left off."
 
@@ -132,6 +153,14 @@ def fixed_phrases(library: Library) -> set[str]:
         SPEAKER_UP,
         HALFWAY,
         list_text(library),
+        READY_BUTTON,
+        UNDER_WAY,
+        ON_BREAK,
+        NOT_IN_EXERCISE,
+        NO_EASIER,
+        NO_HARDER,
+        *option_texts(library),
+        *(needs_text(r, plan.routine_props(library, r)) for r in library.routines.values()),
         *ACKS.values(),
         *(countdown_text(n) for n in COUNTDOWN),
         *(welcome_back(r) for r in library.routines.values()),

@@ -12,17 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from skill.core.exercise import Dosage, Exercise, Library, Routine
+from skill.core.exercise import Change, Dosage, Exercise, Library, Position, Routine
 
-BeatKind = Literal["say", "hold", "move", "rest", "gap"]
+BeatKind = Literal["say", "hold", "move", "rest", "gap", "ready"]
 SegmentKind = Literal["intro", "exercise", "outro"]
 CueName = Literal["hold_start", "hold_end", "switch_sides", "tick"]
 SpeechTimer = Callable[[str], float]
 
 WORDS_PER_SECOND = 2.4  # a calm coaching pace, slower than conversation
 SENTENCE_PAUSE_S = 0.3
-SWITCH_GAP_S = 3.0  # time to roll over or change arms after "switch sides"
-REP_GAP_S = 2.0  # time to come out of a held rep before the next one
+# Time to move between holds, by the change of position the exercise data names: coming
+# out and going again in place, shifting along a towel or the balls, switching arms or
+# legs, rolling onto the other side, getting up from or down to the floor.
+CHANGE_S: dict[Change, float] = {
+    "same": 2.0,
+    "shift": 5.0,
+    "switch": 3.0,
+    "roll_over": 6.0,
+    "get_up": 10.0,
+}
 DEFAULT_REP_S = 3.0  # a moving rep with no timing in the data
 SAFETY = "Move gently, and stop at once if anything hurts."
 HOLD = "Hold."
@@ -31,6 +39,26 @@ RELAX = "Relax."
 SWITCH = "Switch sides."
 AGAIN = "Back into the stretch."
 REST = "Rest."
+# The generic caution every exercise carries is said once, in the routine's safety line.
+GENERIC_CAUTION = "Stop if anything hurts."
+# Props spoken as things to fetch; a doorway or a wall corner is a place, not a prop.
+PROP_WORDS = {
+    "towel": "a towel",
+    "pillow": "a pillow",
+    "foam roll": "a foam roll",
+    "chair": "a chair",
+    "book": "a book",
+    "tennis balls": "two tennis balls",
+    "blanket": "a blanket",
+}
+PLACES = {
+    "floor": "on the floor",
+    "chair": "on a chair",
+    "standing": "standing",
+    "chair_or_standing": "sitting or standing",
+    "doorway": "in a doorway",
+    "wall": "at a wall corner",
+}
 
 _ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _TEENS = [
@@ -91,7 +119,7 @@ class Beat:
 
     @property
     def timed(self) -> bool:
-        return self.kind != "say"
+        return self.kind not in ("say", "ready")
 
 
 @dataclass(frozen=True)
@@ -117,6 +145,8 @@ class Plan:
     def beat_seconds(
         self, beat: Beat, pace: float, speech: SpeechTimer = estimate_speech_seconds
     ) -> float:
+        if beat.kind == "ready":
+            return 0.0  # waiting for the person is not part of the routine's time
         return beat.base_s * pace if beat.timed else speech(beat.text)
 
     def seconds_from(
@@ -151,16 +181,68 @@ def minutes_phrase(seconds: float) -> str:
     return f"about {minutes} minute" + ("" if minutes == 1 else "s")
 
 
-def intro_text(routine: Routine, seconds: float) -> str:
-    return f"{capitalize(routine.name)}, {minutes_phrase(seconds)}. {SAFETY}"
+def join_words(items: list[str]) -> str:
+    """ "a, b and c" """
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def routine_props(library: Library, routine: Routine) -> list[str]:
+    """The things to have ready for `routine`, in the order they are first used."""
+    found: list[str] = []
+    for step in routine.steps:
+        for prop in library.exercises[step.exercise_id].props:
+            if prop not in found and prop not in ("doorway", "wall corner"):
+                found.append(prop)
+    return found
+
+
+def props_text(props: list[str]) -> str:
+    if not props:
+        return "Nothing to fetch for this one."
+    return f"You need {join_words([PROP_WORDS.get(p, p) for p in props])}."
+
+
+def intro_text(routine: Routine, seconds: float, props: list[str] | None = None) -> str:
+    text = f"{capitalize(routine.name)}, {minutes_phrase(seconds)}. {SAFETY}"
+    return f"{text} {props_text(props)} {ready_text(props)}" if props else text
+
+
+def ready_text(props: list[str]) -> str:
+    return f"Say ready when you have {'it' if len(props) == 1 else 'them'}."
+
+
+def reminder_text(props: list[str]) -> str:
+    """Said while the coach waits for the props, every READY_REMINDER_S."""
+    return f"I am waiting for you. {ready_text(props)}"
 
 
 def outro_text(routine: Routine) -> str:
     return f"That is the end of {routine.name}. Well done."
 
 
-def next_text(exercise: Exercise) -> str:
-    return f"{REST} Next: {exercise.name}."
+def on_floor(position: Position) -> bool:
+    return position == "floor"
+
+
+def next_text(exercise: Exercise, after: Exercise | None = None) -> str:
+    """ "Rest. Next: snow angels, on the floor." (the place only when it changes)."""
+    moved = after is not None and on_floor(after.position) != on_floor(exercise.position)
+    where = f", {PLACES[exercise.position]}" if moved else ""
+    return f"{REST} Next: {exercise.name}{where}."
+
+
+def options_hint(exercise: Exercise) -> str:
+    """Tells, once a session, that the exercise has another version to ask for."""
+    if exercise.easier and exercise.harder:
+        return "Say easier or harder for another version."
+    if exercise.easier:
+        return "For a gentler version, say easier."
+    return "For more, say harder." if exercise.harder else ""
+
+
+def spoken_cautions(exercise: Exercise) -> list[str]:
+    """The cautions said as the exercise starts (the generic one is in the safety line)."""
+    return [c for c in exercise.cautions if c != GENERIC_CAUTION]
 
 
 def set_text(n: int, sets: int) -> str:
@@ -175,9 +257,10 @@ def side_text(side: str) -> str:
     return f"{capitalize(side)} side."
 
 
-def move_count_text(rep: int, side: str | None) -> str:
+def move_count_text(rep: int, side: str | None, cue: str = "") -> str:
     word = capitalize(number_word(rep))
-    return f"{word}, {side}." if side else f"{word}."
+    count = f"{word}, {side}." if side else f"{word}."
+    return _join([count, fill_side(cue, side)])
 
 
 def _join(parts: list[str]) -> str:
@@ -194,16 +277,20 @@ class _Unit:
     set: int
     side: str | None
     first: bool  # first segment of this step: say the name and setup
+    cautions: bool = False  # first time this exercise starts in the session: say its cautions
 
 
 def _units(library: Library, routine: Routine) -> list[_Unit]:
     units: list[_Unit] = []
+    seen: set[str] = set()
     for i, step in enumerate(routine.steps):
         ex, d = library.exercises[step.exercise_id], step.dosage
         sides: tuple[str | None, ...] = ("left", "right") if d.sides == "each" else (None,)
         for s in range(1, max(1, d.sets) + 1):
             for side in sides:
-                units.append(_Unit(i, ex, d, s, side, first=not units or units[-1].step != i))
+                first = not units or units[-1].step != i
+                units.append(_Unit(i, ex, d, s, side, first, first and ex.id not in seen))
+                seen.add(ex.id)
     return units
 
 
@@ -211,12 +298,17 @@ def _instruction(unit: _Unit, first_side: str | None) -> str:
     ex, d = unit.exercise, unit.dosage
     parts: list[str] = []
     if unit.first:
-        parts += [f"{capitalize(ex.name)}.", *ex.setup]
+        parts.append(f"{capitalize(ex.name)}.")
+        if unit.cautions:
+            parts += spoken_cautions(ex)
+        parts += ex.setup
     elif unit.set > 1 and unit.side in (None, "left"):
         parts.append(set_text(unit.set, d.sets))
     if first_side:
         parts.append(side_text(first_side))
     parts += [fill_side(s, first_side) for s in ex.steps]
+    if unit.cautions:
+        parts.append(options_hint(ex))
     reps = _rep_count(d)
     if d.hold_s > 0:
         parts.append(ex.hold_cue or HOLD)
@@ -237,43 +329,54 @@ def _rep_side(d: Dosage, unit_side: str | None, rep: int) -> str | None:
 
 
 def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
-    d, reps = unit.dosage, _rep_count(unit.dosage)
+    ex, d, reps = unit.exercise, unit.dosage, _rep_count(unit.dosage)
     beats: list[Beat] = []
     for rep in range(1, reps + 1):
         side = _rep_side(d, unit.side, rep)
         at = Beat("say", seg, step=unit.step, set=unit.set, side=side, rep=rep, reps=reps)
         if d.hold_s <= 0:
-            text = move_count_text(rep, side if d.sides == "alternating" else None)
+            cue = ex.rep_cues[rep - 1] if rep <= len(ex.rep_cues) else ""
+            text = move_count_text(rep, side if d.sides == "alternating" else None, cue)
             rep_s = d.rep_s if d.rep_s > 0 else DEFAULT_REP_S
             beats.append(replace(at, kind="move", text=text, base_s=rep_s))
             continue
         if rep > 1:
             named = side_text(side) if side and d.sides == "alternating" else ""
-            beats.append(replace(at, kind="gap", base_s=REP_GAP_S))
-            beats.append(replace(at, text=_join([count_text(rep, reps), named, AGAIN])))
+            again = HOLD if ex.reposition else AGAIN  # after a new position, not back into one
+            change = ex.side_change if d.sides == "alternating" else ex.rep_change
+            beats.append(replace(at, kind="gap", base_s=CHANGE_S[change]))
+            beats.append(replace(at, text=_join([count_text(rep, reps), named, again])))
         beats.append(replace(at, kind="hold", base_s=d.hold_s, cue="hold_start"))
         if rep < reps:
-            beats.append(replace(at, text=RELEASE, cue="hold_end"))
+            moving = fill_side(ex.reposition, side) if ex.reposition else ""
+            beats.append(replace(at, text=_join([_release(ex), moving]), cue="hold_end"))
     return beats
+
+
+def _release(exercise: Exercise) -> str:
+    return exercise.release or RELEASE
 
 
 def _tail(unit: _Unit, after: _Unit | None, seg: int) -> list[Beat]:
     """What closes a segment: release, then switch sides, rest before the next set or step."""
-    d = unit.dosage
+    d, ex = unit.dosage, unit.exercise
     at = Beat("say", seg, step=unit.step, set=unit.set, side=unit.side)
-    close = RELEASE if d.hold_s > 0 else RELAX
+    close = _release(ex) if d.hold_s > 0 else RELAX
     cue: CueName | None = "hold_end" if d.hold_s > 0 else None
     if after is None:
         return [replace(at, text=close, cue=cue)]
     if after.step == unit.step and after.set == unit.set:
         return [
             replace(at, text=_join([close, SWITCH]), cue="switch_sides"),
-            replace(at, kind="gap", base_s=SWITCH_GAP_S),
+            replace(at, kind="gap", base_s=CHANGE_S[ex.side_change]),
         ]
-    rest = REST if after.step == unit.step else next_text(after.exercise)
+    same_step = after.step == unit.step
+    rest = REST if same_step else next_text(after.exercise, ex)
     beats = [replace(at, text=_join([close, rest]), cue=cue)]
     if d.rest_s > 0:
         beats.append(replace(at, kind="rest", base_s=d.rest_s))
+    if not same_step and on_floor(after.exercise.position) != on_floor(ex.position):
+        beats.append(replace(at, kind="gap", base_s=CHANGE_S["get_up"]))
     return beats
 
 
@@ -314,9 +417,12 @@ def build_plan(
         (Plan(routine, tuple(b), (), pace).seconds_from(0, pace, speech) for _, b, _ in groups),
         0.0,
     )
-    placeholder = intro_text(routine, 0.0)
-    total = body + speech(placeholder)
-    groups.insert(0, ("intro", [Beat("say", text=intro_text(routine, total), segment=0)], None))
+    props = routine_props(library, routine)
+    total = body + speech(intro_text(routine, 0.0, props))
+    intro = [Beat("say", text=intro_text(routine, total, props), segment=0)]
+    if props:
+        intro.append(Beat("ready", text=reminder_text(props), segment=0))
+    groups.insert(0, ("intro", intro, None))
     beats: list[Beat] = []
     segments: list[Segment] = []
     for index, (kind, group, owner) in enumerate(groups):

@@ -32,11 +32,20 @@ from skill.core.events import (
     StopSpeech,
     Tick,
 )
-from skill.core.exercise import Library, Routine, find_routine
-from skill.core.plan import Beat, Plan, SpeechTimer, build_plan, estimate_speech_seconds, fill_side
+from skill.core.exercise import Exercise, Library, Routine, find_routine
+from skill.core.plan import (
+    Beat,
+    Plan,
+    SpeechTimer,
+    build_plan,
+    estimate_speech_seconds,
+    fill_side,
+    routine_props,
+    spoken_cautions,
+)
 
 Mode = Literal["idle", "running", "paused"]
-Phase = Literal["none", "say", "lead", "timed"]
+Phase = Literal["none", "say", "lead", "timed", "ready"]
 SNAPSHOT_VERSION = 1
 EPS = 1e-6  # clock comparisons: a tick scheduled at a deadline must count as reaching it
 HALFWAY_MIN_S = 20.0  # holds this long get "halfway there"
@@ -44,6 +53,7 @@ SPOKEN_COUNTDOWN_MIN_S = 8.0  # holds this long get "three, two, one"; shorter o
 TICK_COUNTDOWN_MIN_S = 4.0
 MOVE_COUNT_SLACK_S = 0.2  # a moving rep's count is spoken only if it fits in the rep
 SPEECH_WATCHDOG_S = 30.0  # a SpeechDone this overdue was lost: go on rather than hang
+READY_REMINDER_S = 30.0  # while waiting for the props: remind this often
 WHAT_TIMED = {"hold": "hold", "move": "rep", "rest": "rest", "gap": "break"}
 SpeakKind = Literal["instruction", "ack", "count", "cue", "info"]
 
@@ -117,6 +127,7 @@ class Player:
         self._led: LedState | None = None
         self._led_at = -1e9
         self._devices_down: set[str] = set()
+        self._remind_at = 0.0  # waiting for the props: when to remind
 
     # --- public state for the shell --------------------------------------------------------
 
@@ -150,6 +161,8 @@ class Player:
 
     def next_deadline(self) -> float | None:
         """When the next cue or beat end falls due, so a shell or simulator can tick exactly."""
+        if self._mode == "running" and self._phase == "ready":
+            return self._remind_at
         if self._mode != "running" or self._phase != "timed":
             return None
         due = [self._end - c.remaining for c in self._cues if c.key not in self._fired]
@@ -185,6 +198,8 @@ class Player:
         if self._mode != "running":
             return []
         now = self.clock()
+        if self._phase == "ready":
+            return self._remind() if now >= self._remind_at - EPS else []
         if self._phase in ("say", "lead") and self._awaiting is not None:
             if now < self._overdue_at:
                 return []
@@ -235,6 +250,8 @@ class Player:
         while index < len(self.plan.beats):
             beat = self.plan.beats[index]
             self.index = index
+            if beat.kind == "ready":
+                return out + self._start_ready()
             if not beat.timed:
                 return out + self._start_say(beat)
             total = beat.base_s * self.pace
@@ -254,6 +271,25 @@ class Player:
         if self.index == self.plan.segment_of(self.index).start:
             out.append(self._save())
         return out
+
+    def _start_ready(self) -> list[Action]:
+        """Wait, untimed, for ready, start or a short press: the props are being fetched."""
+        self._phase, self._held = "ready", None
+        self._remind_at = self.clock() + READY_REMINDER_S
+        return [
+            *self._set_led(LedState.READY),
+            Log("waiting for the props: ready, start or a short press"),
+        ]
+
+    def _remind(self) -> list[Action]:
+        beat = self.beat
+        assert beat is not None
+        self._remind_at = self.clock() + READY_REMINDER_S
+        button = f" {phrases.READY_BUTTON}" if self.settings.has_button else ""
+        return [self._speak(f"{beat.text}{button}", "info")]
+
+    def _waiting_ready(self) -> bool:
+        return self._mode == "running" and self._phase == "ready"
 
     def _start_timed(self, beat: Beat, total: float, left: float, fresh: bool) -> list[Action]:
         now = self.clock()
@@ -345,6 +381,7 @@ class Player:
             "version": SNAPSHOT_VERSION,
             "routine": self.plan.routine.id,
             "step": beat.step,
+            "exercise": self.plan.routine.steps[beat.step].exercise_id if beat.step >= 0 else None,
             "segment": beat.segment,
             "beat": index,
             "set": beat.set,
@@ -413,6 +450,12 @@ class Player:
         return next(iter(self.library.routines.values()), None)
 
     def _cmd_start(self, cmd: Command) -> list[Action]:
+        if self._waiting_ready():
+            other = self._routine_for(cmd) if cmd.args.get("routine") else None
+            if other is None or self.plan is None or other.id == self.plan.routine.id:
+                return self._advance()
+            # Another routine named before this one began: nothing was done, so none is recorded.
+            return [StopSpeech(), *self._begin(other, resumed=False), *self._enter(0)]
         if self._mode == "running":
             return self._reply(phrases.ALREADY_RUNNING)
         if self._mode == "paused":
@@ -445,6 +488,8 @@ class Player:
         return out + self._end_session(finished=False) + [Log("routine stopped")]
 
     def _cmd_pause(self, cmd: Command) -> list[Action]:
+        if self._waiting_ready() and cmd.source == "button":
+            return self._advance()  # the short press that means "ready"
         if self._mode == "idle":
             return self._reply(phrases.NOTHING_RUNNING)
         if self._mode == "paused":
@@ -458,6 +503,8 @@ class Player:
         return out + self._reply(phrases.ACKS["pause"]) + [self._save()]
 
     def _cmd_resume(self, cmd: Command) -> list[Action]:
+        if self._waiting_ready():
+            return self._advance()
         if self._mode == "running":
             return self._reply(phrases.ALREADY_GOING)
         if self._mode == "idle":
@@ -497,7 +544,12 @@ class Player:
             return self._reply(phrases.NOTHING_RUNNING)
         index, beat = self.index, self.plan.beats[self.index]
         here = self.plan.segment_of(index)
-        out = self._jump_to(phrases.ACKS["repeat"], here.start)
+        ack = phrases.ACKS["repeat"]
+        exercise = self._exercise()
+        cautions = spoken_cautions(exercise) if exercise else []
+        if cautions and " ".join(cautions) not in self.plan.beats[here.start].text:
+            ack = " ".join([ack, *cautions])  # said again even where the segment does not
+        out = self._jump_to(ack, here.start)
         if beat.rep > 1 and index > here.start:
             first = next(
                 i
@@ -518,7 +570,7 @@ class Player:
         here = self.remaining_hold
         speech = self.settings.speech_seconds
         after = self.plan.seconds_from(self.index + 1, self.pace, speech)
-        current = here if here is not None else speech(beat.text) if not beat.timed else 0.0
+        current = here if here is not None else self.plan.beat_seconds(beat, self.pace, speech)
         what = WHAT_TIMED.get(beat.kind) if here is not None else None
         if beat.kind == "move" and beat.reps <= 1:
             what = "exercise"  # a single movement is the whole exercise
@@ -567,6 +619,49 @@ class Player:
         elif self._held is not None:
             self._held *= scale
         return [*self._reply(phrases.ACKS[ack]), Log(f"pace {self.pace:.2f}")]
+
+    def _exercise(self) -> Exercise | None:
+        """The exercise being done now (None when idle, in the intro or the closing words)."""
+        beat = self.beat
+        if beat is None or beat.step < 0 or self.plan is None:
+            return None
+        return self.library.exercises[self.plan.routine.steps[beat.step].exercise_id]
+
+    def _cmd_ready(self, cmd: Command) -> list[Action]:
+        if self._waiting_ready():
+            return self._advance()
+        if self._mode == "idle":
+            return self._reply(phrases.NOTHING_RUNNING)
+        if self._mode == "paused":
+            return self._reply(phrases.ON_BREAK)
+        return self._reply(phrases.UNDER_WAY)
+
+    def _cmd_easier(self, cmd: Command) -> list[Action]:
+        exercise = self._exercise()
+        if exercise is None:
+            return self._reply(phrases.NOT_IN_EXERCISE if self.plan else phrases.NOTHING_RUNNING)
+        side = self.beat.side if self.beat else None
+        if exercise.easier:
+            return self._reply(fill_side(exercise.easier, side), "info")
+        # No easier version: shorter holds, as "faster" gives them.
+        shorter = self._change_pace(-phrases.PACE_STEP, "faster", "fastest")
+        return [*self._reply(phrases.NO_EASIER, "info"), *shorter]
+
+    def _cmd_harder(self, cmd: Command) -> list[Action]:
+        exercise = self._exercise()
+        if exercise is None:
+            return self._reply(phrases.NOT_IN_EXERCISE if self.plan else phrases.NOTHING_RUNNING)
+        side = self.beat.side if self.beat else None
+        text = fill_side(exercise.harder, side) if exercise.harder else phrases.NO_HARDER
+        return self._reply(text, "info")
+
+    def _cmd_props(self, cmd: Command) -> list[Action]:
+        running = self.plan is not None and self._mode != "idle"
+        routine = self.plan.routine if self.plan and running else self._routine_for(cmd)
+        if routine is None:
+            return self._reply(phrases.NO_ROUTINES)
+        props = routine_props(self.library, routine)
+        return self._reply(phrases.needs_text(routine, props), "info")
 
     def _cmd_louder(self, cmd: Command) -> list[Action]:
         return [SetVolume(self.settings.volume_step), *self._reply(phrases.ACKS["louder"])]
@@ -621,7 +716,10 @@ class Player:
             beat = plan.beats[index]
             have = (beat.step, beat.side, beat.rep)
             want = (saved["step"], saved["side"], saved["rep"])
-            if have != want:
+            moved = _relocate(plan, saved) if have != want else None
+            if moved is not None:
+                index, beat = moved, plan.beats[moved]
+            elif have != want:
                 return (
                     f"beat {index} of routine '{rid}' is step {have[0]}, side {have[1]}, "
                     f"rep {have[2]}; the session saved step {want[0]!r}, side {want[1]!r}, "
@@ -656,6 +754,24 @@ class Player:
         led = self._led_for_state()
         self._led, self._led_at = led.state, self.clock()
         return [*out, led, *self._reply(text, "info")]
+
+
+def _relocate(plan: Plan, saved: Mapping[str, Any]) -> int | None:
+    """Where a session saved before the plan's beats changed (new cautions, gaps or a props
+    wait) is now: the same exercise, set, side and rep, if the routine still has that
+    exercise at that step. Saves without the exercise id are not guessed at."""
+    step, exercise = saved.get("step"), saved.get("exercise")
+    if not isinstance(step, int) or not 0 <= step < len(plan.routine.steps):
+        return None
+    if exercise is None or plan.routine.steps[step].exercise_id != exercise:
+        return None
+    place = (step, saved.get("set", 1), saved.get("side"), saved.get("rep"))
+    timed = saved.get("remaining") is not None
+    for i, beat in enumerate(plan.beats):
+        kind_fits = beat.kind in ("hold", "move") if timed else beat.kind == "say"
+        if (beat.step, beat.set, beat.side, beat.rep) == place and kind_fits:
+            return i
+    return None
 
 
 def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:

@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from skill.core.player import Player
 
 # What the person is doing in each kind of beat, as the page's big label says it.
-DOING = {"say": "listen", "hold": "hold", "move": "move", "rest": "rest", "gap": "get ready"}
+DOING = {
+    "say": "listen",
+    "hold": "hold",
+    "move": "move",
+    "rest": "rest",
+    "gap": "get ready",
+    "ready": "get your props",
+}
 
 
 def view_of(player: Player) -> dict[str, Any]:
@@ -36,6 +43,7 @@ def view_of(player: Player) -> dict[str, Any]:
         **base,
         "routine": {"id": plan.routine.id, "name": plan.routine.name},
         "doing": DOING[beat.kind],
+        "waiting": beat.kind == "ready",  # for the props: the page's main button says ready
         "timed": beat.timed,
         "remaining_s": None if remaining is None else math.ceil(remaining - 1e-6),
         "hold_s": round(beat.base_s * player.pace) if beat.timed else None,

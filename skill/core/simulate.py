@@ -86,6 +86,9 @@ class Simulation:
     tick: float | None = 0.1
     saved: dict[str, object] | None = None
     wall_start: float = 1_700_000_000.0
+    # When the coach waits for the props, the person says "ready" this many seconds later
+    # (None: never, to see the reminders).
+    ready_after_s: float | None = 0.0
 
     def __post_init__(self) -> None:
         self.now = 0.0
@@ -103,6 +106,7 @@ class Simulation:
         self._cut: list[int] = []
         self._next_tick = self.tick or 0.0
         self._events = 0
+        self._ready_at: float | None = None
 
     # --- one event ---------------------------------------------------------------------
 
@@ -119,7 +123,15 @@ class Simulation:
         cut, self._cut = self._cut, []
         for uid in cut:
             self.send(SpeechDone(uid))  # the shell reports cut-off speech as done, too
+        self._expect_ready()
         return actions
+
+    def _expect_ready(self) -> None:
+        waiting = self.player.mode == "running" and self.player.phase == "ready"
+        if not waiting:
+            self._ready_at = None
+        elif self._ready_at is None and self.ready_after_s is not None:
+            self._ready_at = self.now + self.ready_after_s
 
     def _note(self, item: Action | Event, end: float | None = None) -> None:
         kind, text = _describe(item)
@@ -146,6 +158,8 @@ class Simulation:
             times.append(max(deadline, self.now))
         if pos < len(script):
             times.append(max(script[pos][0], self.now))
+        if self._ready_at is not None:
+            times.append(max(self._ready_at, self.now))
         if self.tick and self.player.mode == "running":
             times.append(max(self._next_tick, self.now))
         return min(times) if times else None
@@ -165,6 +179,9 @@ class Simulation:
             elif pos < len(script) and script[pos][0] <= t:
                 self.send(script[pos][1])
                 pos += 1
+            elif self._ready_at is not None and self._ready_at <= t:
+                self._ready_at = None
+                self.send(Command("ready", source="cli"))
             elif (deadline := self.player.next_deadline()) is not None and deadline <= t:
                 self.send(Tick())
             else:
@@ -213,10 +230,15 @@ def _parse_time(text: str, item: str) -> float:
 
 
 def _parse_command(words: str, item: str) -> Command:
+    from skill.core.intents import FIXED_PHRASES, normalize
+
     tokens = words.strip().lower().replace("-", " ").split()
     name, args = tokens[0], tokens[1:]
     if name == "time" and args[:1] == ["left"]:
         name, args = "time_left", args[1:]
+    phrase = normalize(words)
+    if phrase in FIXED_PHRASES and name not in COMMANDS:  # as said: "what do i need"
+        name, args = FIXED_PHRASES[phrase], []
     if name not in COMMANDS:
         close = difflib.get_close_matches(name, COMMANDS, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""

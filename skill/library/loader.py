@@ -19,6 +19,7 @@ from typing import Any, cast
 import yaml
 
 from skill.core.exercise import (
+    Change,
     Dosage,
     Exercise,
     Library,
@@ -32,6 +33,7 @@ from skill.core.exercise import (
 YAML_SUFFIXES = (".yaml", ".yml")
 POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
 SIDES = ("none", "each", "alternating")
+CHANGES = ("same", "shift", "switch", "roll_over", "get_up")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 500  # characters in one spoken sentence or note
 # Bigger files are refused unread: every command loads the library, so one huge file
@@ -50,6 +52,7 @@ DOSAGE_KEYS = (*DOSAGE_LIMITS, "sides", "defaults")
 EXERCISE_KEYS = (
     *("id", "name", "aliases", "sources", "position", "props", "setup", "steps", "dosage"),
     *("dosage_note", "cautions", "easier", "harder", "hold_cue", "variants"),
+    *("release", "rep_cues", "reposition", "rep_change", "side_change"),
 )
 EXERCISE_REQUIRED = ("id", "name", "position", "steps", "dosage")
 ROUTINE_KEYS = ("id", "name", "aliases", "description", "steps")
@@ -58,6 +61,10 @@ STEP_KEYS = ("exercise", *DOSAGE_LIMITS, "sides")
 SOURCE_KEYS = ("seed", "title")
 VARIANT_KEYS = ("name", "source", "note")
 TOP_KEYS = ("exercises", "routines")
+SPOKEN_KEYS = (
+    *("setup", "steps", "hold_cue", "easier", "harder"),
+    *("release", "rep_cues", "reposition"),
+)
 
 
 @dataclass(frozen=True)
@@ -397,10 +404,22 @@ def _sources(ctx: _Ctx, item: _Map) -> tuple[SourcePage, ...]:
 
 
 def _check_spoken(ctx: _Ctx, item: _Map, built: dict[str, Any], sides: str | None) -> None:
-    for key in ("setup", "steps", "hold_cue", "easier", "harder"):
+    for key in SPOKEN_KEYS:
         value = built[key]
         texts = value if isinstance(value, tuple) else (value,) if isinstance(value, str) else ()
         _spoken(ctx, key, _line(item, key), texts, sides)
+
+
+def _change(ctx: _Ctx, item: _Map, key: str, default: Change) -> Change:
+    """One of CHANGES (the planner times each); a typo gets a did-you-mean."""
+    value = item.get(key, default)
+    if value in CHANGES:
+        return cast(Change, value)
+    close = difflib.get_close_matches(str(value), CHANGES, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    msg = f"should be one of {', '.join(CHANGES)}; got {_describe(value)}{hint}"
+    ctx.add(_line(item, key), key, msg)
+    return default
 
 
 def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
@@ -430,6 +449,11 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
         easier=_text(ctx, item, "easier"),
         harder=_text(ctx, item, "harder"),
         hold_cue=_text(ctx, item, "hold_cue"),
+        release=_text(ctx, item, "release"),
+        rep_cues=_texts(ctx, item, "rep_cues"),
+        reposition=_text(ctx, item, "reposition"),
+        rep_change=_change(ctx, item, "rep_change", "same"),
+        side_change=_change(ctx, item, "side_change", "switch"),
         dosage_note=_text(ctx, item, "dosage_note", "") or "",
         variants=_variants(ctx, item),
     )

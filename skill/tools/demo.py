@@ -61,7 +61,7 @@ class Line:
 
     text: str
     expect: str  # the command it must produce
-    state: str  # idle | holding | paused
+    state: str  # idle | waiting (for the props) | holding | paused
     after_s: float
 
 
@@ -72,6 +72,7 @@ class Line:
 # session it is heard at the second try.
 SCRIPT: tuple[Line, ...] = (
     Line("start upper back routine", "start", "idle", 1.0),
+    Line("ready", "ready", "waiting", 1.5),
     Line("wait", "pause", "holding", 4.0),
     Line("continue", "resume", "paused", 3.0),
     Line("how long left", "time_left", "holding", 3.0),
@@ -369,6 +370,8 @@ class Session:
     def _update_state(self) -> None:
         p = self.player
         state: str = "holding" if p.mode == "running" and p.phase == "timed" else p.mode
+        if p.mode == "running" and p.phase == "ready":
+            state = "waiting"
         if p.beat is not None and p.beat.kind == "rest":
             state = "resting"
         if state != self.state:
@@ -571,7 +574,12 @@ def run_demo(
     if chosen is None:
         known = ", ".join(r.name for r in library.routines.values())
         raise UserError(f"no routine called {routine!r}; known routines: {known}")
-    script = (Line(f"start {chosen.name} routine", "start", "idle", 1.0), *SCRIPT[1:])
+    from skill.core.plan import routine_props
+
+    rest = [
+        line for line in SCRIPT[1:] if line.state != "waiting" or routine_props(library, chosen)
+    ]
+    script = (Line(f"start {chosen.name} routine", "start", "idle", 1.0), *rest)
     voice = wiring.open_voice(settings)
     cache = wiring.open_phrase_cache(settings, voice)
     engine = wiring.open_recognizer(settings, library, log)

@@ -45,7 +45,18 @@ STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"app.css": "text/css", "app.js": "text/javascript", "pair.js": "text/javascript"}
 # Paths a browser that has not paired yet may load: the pairing page and what it needs.
 PUBLIC = {"/", "/pair", "/pair/request", *(f"/static/{n}" for n in STATIC_FILES)}
-PAGE_COMMANDS = ("start", "pause", "resume", "next", "back", "repeat", "stop", "louder", "quieter")
+PAGE_COMMANDS = (
+    "start",
+    "ready",
+    "pause",
+    "resume",
+    "next",
+    "back",
+    "repeat",
+    "stop",
+    "louder",
+    "quieter",
+)
 SSE_KEEPALIVE_S = 15.0  # a comment line this often keeps proxies and phones from idling out
 SSE_RETRY_MS = 1000  # EventSource reconnects this soon after the service restarts
 MAX_STREAMS = 8  # open live pages; each costs a few kB, the cap bounds a misbehaving client

@@ -58,8 +58,9 @@ function render(view) {
   $("progress").style.width = `${Math.round(view.progress * 100)}%`;
   $("next").textContent = view.next;
   const pause = $("pause");
-  pause.dataset.command = view.mode === "paused" ? "resume" : "pause";
-  pause.textContent = view.mode === "paused" ? "Resume" : "Pause";
+  const main = view.mode === "paused" ? "resume" : view.waiting ? "ready" : "pause";
+  pause.dataset.command = main;
+  pause.textContent = { resume: "Resume", ready: "Ready", pause: "Pause" }[main];
   const cautions = $("cautions");
   cautions.replaceChildren(...(ex ? ex.cautions : []).map((c) => el("li", c)));
   $("easier").textContent = ex && ex.easier ? `Easier: ${ex.easier}` : "";

@@ -1,0 +1,383 @@
+"""Coaching a person on the floor: cautions before the first hold, props first, time to move
+between positions, movements cued when due, and the easier/harder/what-do-I-need commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from test_player_support import real_library, start, tiny_library
+
+from skill.core import phrases
+from skill.core.events import Command, Speak
+from skill.core.exercise import Library, Routine, RoutineStep
+from skill.core.gestures import Gesture, gesture_to_command
+from skill.core.intents import parse_command
+from skill.core.plan import (
+    CHANGE_S,
+    HOLD,
+    SAFETY,
+    Beat,
+    Plan,
+    build_plan,
+    fill_side,
+    on_floor,
+    planned_total,
+    routine_props,
+    spoken_cautions,
+)
+from skill.core.player import READY_REMINDER_S, PlayerSettings
+from skill.core.simulate import Simulation
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    lib = real_library()
+    assert lib is not None
+    return lib
+
+
+def alone(library: Library, ex_id: str) -> Plan:
+    """A routine of one exercise, with its own dosage."""
+    ex = library.exercises[ex_id]
+    return build_plan(library, Routine(ex_id, ex.name, "", (RoutineStep(ex_id, ex.dosage),)))
+
+
+def spoken(plan: Plan) -> list[str]:
+    return [fill_side(b.text, b.side) for b in plan.beats if b.text and b.kind != "ready"]
+
+
+def first_timed(plan: Plan, step: int) -> int:
+    return next(
+        i for i, b in enumerate(plan.beats) if b.step == step and b.kind in ("hold", "move")
+    )
+
+
+# --- cautions ----------------------------------------------------------------------------
+
+
+def test_every_exercise_says_its_cautions_before_its_first_hold(library: Library) -> None:
+    for ex in library.exercises.values():
+        plan = alone(library, ex.id)
+        before = " ".join(b.text for b in plan.beats[: first_timed(plan, 0)])
+        for caution in ex.cautions:
+            said = SAFETY if caution == "Stop if anything hurts." else caution
+            assert said in before, f"{ex.id}: {caution!r} is not said before the first hold"
+        after = " ".join(b.text for b in plan.beats[first_timed(plan, 0) :])
+        assert not any(c in after for c in spoken_cautions(ex)), f"{ex.id}: said again"
+
+
+def test_cautions_come_once_per_session_even_when_an_exercise_comes_back(
+    library: Library,
+) -> None:
+    ex = library.exercises["cobra_extension"]
+    steps = tuple(RoutineStep(ex.id, ex.dosage) for _ in range(2))
+    plan = build_plan(library, Routine("twice", "twice", "", steps))
+    text = " ".join(b.text for b in plan.beats)
+    assert text.count("Keep the stretch mild to moderate.") == 1
+
+
+def test_repeat_says_the_cautions_again(library: Library) -> None:
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    sim.run(until=0.0)
+    while not (sim.player.beat and sim.player.beat.side == "right"):
+        sim.run(until=sim.now + 1.0)  # to side-lying rotation's second side
+    before = len(sim.actions)
+    sim.send(Command("repeat"))
+    said = " ".join(a.text for a in sim.actions[before:] if isinstance(a, Speak))
+    assert "Keep the stretch mild to moderate." in said
+
+
+# --- props first -------------------------------------------------------------------------
+
+
+def test_routines_with_props_name_them_and_wait(library: Library) -> None:
+    plan = build_plan(library, library.routines["thoracic_mobility"])
+    assert "You need a towel, a book, two tennis balls and a foam roll." in plan.beats[0].text
+    assert plan.beats[1].kind == "ready"
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "thoracic_mobility")
+    sim.advance_to(2.5 * READY_REMINDER_S + 20)
+    assert sim.player.mode == "running" and sim.player.phase == "ready"
+    reminders = [t for t in sim.spoken() if t.startswith("I am waiting for you.")]
+    assert len(reminders) == 2, sim.spoken()
+    sim.send(Command("ready"))
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+    assert sim.spoken()[-1].startswith("Long-sitting rounding stretch.")
+
+
+@pytest.mark.parametrize("command", ["start", "resume"])
+def test_start_or_continue_also_means_ready(library: Library, command: str) -> None:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "upper_back")
+    sim.advance_to(25.0)
+    assert sim.player.phase == "ready"
+    sim.send(Command(command))
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+
+
+def test_a_short_press_means_ready_but_saying_wait_pauses(library: Library) -> None:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "upper_back")
+    sim.advance_to(25.0)
+    assert sim.player.phase == "ready"
+    sim.send(Command("pause"))  # spoken "wait": a break, not ready
+    assert sim.player.mode == "paused"
+    sim.send(Command("resume"))
+    assert sim.player.phase == "ready"
+    sim.send(gesture_to_command(Gesture.SHORT, sim.player.mode))
+    assert sim.player.mode == "running" and sim.player.beat is not None
+    assert sim.player.beat.step == 0
+
+
+def test_a_routine_without_props_starts_at_once() -> None:
+    library = tiny_library()
+    assert not routine_props(library, library.routines["tiny"])
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "tiny")
+    sim.run(until=30.0)
+    assert not any(b.kind == "ready" for b in build_plan(library, library.routines["tiny"]).beats)
+    assert sim.player.beat is not None and sim.player.beat.step >= 0
+
+
+# --- time to move ------------------------------------------------------------------------
+
+
+def _gaps(plan: Plan, library: Library) -> list[tuple[Beat, Beat, float]]:
+    """Each gap with the beat before it and the time the data's change of position asks."""
+    out = []
+    for i, beat in enumerate(plan.beats):
+        if beat.kind != "gap":
+            continue
+        ex = library.exercises[plan.routine.steps[beat.step].exercise_id]
+        before = plan.beats[i - 1]
+        if before.kind == "rest":
+            nxt = library.exercises[plan.routine.steps[beat.step + 1].exercise_id]
+            assert on_floor(nxt.position) != on_floor(ex.position)
+            want = CHANGE_S["get_up"]
+        elif "Switch sides." in before.text or ex.dosage.sides == "alternating":
+            want = CHANGE_S[ex.side_change]
+        else:
+            want = CHANGE_S[ex.rep_change]
+        out.append((before, beat, want))
+    return out
+
+
+def test_gaps_follow_the_change_of_position(library: Library) -> None:
+    for routine in library.routines.values():
+        for before, gap, want in _gaps(build_plan(library, routine), library):
+            assert gap.base_s == want, (routine.id, before.text, gap)
+
+
+def test_getting_up_from_the_floor_gets_its_time_and_says_where(library: Library) -> None:
+    plan = build_plan(library, library.routines["upper_back"])  # rhomboid -> snow angels
+    i = next(i for i, b in enumerate(plan.beats) if "Next: snow angels" in b.text)
+    assert "on the floor" in plan.beats[i].text
+    assert [b.kind for b in plan.beats[i + 1 : i + 3]] == ["rest", "gap"]
+    assert plan.beats[i + 2].base_s == CHANGE_S["get_up"]
+
+
+def test_side_lying_rotation_does_one_side_then_rolls_over_once(library: Library) -> None:
+    plan = alone(library, "side_lying_rotation")
+    sides = [b.side for b in plan.beats if b.kind == "hold"]
+    assert sides == ["left"] * 3 + ["right"] * 3
+    gaps = [b.base_s for b in plan.beats if b.kind == "gap"]
+    assert gaps.count(CHANGE_S["roll_over"]) == 1
+    said = spoken(plan)
+    first = next(t for t in said if t.startswith("Side-lying rotation."))
+    assert "Left side. Lie on your left side. Turn your head to the right." in first
+    right = next(t for t in said if t.startswith("Right side."))
+    assert "Lie on your right side. Turn your head to the left." in right
+
+
+# --- movements as movements ----------------------------------------------------------------
+
+
+def test_moving_exercises_never_say_hold_and_cue_each_rep_when_due(library: Library) -> None:
+    for ex_id, cues in (
+        ("shoulder_rolls", ["forward", "backward"]),
+        ("seated_side_bend", ["right", "front right", "straight forward", "front left", "left"]),
+    ):
+        plan = alone(library, ex_id)
+        assert not any(HOLD in t for t in spoken(plan)), ex_id
+        moves = [b for b in plan.beats if b.kind == "move"]
+        assert len(moves) == len(cues)
+        for beat, cue in zip(moves, cues, strict=True):
+            assert cue in beat.text, (ex_id, beat.text)
+
+
+def test_the_player_speaks_a_moves_cue_as_that_rep_starts(library: Library) -> None:
+    ex = library.exercises["shoulder_rolls"]
+    routine = Routine("rolls", "rolls", "", (RoutineStep(ex.id, ex.dosage),))
+    lib = Library({ex.id: ex}, {"rolls": routine}, "rolls")
+    sim = Simulation(lib)
+    start(sim, "rolls")
+    plan = build_plan(lib, routine)
+    second = next(b for b in plan.beats if b.kind == "move" and b.rep == 2)
+    due = planned_total(lib, routine) - plan.seconds_from(plan.beats.index(second), 1.0)
+    sim.run()
+    said = [e for e in sim.timeline if e.kind == "say" and "backward" in e.text]
+    assert len(said) == 1 and said[0].t == pytest.approx(due, abs=1e-6)
+
+
+def test_towel_and_tennis_ball_levels_say_how_to_move_down(library: Library) -> None:
+    for ex_id, words in (
+        ("towel_roll_extension", "shoulder blade"),
+        ("tennis_ball_extension", "elbows"),
+    ):
+        plan = alone(library, ex_id)
+        releases = [b for b in plan.beats if b.cue == "hold_end" and b.rep < b.reps]
+        assert len(releases) == library.exercises[ex_id].dosage.reps - 1
+        for i, beat in enumerate(plan.beats):
+            if beat in releases:
+                assert words in beat.text
+                assert plan.beats[i + 1].kind == "gap"
+                assert plan.beats[i + 1].base_s == CHANGE_S["shift"]
+
+
+# --- easier, harder, what do I need --------------------------------------------------------
+
+
+def _voice(library: Library, text: str) -> Command:
+    cmd = parse_command(text, library)
+    assert cmd is not None, text
+    return cmd
+
+
+def _in_hold_of(library: Library, routine: str, ex_id: str) -> Simulation:
+    sim = Simulation(library)
+    start(sim, routine)
+    step = [s.exercise_id for s in library.routines[routine].steps].index(ex_id)
+    while not (sim.player.beat and sim.player.beat.step == step and sim.player.phase == "timed"):
+        sim.run(until=sim.now + 1.0)
+    return sim
+
+
+def _answer(sim: Simulation, cmd: Command) -> list[str]:
+    return [a.text for a in sim.send(cmd) if isinstance(a, Speak)]
+
+
+def test_easier_and_harder_by_voice_speak_the_exercises_options(library: Library) -> None:
+    sim = _in_hold_of(library, "lower_back", "knee_to_chest")
+    easier = _answer(sim, _voice(library, "easier"))
+    assert easier == [library.exercises["knee_to_chest"].easier]
+    assert _answer(sim, _voice(library, "Harder")) == [phrases.NO_HARDER]
+    sim = _in_hold_of(library, "middle_back", "passive_backbend")
+    assert _answer(sim, _voice(library, "harder")) == [library.exercises["passive_backbend"].harder]
+
+
+def test_easier_without_an_option_shortens_the_holds(library: Library) -> None:
+    sim = _in_hold_of(library, "lower_back", "bird_dog")
+    assert library.exercises["bird_dog"].easier is None
+    left = sim.player.remaining_hold
+    said = _answer(sim, _voice(library, "easier"))
+    assert said[0] == phrases.NO_EASIER and sim.player.pace == 0.75
+    assert left is not None and sim.player.remaining_hold == pytest.approx(left * 0.75)
+
+
+def test_what_do_i_need_names_the_props(library: Library) -> None:
+    sim = Simulation(library)
+    said = _answer(sim, _voice(library, "what do I need"))  # idle: the default routine's
+    assert said == ["For upper back: You need a pillow and a towel."]
+    start(sim, "thoracic_mobility")
+    said = _answer(sim, _voice(library, "what do i need"))
+    assert said == [
+        "For thoracic mobility: You need a towel, a book, two tennis balls and a foam roll."
+    ]
+
+
+def test_every_new_reply_is_pre_rendered(library: Library) -> None:
+    fixed = phrases.all_phrases(library)
+    texts = [phrases.NO_EASIER, phrases.NO_HARDER, phrases.READY_BUTTON, phrases.UNDER_WAY]
+    texts += phrases.option_texts(library)
+    for routine in library.routines.values():
+        texts.append(phrases.needs_text(routine, routine_props(library, routine)))
+        texts += [b.text for b in build_plan(library, routine).beats if b.kind == "ready"]
+    missing = [s for t in texts for s in phrases.split_sentences(t) if s not in fixed]
+    assert not missing, missing
+
+
+def test_a_reminder_mentions_the_button_only_when_there_is_one(library: Library) -> None:
+    for has_button in (True, False):
+        sim = Simulation(library, PlayerSettings(has_button=has_button), ready_after_s=None)
+        start(sim, "upper_back")
+        sim.advance_to(READY_REMINDER_S + 20)
+        reminder = next(t for t in sim.spoken() if t.startswith("I am waiting"))
+        assert (phrases.READY_BUTTON in reminder) == has_button
+
+
+# --- durations -----------------------------------------------------------------------------
+
+
+def test_readme_routine_table_matches_the_computed_durations(library: Library) -> None:
+    text = README.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([a-z ]+?)(?: \(.*?\))? \| (\d+:\d\d) \| (\d+) \|$", text, re.M)
+    assert len(rows) == len(library.routines)
+    for name, time, count in rows:
+        routine = library.routines[name.replace(" (the default)", "").replace(" ", "_")]
+        total = round(planned_total(library, routine))
+        assert time == f"{total // 60}:{total % 60:02d}", (name, time)
+        assert int(count) == len(routine.steps)
+
+
+# --- resume across the change ----------------------------------------------------------------
+
+
+def _saved_mid_hold(library: Library) -> dict[str, object]:
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    while not (sim.player.beat and sim.player.beat.side == "right" and sim.player.beat.rep == 2):
+        sim.run(until=sim.now + 1.0)
+    while sim.player.phase != "timed" or sim.player.beat.kind != "hold":
+        sim.run(until=sim.now + 0.5)
+    snap = sim.player.snapshot()
+    assert snap is not None and snap["exercise"] == "side_lying_rotation"
+    return snap
+
+
+def test_a_session_saved_before_the_beats_moved_resumes_on_the_same_rep(library: Library) -> None:
+    snap = _saved_mid_hold(library)
+    moved = {**snap, "beat": int(snap["beat"]) - 3}  # type: ignore[call-overload]
+    sim = Simulation(library, saved=moved, wall_start=1_700_000_000.0 + 600)
+    sim.send(Command("resume"))
+    sim.run(until=sim.now + 60.0)
+    holds = [a for a in sim.timeline if a.kind == "log" and "hold" in a.text]
+    assert holds and "side-lying rotation, right side, rep 2 of 3" in holds[0].text, holds
+
+
+def test_an_old_save_without_the_exercise_is_set_aside_when_its_beat_moved(
+    library: Library,
+) -> None:
+    snap = _saved_mid_hold(library)
+    old = {k: v for k, v in snap.items() if k != "exercise"}
+    old["beat"] = int(snap["beat"]) - 3  # type: ignore[call-overload]
+    sim = Simulation(library, saved=old, wall_start=1_700_000_000.0 + 600)
+    sim.send(Command("resume"))
+    assert sim.player.mode == "idle" and sim.spoken()[-1] == phrases.UNUSABLE_SESSION
+
+
+def test_an_exercise_with_another_version_says_how_to_ask_for_it(library: Library) -> None:
+    for ex in library.exercises.values():
+        plan = alone(library, ex.id)
+        before = " ".join(b.text for b in plan.beats[: first_timed(plan, 0)])
+        said = re.findall(r"\b(easier|harder)\b", before.lower())
+        assert set(said) == {w for w, o in (("easier", ex.easier), ("harder", ex.harder)) if o}
+
+
+def test_naming_another_routine_while_waiting_for_props_starts_that_one(library: Library) -> None:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "upper_back")
+    sim.advance_to(25.0)
+    assert sim.player.phase == "ready"
+    sim.send(Command("start", {"routine": "upper_back"}))  # the same one: ready
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "upper_back")
+    sim.advance_to(25.0)
+    sim.send(Command("start", {"routine": "quick_stretch"}))
+    assert sim.player.routine_id == "quick_stretch"
+    assert sim.spoken()[-1].startswith("Quick stretch, about")
