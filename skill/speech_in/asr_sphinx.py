@@ -151,15 +151,6 @@ class Tuning:
     # with the rule from 5 phones on, noisy real speech became "quieter", "faster", "go back".
     min_similar_phones: int = 8
     min_phrase_similarity: float = 0.6
-    # Quiet hiss added to every sample before anything else looks at it, as a quiet USB
-    # microphone in a quiet room has (skill.audio_mix.MIC_HISS_RMS). Digital silence and a
-    # very quiet recording are far below any real room, and then the VAD, the noise floor
-    # and the decoders' cepstral mean depended on how much near-silence surrounded the
-    # words: over the human set, 23 of 415 verdicts changed with 0-2 s of silence or a
-    # -60 to -70 dBFS hiss around the clip, and non-commands were acted on 2 to 5 times
-    # depending on the framing. With this floor (and a recording heard as if the
-    # microphone had been open before it, skill.recognizer.LEAD_IN_S): 12 changed, 1-2.
-    comfort_noise_dbfs: float = -64.0
 
 
 def model_dir() -> Path:
@@ -460,7 +451,6 @@ class SphinxEngine:
     ) -> None:
         import tempfile
 
-        import numpy as np
         import pocketsphinx
 
         self.library = library
@@ -505,9 +495,6 @@ class SphinxEngine:
         self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE, FRAME_S)
         self._denoiser = Denoiser(self.tuning.denoise_level)
         self._frame_samples = self._vad.frame_bytes // 2
-        rms = 32768 * 10 ** (self.tuning.comfort_noise_dbfs / 20)
-        noise = np.random.default_rng(0).standard_normal(3 * SAMPLE_RATE) * rms
-        self._hiss = noise.astype(np.float32)
         self.reset()
 
     def forget_room(self) -> None:
@@ -524,7 +511,6 @@ class SphinxEngine:
         import numpy as np
 
         self._pending: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
-        self._hissed = 0  # samples given the comfort noise, which restarts with the stream
         self._floor = NoiseFloor(self.tuning.floor_margin_db)
         self._levels: list[float] = []  # frame levels of the current segment
         self._fed = 0  # samples seen
@@ -564,22 +550,10 @@ class SphinxEngine:
         else:
             self._echo.play(frame_levels(pcm, rate, FRAME_S), now)
 
-    def _with_hiss(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
-        """`pcm` over the comfort noise (Tuning.comfort_noise_dbfs). The noise is a fixed
-        sequence indexed by the stream position, so the same stream, in any chunks, gets
-        the same verdict."""
-        import numpy as np
-
-        index = (np.arange(len(pcm)) + self._hissed) % len(self._hiss)
-        self._hissed += len(pcm)
-        mixed = np.round(pcm.astype(np.float32) + self._hiss[index])
-        return np.clip(mixed, -32768, 32767).astype(np.int16)
-
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
         import numpy as np
 
-        heard = self._with_hiss(np.asarray(pcm, dtype=np.int16).reshape(-1))
-        data = np.concatenate([self._pending, heard])
+        data = np.concatenate([self._pending, np.asarray(pcm, dtype=np.int16).reshape(-1)])
         n = self._frame_samples
         usable = len(data) - len(data) % n
         self._pending = data[usable:]

@@ -43,10 +43,6 @@ WAKE_WORD_ON_FALLBACK = (
 )
 # The stream is fed in pieces this long when recognizing a file, as the microphone would.
 FILE_CHUNK_S = 0.02
-# A live microphone is open before the person speaks, and the room it hears then is what
-# the words are measured against; a recording often starts on the words. So a file is
-# heard after this much quiet, and its verdict does not depend on how it was trimmed.
-LEAD_IN_S = 0.5
 
 
 def default_model_dir() -> Path:
@@ -246,13 +242,11 @@ def to_16k(samples: npt.NDArray[np.int16], rate: int) -> npt.NDArray[np.int16]:
 
 
 def decide(engine: Engine, pcm: npt.NDArray[np.int16]) -> tuple[list[Hearing], float]:
-    """Feed audio as a stream, after LEAD_IN_S of quiet and before 0.5 s more so the
-    endpoint comes; (hearings, s)."""
+    """Feed audio as a stream, plus 0.5 s of silence so the endpoint comes; (hearings, s)."""
     import numpy as np
 
     step = int(FILE_CHUNK_S * SAMPLE_RATE)
-    lead = np.zeros(int(LEAD_IN_S * SAMPLE_RATE), dtype=np.int16)
-    padded = np.concatenate([lead, pcm, np.zeros(SAMPLE_RATE // 2, dtype=np.int16)])
+    padded = np.concatenate([pcm, np.zeros(SAMPLE_RATE // 2, dtype=np.int16)])
     hearings: list[Hearing] = []
     started = time.perf_counter()
     for start in range(0, len(padded), step):
