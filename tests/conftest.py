@@ -21,6 +21,7 @@ REAL_PATH_MODULES = frozenset(
         "test_phrase_cache",
         "test_playback",
         "test_recognize_cli",
+        "test_recognize_live",
         "test_service",
         "test_service_e2e",
         "test_setup",

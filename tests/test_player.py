@@ -604,3 +604,20 @@ def test_a_lost_microphone_offers_the_button_only_when_there_is_one() -> None:
         said = [a for a in sim.send(DeviceProblem("microphone", ok=False)) if isinstance(a, Speak)]
         assert [s.text for s in said] == [notice]
         assert ("button" in notice) == has_button
+
+
+def test_the_button_in_idle_resumes_a_resumable_session_else_starts_afresh() -> None:
+    library = tiny_library()
+    snap, saved_wall = _snapshot_mid_hold(library)
+    fresh = Simulation(library, saved=snap, wall_start=saved_wall + 600)
+    assert fresh.player.resumable_routine() is not None
+    fresh.send(Command("start", source="button"))
+    assert fresh.spoken()[0].startswith("Welcome back.")
+    run_until(fresh, in_hold)
+    assert fresh.player.beat is not None and fresh.player.beat.rep == 2
+    old = Simulation(library, saved=snap, wall_start=saved_wall + 13 * 3600)
+    assert old.player.resumable_routine() is None
+    old.send(Command("start", source="button"))
+    assert old.player.mode == "running" and not old.spoken()[0].startswith("Welcome back.")
+    started = old.player.snapshot()
+    assert started is not None and started["beat"] == 0  # from the top, as before

@@ -458,6 +458,7 @@ def test_stopping_the_idle_service_keeps_the_session_to_resume(rig: Rig, sig: in
     state_file(rig.folder).write_text(json.dumps(saved))
     svc = rig.start()
     svc.wait_for(READY)
+    svc.wait_for(r"resumable: You stopped in the middle of upper back\.")
     code, _ = svc.stop(sig)
     log = svc.log
     assert code == 0 and "stopped; progress saved" in log, log

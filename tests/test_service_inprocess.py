@@ -8,7 +8,10 @@ notify) is covered by the subprocess tests in test_service.py and test_service_e
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +143,114 @@ def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> No
     service, engine, speech, _ = rig
     _hear(service, engine, "louder", Command("louder"))
     assert speech.volume > 0.8
+
+
+# --- start-up: an interrupted session is offered once ----------------------------------------
+
+
+def _saved(age_s: float, routine: str = "upper_back") -> dict[str, object]:
+    """An upper back session cut after its first instructions, saved `age_s` ago."""
+    now = time.time()
+    return {
+        "version": 1,
+        "routine": routine,
+        "step": 0,
+        "segment": 1,
+        "beat": 1,
+        "set": 1,
+        "side": None,
+        "rep": 1,
+        "remaining": None,
+        "pace": 1.0,
+        "started_at": now - age_s - 60,
+        "saved_at": now - age_s,
+    }
+
+
+def _starting(
+    tmp_path: Path,
+    saved: dict[str, object] | None,
+    button: bool = True,
+    listening: bool = True,
+    wake_word: str | None = None,
+) -> tuple[Service, RecordingSpeech]:
+    """A service built over a state folder holding `saved`, up to its ready line."""
+    from skill.hardware.gpio import NoButton
+
+    state = tmp_path / "state"
+    state.mkdir()
+    if saved is not None:
+        (state / "state.json").write_text(json.dumps(saved))
+    speech = RecordingSpeech()
+    devices = Devices(
+        gpio=(NoPress() if button else NoButton(), RecordingLed()),  # type: ignore[arg-type]
+        speech=speech,
+        engine=ScriptedEngine(),
+        open_mic=_no_mic,  # type: ignore[arg-type]
+        state_dir=state,
+    )
+    settings = replace(DEFAULTS, wake_word=wake_word, web=False)
+    service = Service(settings, logging.getLogger("test"), devices=devices)
+    service.mic.is_open = listening
+    service.greet()
+    return service, speech
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
+    for var in ("CONFIGURATION_DIRECTORY", "STATE_DIRECTORY"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def test_start_up_offers_a_resumable_session_once_after_the_ready_line(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="test")
+    _, speech = _starting(home, _saved(age_s=3600))
+    offer = "You stopped in the middle of upper back. Say resume or press the button to carry on."
+    assert speech.said == [offer]
+    lines = [r.getMessage() for r in caplog.records]
+    ready = next(i for i, line in enumerate(lines) if line.startswith("ready:"))
+    offered = [i for i, line in enumerate(lines) if line == f"resumable: {offer}"]
+    assert offered == [ready + 1], lines
+
+
+@pytest.mark.parametrize(
+    ("button", "listening", "wake_word", "how"),
+    [
+        (False, True, None, "Say resume to carry on."),
+        (True, False, None, "Press the button to carry on."),
+        (False, False, None, "Once I can hear you, say resume."),
+        (False, True, "hey jarvis", "Say hey jarvis, resume, to carry on."),
+    ],
+)
+def test_the_offer_names_only_the_ways_to_resume_there_are(
+    home: Path, button: bool, listening: bool, wake_word: str | None, how: str
+) -> None:
+    _, speech = _starting(home, _saved(age_s=60), button, listening, wake_word)
+    assert speech.said == [f"You stopped in the middle of upper back. {how}"]
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [None, _saved(age_s=13 * 3600), _saved(age_s=60, routine="gone")],
+    ids=["nothing saved", "expired", "routine gone"],
+)
+def test_no_offer_when_there_is_nothing_to_resume(
+    home: Path, saved: dict[str, object] | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="test")
+    _, speech = _starting(home, saved)
+    assert speech.said == []
+    assert not any("stopped in the middle" in r.getMessage() for r in caplog.records)
+
+
+def test_the_offered_button_press_resumes_the_saved_place(home: Path) -> None:
+    service, speech = _starting(home, _saved(age_s=60))
+    service._handle(Command("start", source="button"))
+    assert service.player.mode == "running"
+    assert any(text.startswith("Welcome back.") for text in speech.said)
+    snapshot = service.player.snapshot()
+    assert snapshot is not None and snapshot["beat"] == 1

@@ -114,6 +114,17 @@ def welcome_back(routine: Routine) -> str:
     return f"Welcome back. Picking up {routine.name} where you left off."
 
 
+def resume_offer(
+    routine: Routine, listening: bool, button: bool, wake_word: str | None = None
+) -> str:
+    """Said once at start-up when an interrupted session can still be resumed, offering only
+    the ways to resume that there are (a microphone being looked for again is no way yet)."""
+    ways = [f"say {wake_word}, resume," if wake_word else "say resume"] if listening else []
+    ways += ["press the button"] if button else []
+    how = " or ".join(ways) + " to carry on" if ways else "once I can hear you, say resume"
+    return f"You stopped in the middle of {routine.name}. {plan.capitalize(how)}."
+
+
 def _about(seconds: float) -> str:
     if seconds < 60:
         n = max(1, round(seconds))
@@ -164,6 +175,12 @@ def fixed_phrases(library: Library) -> set[str]:
         *ACKS.values(),
         *(countdown_text(n) for n in COUNTDOWN),
         *(welcome_back(r) for r in library.routines.values()),
+        *(
+            resume_offer(r, listening, button)
+            for r in library.routines.values()
+            for listening in (True, False)
+            for button in (True, False)
+        ),
     ]
     return _sentences(texts)
 

@@ -460,6 +460,8 @@ class Player:
             return self._reply(phrases.ALREADY_RUNNING)
         if self._mode == "paused":
             return self._reply(phrases.PAUSED_START)
+        if cmd.source == "button" and not cmd.args and self.resumable_routine() is not None:
+            return self._resume_saved()  # the one press there is: it must not lose the place
         routine = self._routine_for(cmd)
         if routine is None:
             listing = phrases.list_text(self.library)
@@ -670,6 +672,19 @@ class Player:
         return [SetVolume(-self.settings.volume_step), *self._reply(phrases.ACKS["quieter"])]
 
     # --- resume after a restart ------------------------------------------------------------
+
+    def resumable_routine(self) -> Routine | None:
+        """The routine 'resume' would pick up now: a saved session that fits the library and
+        is within the resume window, while nothing runs; else None."""
+        if self._mode != "idle" or not self.saved:
+            return None
+        place = self._locate(self.saved)
+        if isinstance(place, str):
+            return None
+        routine, saved_at = place[0], place[-1]
+        if self.wall() - saved_at > self.settings.resume_window_hours * 3600:
+            return None
+        return routine
 
     def _resume_saved(self) -> list[Action]:
         saved, self.saved = self.saved, None

@@ -31,6 +31,7 @@ from skill.core.events import (
     SpeechDone,
     Tick,
 )
+from skill.core.phrases import resume_offer
 from skill.core.player import Player, PlayerSettings
 from skill.core.player_view import view_of
 from skill.service import wiring
@@ -428,15 +429,22 @@ class Service:
         self.mic.attempted.wait(10)
         self.router.apply(self.player.handle(Tick()))
         self.led.set(LedState.READY if self.mic.is_open else LedState.ERROR)
-        self.log.info(
-            "%s", ready_message(self.mic.is_open, self.has_button, self.settings.wake_word)
-        )
+        self.greet()
         notify.ready("listening" if self.mic.is_open else "waiting for a microphone")
         try:
             self._loop(notify.watchdog_interval())
         finally:
             self._shutdown()
         return 0
+
+    def greet(self) -> None:
+        """The ready line, then, once, the offer of an interrupted session still resumable."""
+        wake_word = self.settings.wake_word
+        self.log.info("%s", ready_message(self.mic.is_open, self.has_button, wake_word))
+        routine = self.player.resumable_routine()
+        if routine is not None:
+            text = resume_offer(routine, self.mic.is_open, self.has_button, wake_word)
+            self._announce(Announce(text, f"resumable: {text}"))
 
     def _loop(self, watchdog_s: float | None) -> None:
         from skill.service import notify
