@@ -149,14 +149,21 @@ def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> No
 
 
 def _saved(age_s: float, routine: str = "upper_back") -> dict[str, object]:
-    """An upper back session cut after its first instructions, saved `age_s` ago."""
+    """A session cut after its first exercise's instructions, saved `age_s` ago."""
+    from skill.core.plan import build_plan
+    from skill.library.loader import load_library
+
+    library = load_library().library
+    known = library.routines.get(routine, library.routines["upper_back"])  # "gone": any place
+    beats = build_plan(library, known, 1.0).beats
+    first = [i for i, b in enumerate(beats) if b.step == 0]
     now = time.time()
     return {
         "version": 1,
         "routine": routine,
         "step": 0,
-        "segment": 1,
-        "beat": 1,
+        "segment": beats[first[1]].segment,
+        "beat": first[1],
         "set": 1,
         "side": None,
         "rep": 1,
@@ -248,9 +255,10 @@ def test_no_offer_when_there_is_nothing_to_resume(
 
 
 def test_the_offered_button_press_resumes_the_saved_place(home: Path) -> None:
-    service, speech = _starting(home, _saved(age_s=60))
+    saved = _saved(age_s=60)
+    service, speech = _starting(home, saved)
     service._handle(Command("start", source="button"))
     assert service.player.mode == "running"
     assert any(text.startswith("Welcome back.") for text in speech.said)
     snapshot = service.player.snapshot()
-    assert snapshot is not None and snapshot["beat"] == 1
+    assert snapshot is not None and snapshot["beat"] == saved["beat"]
