@@ -40,6 +40,18 @@ class SlowDecoder:
     def flush(self) -> list[Hearing]:
         return []
 
+    def coach_speaking(self, active: bool) -> None:
+        return None
+
+    def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
+        return None
+
+    def forget_room(self) -> None:
+        return None
+
+    def cut_speech(self) -> None:
+        self.reset()
+
 
 def test_a_slow_decode_delays_the_decision_after_it() -> None:
     """Words end at 1.0 s; a 0.4 s decode starts at 1.1 s, so the engine only gets to the

@@ -61,6 +61,18 @@ class FakeEngine:
     def reset(self) -> None:
         return None
 
+    def coach_speaking(self, active: bool) -> None:
+        return None
+
+    def coach_audio(self, pcm: object | None, rate: int) -> None:
+        return None
+
+    def forget_room(self) -> None:
+        return None
+
+    def cut_speech(self) -> None:
+        self.reset()
+
 
 def _session(
     engine: FakeEngine, script: tuple[Line, ...] = (START, *SCRIPT[1:])

@@ -46,6 +46,18 @@ class ScriptedEngine:
     def reset(self) -> None:
         self.pending.clear()
 
+    def coach_speaking(self, active: bool) -> None:
+        return None
+
+    def coach_audio(self, pcm: np.ndarray | None, rate: int) -> None:
+        return None
+
+    def forget_room(self) -> None:
+        return None
+
+    def cut_speech(self) -> None:
+        self.reset()
+
 
 class RecordingSpeech:
     def __init__(self) -> None:

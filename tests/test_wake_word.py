@@ -107,6 +107,15 @@ class ScriptedEngine:
     def cut_speech(self) -> None:
         self.cuts += 1
 
+    def coach_speaking(self, active: bool) -> None:
+        return None
+
+    def coach_audio(self, pcm: Pcm | None, rate: int) -> None:
+        return None
+
+    def forget_room(self) -> None:
+        return None
+
 
 def run_gate(fire_steps: set[int], starts: list[float], seconds: float) -> list[Hearing]:
     engine = WakeWordEngine(ScriptedEngine(starts), ScriptedDetector(fire_steps), "okay nabu")

@@ -552,6 +552,10 @@ class SphinxEngine:
         self._recent = []
         self._levels = []
 
+    def coach_speaking(self, active: bool) -> None:
+        """Nothing to do: this engine tells the person from the echo by what is played
+        (coach_audio), not by when the coach talks."""
+
     def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
         """The speaker started playing `pcm` now (None: it stopped). Called before every
         chunk: the same array again changes nothing."""

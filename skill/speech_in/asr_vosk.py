@@ -381,8 +381,8 @@ class VoskEngine:
         self.grammar = json.dumps(
             [*self.phrases, *([self.unk] if self.unk else [])], ensure_ascii=False
         )
-        self._rec = self._new_recognizer()
         self._fed = 0  # samples fed since the engine was made: the stream clock
+        self._rec = self._new_recognizer()
         self._partial = ""
         self._partial_since = 0
         self._early_text = ""
@@ -396,10 +396,20 @@ class VoskEngine:
         """
         self._coach_active = active
 
+    def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
+        """Nothing to do: Vosk has no echo reference; the EchoGate compares the words."""
+
+    def forget_room(self) -> None:
+        """Nothing to do: Vosk keeps no noise estimate across reset()."""
+
+    def cut_speech(self) -> None:
+        """Vosk keeps no room estimate to spare, so forgetting the speech is a reset."""
+        self.reset()
+
     def _new_recognizer(self) -> Any:
         import vosk
 
-        self._origin = getattr(self, "_fed", 0)  # Vosk's word times count from here
+        self._origin = self._fed  # Vosk's word times count from here
         rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
         rec.SetWords(True)
         rec.SetPartialWords(True)

@@ -185,13 +185,9 @@ def tell_coach_speaking(
     talks; engines that tell the person from the echo (the fallback) also what it plays:
     `audio` is the sentence sounding now and its sample rate (the same array while it plays)."""
     gate.coach_speaking(text, now_s)
-    hook = getattr(engine, "coach_speaking", None)
-    if hook is not None:
-        hook(text is not None)
-    played = getattr(engine, "coach_audio", None)
-    if played is not None:
-        pcm, rate = audio if audio is not None and text is not None else (None, 0)
-        played(pcm, rate)
+    engine.coach_speaking(text is not None)
+    pcm, rate = audio if audio is not None and text is not None else (None, 0)
+    engine.coach_audio(pcm, rate)
 
 
 @dataclass
@@ -391,9 +387,7 @@ def _recognize(samples: npt.NDArray[np.int16], rate: int, engine: Engine) -> dic
     # reset() keeps what an engine adapts to the room over a session (the fallback's VAD
     # noise level: measured, a shared clip's verdict changed with the clips before it);
     # an engine that can forget it does so here, as each file is its own recording.
-    forget_room = getattr(engine, "forget_room", None)
-    if forget_room is not None:
-        forget_room()
+    engine.forget_room()
     hearings, seconds = decide(engine, to_16k(samples, rate))
     return summarize(hearings, engine.name, seconds)
 
