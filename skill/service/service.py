@@ -36,6 +36,7 @@ from skill.core.player_view import view_of
 from skill.service import wiring
 from skill.service.progress import ProgressStore
 from skill.service.router import SpeechSink
+from skill.speech_in.asr import SAMPLE_RATE
 from skill.speech_in.recognizer import Listening
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class RateGuard:
         if self.started < 0 or now - self.started > FLOOD_WINDOW_S:
             self.started, self.samples = now, 0  # a window: past quiet time is no credit
         self.samples += len(chunk)
-        allowed = (now - self.started + FLOOD_GRACE_S) * 16000 * FLOOD_RATIO
+        allowed = (now - self.started + FLOOD_GRACE_S) * SAMPLE_RATE * FLOOD_RATIO
         if self.flooding or self.samples > allowed:
             self.flooding = True
             return

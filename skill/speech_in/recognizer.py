@@ -342,7 +342,7 @@ def sox_command(path: Path) -> str:
     """A sox line that turns any audio sox reads into what read_wav takes (tested on float,
     6-channel, 24-bit and 8-bit WAVs): 16-bit integer PCM, mono, 16 kHz."""
     out = path.with_name(f"{path.stem}-16k.wav")
-    return f"sox {shlex.quote(str(path))} -b 16 -c 1 -r 16000 {shlex.quote(str(out))}"
+    return f"sox {shlex.quote(str(path))} -b 16 -c 1 -r {SAMPLE_RATE} {shlex.quote(str(out))}"
 
 
 def load_wav(path: Path) -> tuple[npt.NDArray[np.int16], int]:
