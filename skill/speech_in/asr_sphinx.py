@@ -13,7 +13,7 @@ nothing. The pipeline here:
 3. The command is accepted only when
    - its words cover the segment's speech: the phone loop finds no more than
      `max_uncovered_s` of speech outside them ("Next: bird dog." is not "next"),
-   - its words last as long as speech can: no more than `max_frames_per_phone`,
+   - its words last as long as speech can: no more than `max_phone_s` a phone,
    - it explains the audio nearly as well as the phone loop: the score gap per frame (a
      log-likelihood ratio, the classic garbage-model confidence) is above `min_score`,
    - the speech stands `min_snr_db` over the room,
@@ -56,7 +56,7 @@ from skill.core.intents import (
 )
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.echo_reference import EchoReference, frame_levels
-from skill.speech_in.noise_floor import NoiseFloor, frame_db
+from skill.speech_in.noise_floor import FRAME_S, NoiseFloor, frame_count, frame_db
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,7 +73,8 @@ BARGE_IN_SEARCH = "barge_in"
 # A second chance for one-word commands: in the whole grammar the "start ..." phrases share
 # their first sound with "stop", and a real "stop" often ended on the unfinished "start".
 WORDS_SEARCH = "one_word"
-FRAME_S = 0.03  # the VAD's frame: coach_audio levels are per frame of this length
+# pocketsphinx's feature frames are 10 ms: word spans and phone durations count them.
+DECODE_FPS = 100
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,10 @@ class Tuning:
     long_segment_s: float = 1.8
     long_min_score: float = -5.0
     max_uncovered_s: float = 0.4
-    # Words stretched over more than this many 10 ms frames per phone were the grammar
-    # spreading a command over noise: measured, correct hearings reached 25.5 (a slow
-    # "quieter" over noise), the two wrong ones in noise 31.8 and 38.3.
-    max_frames_per_phone: float = 28.0
+    # Words stretched over more than this long per phone were the grammar spreading a
+    # command over noise: measured, correct hearings reached 0.255 s (a slow "quieter" over
+    # noise), the two wrong ones in noise 0.318 and 0.383 s.
+    max_phone_s: float = 0.28
     # 0.3 refused real "stop"s from a crowd of phones (Speech Commands) at 0.28; the
     # verifier now guards what this check let through.
     min_speech_prob: float = 0.2
@@ -123,7 +124,9 @@ class Tuning:
     # heard in the coach's sentences ("Full back, about 24 minutes." became "go back").
     early_decode_s: float = 0.2
     preroll_s: float = 0.15
-    start_frames: tuple[int, int] = (2, 3)  # speech in 2 of the last 3 frames starts a segment
+    # Speech in 60 ms of the last 90 ms (two of three VAD frames) starts a segment.
+    start_speech_s: float = 0.06
+    start_window_s: float = 0.09
     vad_mode: int = 2
     lw: float = 6.5
     phone_lw: float = 2.0  # a weak phone LM: the loop should be near the acoustic best
@@ -160,6 +163,21 @@ class Tuning:
     # depending on the framing. With this floor (and a recording heard as if the
     # microphone had been open before it, skill.recognizer.LEAD_IN_S): 12 changed, 1-2.
     comfort_noise_dbfs: float = -64.0
+
+    # The spans above as the engine counts them: in VAD frames (FRAME_S) and decoder frames.
+
+    @property
+    def start_frames(self) -> tuple[int, int]:
+        """Speech frames, of the last how many, that start a segment."""
+        return frame_count(self.start_speech_s), frame_count(self.start_window_s)
+
+    @property
+    def preroll_frames(self) -> int:
+        return frame_count(self.preroll_s)
+
+    @property
+    def max_frames_per_phone(self) -> float:
+        return round(self.max_phone_s * DECODE_FPS, 6)  # 28.0, not 28.000000000000004
 
 
 def model_dir() -> Path:
@@ -245,7 +263,7 @@ def phone_counts(lines: Sequence[str]) -> dict[str, int]:
     return counts
 
 
-Span = tuple[int, int]  # first and last frame (10 ms each), inclusive
+Span = tuple[int, int]  # first and last decoder frame (1 / DECODE_FPS each), inclusive
 
 
 @dataclass(frozen=True)
@@ -505,6 +523,9 @@ class SphinxEngine:
         self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE, FRAME_S)
         self._denoiser = Denoiser(self.tuning.denoise_level)
         self._frame_samples = self._vad.frame_bytes // 2
+        self._start_votes, self._start_window = self.tuning.start_frames
+        self._preroll_frames = self.tuning.preroll_frames
+        self._max_frames_per_phone = self.tuning.max_frames_per_phone
         rms = 32768 * 10 ** (self.tuning.comfort_noise_dbfs / 20)
         noise = np.random.default_rng(0).standard_normal(3 * SAMPLE_RATE) * rms
         self._hiss = noise.astype(np.float32)
@@ -618,13 +639,13 @@ class SphinxEngine:
         speech = self._vad.is_speech(raw) and loud and person is not False
         frame_s = self._frame_samples / SAMPLE_RATE
         if not self._in_utt:
-            self._preroll = [*self._preroll, frame][-int(self.tuning.preroll_s / frame_s) :]
-            self._recent = [*self._recent, speech][-self.tuning.start_frames[1] :]
-            if sum(self._recent) >= self.tuning.start_frames[0]:
+            self._preroll = [*self._preroll, frame][-self._preroll_frames :]
+            self._recent = [*self._recent, speech][-self._start_window :]
+            if sum(self._recent) >= self._start_votes:
                 preroll = self._preroll
                 self._start_utt()
                 self._over_coach = person is not None
-                onset = self._fed - self.tuning.start_frames[1] * self._frame_samples
+                onset = self._fed - self._start_window * self._frame_samples
                 self._seg_start_s = onset / SAMPLE_RATE
                 for past in preroll:
                     self._feed(past)
@@ -704,13 +725,13 @@ class SphinxEngine:
         if parsed is None:
             return self._reject(command.text, 0.0, f"not a whole command phrase ({detail})")
         per_phone = frames_per_phone(command, self._phones)
-        if per_phone > self.tuning.max_frames_per_phone:
-            why = f"words stretched to {per_phone * 10:.0f} ms a phone ({detail})"
+        if per_phone > self._max_frames_per_phone:
+            why = f"words stretched to {per_phone * 1000 / DECODE_FPS:.0f} ms a phone ({detail})"
             return self._reject(command.text, 0.0, why)
         loop = run_decoder(self._loop, audio)
         gap = score_gap(command, loop)
         conf = confidence(gap, self.tuning)
-        outside = uncovered(command.spans, loop.spans) / 100
+        outside = uncovered(command.spans, loop.spans) / DECODE_FPS
         if outside > self.tuning.max_uncovered_s:
             why = f"{outside:.2f}s of speech outside the command words ({detail})"
             return self._reject(command.text, conf, why)
