@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 SAMPLE_RATE = 16000
+# Audio reaches an engine in chunks this long, as the microphone delivers it: short, so a
+# decision waits at most this long for its audio.
+CHUNK_S = 0.02
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from skill.core.intents import BARGE_IN_COMMANDS
 from skill.errors import UserError
 from skill.hardware.wav import read_wav
-from skill.speech_in.asr import SAMPLE_RATE, Engine, Hearing
+from skill.speech_in.asr import CHUNK_S, SAMPLE_RATE, Engine, Hearing
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,8 +41,6 @@ WAKE_WORD_ON_FALLBACK = (
     "the wake word does not help the PocketSphinx fallback: over noise it heard 17% of"
     " commands instead of 67%, with more wrong ones; set wake_word: null, or " + INSTALL_HINT
 )
-# The stream is fed in pieces this long when recognizing a file, as the microphone would.
-FILE_CHUNK_S = 0.02
 # A live microphone is open before the person speaks, and the room it hears then is what
 # the words are measured against; a recording often starts on the words. So a file is
 # heard after this much quiet, and its verdict does not depend on how it was trimmed.
@@ -246,7 +244,7 @@ def decide(engine: Engine, pcm: npt.NDArray[np.int16]) -> tuple[list[Hearing], f
     endpoint comes; (hearings, s)."""
     import numpy as np
 
-    step = int(FILE_CHUNK_S * SAMPLE_RATE)
+    step = int(CHUNK_S * SAMPLE_RATE)  # a file is fed as the microphone would feed it
     lead = np.zeros(int(LEAD_IN_S * SAMPLE_RATE), dtype=np.int16)
     padded = np.concatenate([lead, pcm, np.zeros(SAMPLE_RATE // 2, dtype=np.int16)])
     hearings: list[Hearing] = []

@@ -35,7 +35,7 @@ from skill.errors import UserError
 from skill.hardware.wav import write_wav
 from skill.service import wiring
 from skill.service.router import ProgressSink
-from skill.speech_in.asr import SAMPLE_RATE
+from skill.speech_in.asr import CHUNK_S, SAMPLE_RATE
 from skill.speech_in.recognizer import Listening
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     Pcm = npt.NDArray[np.int16]
 
 MIC_RATE = SAMPLE_RATE
-CHUNK_S = 0.02
 TICK_S = 0.1
 ECHO_GAIN = 0.25  # the coach's voice reaches the microphone about 12 dB down
 HEAR_TIMEOUT_S = 5.0  # after this long unheard, the person says it again
