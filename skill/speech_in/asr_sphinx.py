@@ -99,8 +99,8 @@ class Tuning:
     # command over noise: measured, correct hearings reached 0.255 s (a slow "quieter" over
     # noise), the two wrong ones in noise 0.318 and 0.383 s.
     max_phone_s: float = 0.28
-    # 0.3 refused real "stop"s from a crowd of phones (Speech Commands) at 0.28; the
-    # verifier now guards what this check let through.
+    # Low: real "stop"s over a crowd of phones (Speech Commands) scored 0.28, and the
+    # verifier guards what this check lets through.
     min_speech_prob: float = 0.2
     # A frame is speech only when the VAD says so and it stands this far above the noise floor.
     floor_margin_db: float = 9.0
@@ -110,8 +110,8 @@ class Tuning:
     min_snr_db: float = 8.0
     # Segments less than this far over the room are decoded from WebRTC-denoised audio
     # (level 0-4, 4 strongest). Measured on the human set: at 20 dB SNR over an exercise
-    # bike 28 -> 37 of 58 commands; denoising every segment cost clean speech 4 of 58, and
-    # level 4 cost 7.
+    # bike it heard 37 of 58 commands where the raw audio gave 28; denoising every segment
+    # cost clean speech 4 of 58, and level 4 cost 7.
     denoise_below_snr_db: float = 30.0
     denoise_level: int = 2
     min_speech_s: float = 0.2
@@ -155,13 +155,14 @@ class Tuning:
     min_similar_phones: int = 8
     min_phrase_similarity: float = 0.6
     # Quiet hiss added to every sample before anything else looks at it, as a quiet USB
-    # microphone in a quiet room has (skill.audio_mix.MIC_HISS_RMS). Digital silence and a
+    # microphone in a quiet room has (skill.tools.audio_mix.MIC_HISS_RMS). Digital silence and a
     # very quiet recording are far below any real room, and then the VAD, the noise floor
     # and the decoders' cepstral mean depended on how much near-silence surrounded the
-    # words: over the human set, 23 of 415 verdicts changed with 0-2 s of silence or a
-    # -60 to -70 dBFS hiss around the clip, and non-commands were acted on 2 to 5 times
-    # depending on the framing. With this floor (and a recording heard as if the
-    # microphone had been open before it, skill.recognizer.LEAD_IN_S): 12 changed, 1-2.
+    # words: without it, over the human set, 23 of 415 verdicts change with 0-2 s of
+    # silence or a -60 to -70 dBFS hiss around the clip, and non-commands are acted on 2
+    # to 5 times depending on the framing. With it (and a recording heard as if the
+    # microphone had been open before it, skill.speech_in.recognizer.LEAD_IN_S): 12
+    # change, and non-commands are acted on 1-2 times.
     comfort_noise_dbfs: float = -64.0
 
     # The spans above as the engine counts them: in VAD frames (FRAME_S) and decoder frames.
@@ -496,7 +497,7 @@ class SphinxEngine:
         english, known = english_words(self.tuning.verify_words)
         self._phones = write_dictionary(words, dict_path, list(english), tmp / "verify.dict")
         # The verifier must not favour commands: their words keep their English frequency
-        # ("quieter" is 16 times rarer than the list's rarest word, which it was given at first).
+        # ("quieter" is 16 times rarer than the list's rarest word: given that, it would win).
         commands = {w: known.get(w, RARE_WORD_LOG10) for w in words}
         write_unigram_lm({**commands, **english}, tmp / "verify.lm")
         config: dict[str, Any] = {

@@ -72,10 +72,11 @@ EARLY_COMMANDS = frozenset({"stop", "pause"})
 SPOT_MIN_CONF = 0.95
 # Trailing silence that ends an utterance (Kaldi endpoint rule 2: after a confident decode).
 # The stock small models use 0.5 s; commands are short, so less is enough. None keeps the stock.
-# Measured on the Korean model (20 espeak-ng command clips, 18 sentences; 2-core x86), from the
-# end of the words to the decision: stock -> p50 926 / p95 1056 ms; 0.2 -> p50 667 / p95 759 ms;
-# 0.1 -> 592 / 676 ms; 0.05 -> 490 / 601 ms; accuracy 1.0 and no false accepts at each.
-# 0.2 keeps room for the short pauses inside multi-word phrases ("start ... upper back").
+# Measured on the Korean model (20 espeak-ng command clips, 18 sentences; 2-core x86), the
+# time from the end of the words to the decision, p50 / p95 in ms, by trailing silence:
+# stock 926 / 1056, 0.2 s 667 / 759, 0.1 s 592 / 676, 0.05 s 490 / 601; accuracy 1.0 and no
+# false accepts at each. 0.2 s keeps room for the short pauses inside multi-word phrases
+# ("start ... upper back").
 ENDPOINT_TRAILING_SILENCE_S = 0.2
 # Audio is fed to Vosk in pieces of at most this length, so endpoints and partials are timely.
 FEED_S = 0.04

@@ -71,7 +71,7 @@ def open_engine(
     wake_word: str | None = None,
 ) -> Engine:
     """Vosk on the given or installed English model, else PocketSphinx (logged once); behind
-    a trained wake word's detector when `wake_word` names one (skill.wake_word)."""
+    a trained wake word's detector when `wake_word` names one (skill.speech_in.wake_word)."""
     from skill.speech_in import wake_word as trained
 
     if trained.trained_model(wake_word) is not None:
