@@ -114,8 +114,9 @@ class Tuning:
     # cost clean speech 4 of 58, and level 4 cost 7.
     denoise_below_snr_db: float = 30.0
     denoise_level: int = 2
-    min_speech_s: float = 0.2
+    min_speech_s: float = 0.2  # less than any command word: a click, a breath
     max_speech_s: float = 2.8  # whole segment, pre-roll and trailing silence included
+    # Silence that ends a segment: longer than the gaps between a phrase's words.
     end_silence_s: float = 0.3
     # The segment is decoded once this much silence follows it, and the verdict is kept until
     # the endpoint: the decode (about 100 ms here, 0.5-1 s on a Pi 4) overlaps the wait.
@@ -123,12 +124,14 @@ class Tuning:
     # wait for the endpoint, because acting early on them tripled what the engine alone
     # heard in the coach's sentences ("Full back, about 24 minutes." became "go back").
     early_decode_s: float = 0.2
+    # Audio kept from before a segment starts and decoded with it: the start is decided a
+    # few frames into the speech, after a word's soft onset.
     preroll_s: float = 0.15
     # Speech in 60 ms of the last 90 ms (two of three VAD frames) starts a segment.
     start_speech_s: float = 0.06
     start_window_s: float = 0.09
-    vad_mode: int = 2
-    lw: float = 6.5
+    vad_mode: int = 2  # WebRTC's aggressiveness (0-3); the noise floor also gates speech
+    lw: float = 6.5  # the grammar decoder's language weight: pocketsphinx's own default
     phone_lw: float = 2.0  # a weak phone LM: the loop should be near the acoustic best
     # The verifier: a free decode of the segment with the most frequent English words of
     # the model's own language model as competitors (skill/data/english_words.tsv). A
