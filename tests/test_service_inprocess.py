@@ -18,11 +18,12 @@ from skill.config import DEFAULTS
 from skill.core.events import Command, LedState, SetLed
 from skill.service.service import Devices, Service
 from skill.speech_in.asr import Hearing
+from tests.engine_fakes import NoHooks
 
 CHUNK = np.zeros(320, dtype=np.int16)  # 20 ms at 16 kHz
 
 
-class ScriptedEngine:
+class ScriptedEngine(NoHooks):
     """Hears what the test tells it to, once, at the end of the next chunk."""
 
     name = "scripted"
@@ -45,18 +46,6 @@ class ScriptedEngine:
 
     def reset(self) -> None:
         self.pending.clear()
-
-    def coach_speaking(self, active: bool) -> None:
-        return None
-
-    def coach_audio(self, pcm: np.ndarray | None, rate: int) -> None:
-        return None
-
-    def forget_room(self) -> None:
-        return None
-
-    def cut_speech(self) -> None:
-        self.reset()
 
 
 class RecordingSpeech:

@@ -31,6 +31,7 @@ from skill.speech_in.wake_word import (
     wrap,
 )
 from skill.tools.speech_corpus import ESPEAK_VOICES, PiperRenderer, cached, espeak
+from tests.engine_fakes import NoHooks
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 Pcm = npt.NDArray[np.int16]
@@ -82,7 +83,7 @@ class ScriptedDetector:
 
 
 @dataclass
-class ScriptedEngine:
+class ScriptedEngine(NoHooks):
     """Hears "next" whose speech began at each listed stream time, when it gets there."""
 
     starts: list[float]
@@ -106,15 +107,6 @@ class ScriptedEngine:
 
     def cut_speech(self) -> None:
         self.cuts += 1
-
-    def coach_speaking(self, active: bool) -> None:
-        return None
-
-    def coach_audio(self, pcm: Pcm | None, rate: int) -> None:
-        return None
-
-    def forget_room(self) -> None:
-        return None
 
 
 def run_gate(fire_steps: set[int], starts: list[float], seconds: float) -> list[Hearing]:
