@@ -135,9 +135,11 @@ def read_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason})") from err
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: not valid YAML: {getattr(err, 'problem', err)}") from err
+        line, problem = "", str(err)
+        if isinstance(err, yaml.MarkedYAMLError):
+            line = f":{err.problem_mark.line + 1}" if err.problem_mark else ""
+            problem = str(err.problem)
+        raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from err
     if data is None:
         return {}
     if not isinstance(data, Mapping):

@@ -10,11 +10,12 @@ import numpy.typing as npt
 from skill.core.events import Command
 from skill.speech_in.asr import Hearing
 from skill.tools.asr_eval import Clip, run_clip
+from tests.engine_fakes import NoHooks
 
 RATE = 16000
 
 
-class SlowDecoder:
+class SlowDecoder(NoHooks):
     """Works for `busy_s` when the stream reaches `busy_at_s` (a Pi-slow early decode), then
     says "next" at `decide_at_s`. Only the harness is under test here: the real engines are
     measured in test_asr_sphinx and test_asr_vosk."""

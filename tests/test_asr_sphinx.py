@@ -84,6 +84,14 @@ def summary(corpus: Corpus, library: Library) -> dict[str, Any]:
     return evaluate(lambda: SphinxEngine(library), corpus.positives, corpus.negatives)
 
 
+def test_tuning_in_seconds_gives_the_frame_counts_it_had() -> None:
+    """The spans are set in seconds; the engine counts frames, exactly as many as before."""
+    tuning = Tuning()
+    assert tuning.start_frames == (2, 3)
+    assert tuning.preroll_frames == 5
+    assert tuning.max_frames_per_phone == 28.0
+
+
 def test_no_false_accepts_on_any_negative_clip(summary: dict[str, Any]) -> None:
     assert summary["negatives"] >= 30
     assert summary["false_accepts"] == 0, summary["false_accept_clips"]

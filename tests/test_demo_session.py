@@ -17,6 +17,7 @@ from skill.core.plan import estimate_speech_seconds
 from skill.core.player import Player
 from skill.speech_in.asr import Hearing
 from skill.tools.demo import SCRIPT, DemoResult, Line, Session, _VirtualClock, describe_command
+from tests.engine_fakes import NoHooks
 
 RATE = 16000
 STAMP = re.compile(r"^\[(\d\d):(\d\d\.\d)\] ")
@@ -27,7 +28,7 @@ def _silence(text: str) -> tuple[np.ndarray, int]:
     return np.zeros(int(estimate_speech_seconds(text) * RATE), dtype=np.int16), RATE
 
 
-class FakeEngine:
+class FakeEngine(NoHooks):
     """Hears each scripted line 0.3 s after the person finishes it, except those in `deaf`
     (never heard) or, for the first `misses` tries, in `late` (heard only when said again)."""
 

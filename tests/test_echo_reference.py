@@ -69,3 +69,9 @@ def test_frame_levels_of_played_audio() -> None:
     assert len(levels) == 66  # 2 s in 30 ms frames
     assert levels[0] == 0.0  # digital silence
     assert levels[-1] == pytest.approx(10 * math.log10(10000**2 / 2), abs=0.5)
+
+
+def test_the_spans_in_seconds_are_the_frame_counts_they_were() -> None:
+    ref = EchoReference()
+    assert (ref.lookback, ref.max_delay, ref.lookahead, ref.min_history) == (12, 7, 4, 30)
+    assert ref._history.maxlen == 300

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skill.speech_in.noise_floor import NoiseFloor, frame_db
+from skill.speech_in.noise_floor import NoiseFloor, frame_count, frame_db
 
 
 def test_frame_level_in_db() -> None:
@@ -22,13 +22,19 @@ def test_hiss_is_quiet_and_speech_over_it_is_loud() -> None:
 
 
 def test_the_floor_follows_the_room_up_and_down() -> None:
-    floor = NoiseFloor(window=50)
+    floor = NoiseFloor(window_s=1.5)  # 50 frames
     for _ in range(50):
         floor.loud(60.0)  # a loud fan
     assert floor.floor_db == 60.0 and not floor.loud(65.0)
     for _ in range(50):
         floor.loud(20.0)  # switched off
     assert floor.floor_db == 20.0 and floor.loud(65.0)
+
+
+def test_the_window_in_seconds_is_the_200_frames_it_was() -> None:
+    assert NoiseFloor().window == 200
+    assert NoiseFloor(window_s=1.5).window == 50
+    assert frame_count(0.36) == 12 and frame_count(0.15) == 5
 
 
 def test_snr_of_a_segment_is_its_loud_part_over_the_floor() -> None:

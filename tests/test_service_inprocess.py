@@ -21,11 +21,12 @@ from skill.config import DEFAULTS
 from skill.core.events import Command, LedState, SetLed
 from skill.service.service import Devices, Service
 from skill.speech_in.asr import Hearing
+from tests.engine_fakes import NoHooks
 
 CHUNK = np.zeros(320, dtype=np.int16)  # 20 ms at 16 kHz
 
 
-class ScriptedEngine:
+class ScriptedEngine(NoHooks):
     """Hears what the test tells it to, once, at the end of the next chunk."""
 
     name = "scripted"

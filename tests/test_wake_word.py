@@ -31,6 +31,7 @@ from skill.speech_in.wake_word import (
     wrap,
 )
 from skill.tools.speech_corpus import ESPEAK_VOICES, PiperRenderer, cached, espeak
+from tests.engine_fakes import NoHooks
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
 Pcm = npt.NDArray[np.int16]
@@ -82,7 +83,7 @@ class ScriptedDetector:
 
 
 @dataclass
-class ScriptedEngine:
+class ScriptedEngine(NoHooks):
     """Hears "next" whose speech began at each listed stream time, when it gets there."""
 
     starts: list[float]

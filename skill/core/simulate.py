@@ -33,6 +33,7 @@ from skill.core.events import (
 from skill.core.exercise import Library
 from skill.core.plan import SpeechTimer, estimate_speech_seconds
 from skill.core.player import Player, PlayerSettings
+from skill.core.ticker import TICK_S
 from skill.errors import ScriptError
 
 MAX_EVENTS = 2_000_000  # a runaway loop is a bug; fail loudly rather than hang a test
@@ -83,7 +84,7 @@ class Simulation:
     library: Library
     settings: PlayerSettings = field(default_factory=PlayerSettings)
     speech_seconds: SpeechTimer = estimate_speech_seconds
-    tick: float | None = 0.1
+    tick: float | None = TICK_S
     saved: dict[str, object] | None = None
     wall_start: float = 1_700_000_000.0
     # When the coach waits for the props, the person says "ready" this many seconds later
@@ -201,7 +202,7 @@ def simulate(
     library: Library,
     routine_id: str,
     script: Sequence[tuple[float, Command]] = (),
-    tick: float | None = 0.1,
+    tick: float | None = TICK_S,
     speech_seconds: SpeechTimer = estimate_speech_seconds,
     settings: PlayerSettings | None = None,
 ) -> list[TimelineEntry]:

@@ -63,10 +63,10 @@ class ButtonInput:
         mode_fn: Callable[[], str],
         pin: int = 17,
         pull_up: bool = True,
-        bounce_s: float = 0.03,
+        bounce_s: float = GestureDetector.debounce_s,
         *,
-        double_s: float = 0.4,
-        long_s: float = 2.0,
+        double_s: float = GestureDetector.double_s,
+        long_s: float = GestureDetector.long_s,
         clock: Callable[[], float] = time.monotonic,
         pin_factory: Any = None,
     ) -> None:

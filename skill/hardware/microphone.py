@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from skill.errors import MicrophoneError
-from skill.speech_in.asr import SAMPLE_RATE
+from skill.speech_in.asr import CHUNK_S, SAMPLE_RATE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -64,13 +64,13 @@ class Microphone:
         self,
         device: str | int | None = None,
         on_chunk: Callable[[npt.NDArray[np.int16]], None] | None = None,
-        block_ms: int = 20,
+        block_s: float = CHUNK_S,
         on_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.device = device
         self.on_chunk = on_chunk or (lambda chunk: None)
         self.on_lost = on_lost or (lambda detail: log.warning("microphone lost: %s", detail))
-        self.block_ms = block_ms
+        self.block_s = block_s
         self.rate = 0
         self.lost: str | None = None  # why the stream ended, once it has
         self._stream: Any = None
@@ -89,7 +89,7 @@ class Microphone:
                 samplerate=self.rate,
                 channels=1,
                 dtype="int16",
-                blocksize=self.rate * self.block_ms // 1000,
+                blocksize=round(self.rate * self.block_s),
                 callback=self._callback,
                 finished_callback=self._finished,
             )

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BLOCK_S = 0.01
+BLOCK_S = 0.01  # stop and volume changes take effect at the next block (module docstring)
 LEAD_S = 0.08  # at most this much audio is handed over ahead of real time
+# A clip is resampled in pieces this long, as blocks need them: a long sentence is never
+# converted whole before its first block plays.
 IN_CHUNK_S = 0.05
 DEVICE_HINT = "set output_device in config to one listed by `stretch-coach devices`"
 

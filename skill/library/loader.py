@@ -273,8 +273,7 @@ def _texts(ctx: _Ctx, mapping: _Map, key: str) -> tuple[str, ...]:
 
 
 def _item_lines(seq: list[Any], fallback: int) -> list[int]:
-    lines = getattr(seq, "item_lines", None)
-    return list(lines) if lines is not None else [fallback] * len(seq)
+    return list(seq.item_lines) if isinstance(seq, _Seq) else [fallback] * len(seq)
 
 
 def _spoken(ctx: _Ctx, key: str, line: int, texts: Iterable[str], sides: str | None) -> None:

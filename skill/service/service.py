@@ -34,9 +34,11 @@ from skill.core.events import (
 from skill.core.phrases import resume_offer
 from skill.core.player import Player, PlayerSettings
 from skill.core.player_view import view_of
+from skill.core.ticker import TICK_S, Ticker
 from skill.service import wiring
 from skill.service.progress import ProgressStore
 from skill.service.router import SpeechSink
+from skill.speech_in.asr import SAMPLE_RATE
 from skill.speech_in.recognizer import Listening
 
 if TYPE_CHECKING:
@@ -49,7 +51,6 @@ if TYPE_CHECKING:
     from skill.speech_in.asr import Engine, Hearing
     from skill.web.server import WebServer
 
-TICK_S = 0.1
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # microphone retry delays; capped so it returns within 5 s
 # A microphone delivering more than FLOOD_RATIO times real time has failed. The grace
 # absorbs catch-up bursts after the process stalled (buffered audio arrives at once);
@@ -147,7 +148,7 @@ class RateGuard:
         if self.started < 0 or now - self.started > FLOOD_WINDOW_S:
             self.started, self.samples = now, 0  # a window: past quiet time is no credit
         self.samples += len(chunk)
-        allowed = (now - self.started + FLOOD_GRACE_S) * 16000 * FLOOD_RATIO
+        allowed = (now - self.started + FLOOD_GRACE_S) * SAMPLE_RATE * FLOOD_RATIO
         if self.flooding or self.samples > allowed:
             self.flooding = True
             return
@@ -449,17 +450,17 @@ class Service:
     def _loop(self, watchdog_s: float | None) -> None:
         from skill.service import notify
 
-        next_tick = next_ping = time.monotonic()
+        ticker = Ticker(time.monotonic)
+        next_ping = time.monotonic()
         while not self.stopping.is_set():
             try:
                 event: Event | Announce = self.events.get(timeout=TICK_S)
             except queue.Empty:
                 event = Tick()
             self._handle(event)
-            now = time.monotonic()
-            if now >= next_tick:
+            if ticker.due():
                 self._handle(Tick())
-                next_tick = now + TICK_S
+            now = time.monotonic()
             if watchdog_s and now >= next_ping:
                 notify.watchdog()
                 next_ping = now + watchdog_s / 2

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 SAMPLE_RATE = 16000
+# Audio reaches an engine in chunks this long, as the microphone delivers it: short, so a
+# decision waits at most this long for its audio.
+CHUNK_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -44,4 +47,25 @@ class Engine(Protocol):
 
     def reset(self) -> None:
         """Forget pending audio (e.g. after the coach spoke)."""
+        ...
+
+    # Barge-in and room hooks: every engine has them, a no-op where it has nothing to do,
+    # so the listening step calls them directly whichever engine runs.
+
+    def coach_speaking(self, active: bool) -> None:
+        """The coach started (True) or stopped (False) talking; an engine that spots
+        barge-in words inside longer speech does so only meanwhile."""
+        ...
+
+    def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
+        """The speaker plays `pcm` at `rate` now (None: nothing plays), for an engine that
+        tells the person from the echo. Called before every chunk with the same array."""
+        ...
+
+    def forget_room(self) -> None:
+        """Between unrelated recordings: forget what was learned of the room's noise too."""
+        ...
+
+    def cut_speech(self) -> None:
+        """Forget the speech heard so far (a wake phrase is not part of the command)."""
         ...

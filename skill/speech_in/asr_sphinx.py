@@ -13,7 +13,7 @@ nothing. The pipeline here:
 3. The command is accepted only when
    - its words cover the segment's speech: the phone loop finds no more than
      `max_uncovered_s` of speech outside them ("Next: bird dog." is not "next"),
-   - its words last as long as speech can: no more than `max_frames_per_phone`,
+   - its words last as long as speech can: no more than `max_phone_s` a phone,
    - it explains the audio nearly as well as the phone loop: the score gap per frame (a
      log-likelihood ratio, the classic garbage-model confidence) is above `min_score`,
    - the speech stands `min_snr_db` over the room,
@@ -56,7 +56,7 @@ from skill.core.intents import (
 )
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.echo_reference import EchoReference, frame_levels
-from skill.speech_in.noise_floor import NoiseFloor, frame_db
+from skill.speech_in.noise_floor import FRAME_S, NoiseFloor, frame_count, frame_db
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,7 +73,8 @@ BARGE_IN_SEARCH = "barge_in"
 # A second chance for one-word commands: in the whole grammar the "start ..." phrases share
 # their first sound with "stop", and a real "stop" often ended on the unfinished "start".
 WORDS_SEARCH = "one_word"
-FRAME_S = 0.03  # the VAD's frame: coach_audio levels are per frame of this length
+# pocketsphinx's feature frames are 10 ms: word spans and phone durations count them.
+DECODE_FPS = 100
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,12 @@ class Tuning:
     long_segment_s: float = 1.8
     long_min_score: float = -5.0
     max_uncovered_s: float = 0.4
-    # Words stretched over more than this many 10 ms frames per phone were the grammar
-    # spreading a command over noise: measured, correct hearings reached 25.5 (a slow
-    # "quieter" over noise), the two wrong ones in noise 31.8 and 38.3.
-    max_frames_per_phone: float = 28.0
-    # 0.3 refused real "stop"s from a crowd of phones (Speech Commands) at 0.28; the
-    # verifier now guards what this check let through.
+    # Words stretched over more than this long per phone were the grammar spreading a
+    # command over noise: measured, correct hearings reached 0.255 s (a slow "quieter" over
+    # noise), the two wrong ones in noise 0.318 and 0.383 s.
+    max_phone_s: float = 0.28
+    # Low: real "stop"s over a crowd of phones (Speech Commands) scored 0.28, and the
+    # verifier guards what this check lets through.
     min_speech_prob: float = 0.2
     # A frame is speech only when the VAD says so and it stands this far above the noise floor.
     floor_margin_db: float = 9.0
@@ -109,12 +110,13 @@ class Tuning:
     min_snr_db: float = 8.0
     # Segments less than this far over the room are decoded from WebRTC-denoised audio
     # (level 0-4, 4 strongest). Measured on the human set: at 20 dB SNR over an exercise
-    # bike 28 -> 37 of 58 commands; denoising every segment cost clean speech 4 of 58, and
-    # level 4 cost 7.
+    # bike it heard 37 of 58 commands where the raw audio gave 28; denoising every segment
+    # cost clean speech 4 of 58, and level 4 cost 7.
     denoise_below_snr_db: float = 30.0
     denoise_level: int = 2
-    min_speech_s: float = 0.2
+    min_speech_s: float = 0.2  # less than any command word: a click, a breath
     max_speech_s: float = 2.8  # whole segment, pre-roll and trailing silence included
+    # Silence that ends a segment: longer than the gaps between a phrase's words.
     end_silence_s: float = 0.3
     # The segment is decoded once this much silence follows it, and the verdict is kept until
     # the endpoint: the decode (about 100 ms here, 0.5-1 s on a Pi 4) overlaps the wait.
@@ -122,10 +124,14 @@ class Tuning:
     # wait for the endpoint, because acting early on them tripled what the engine alone
     # heard in the coach's sentences ("Full back, about 24 minutes." became "go back").
     early_decode_s: float = 0.2
+    # Audio kept from before a segment starts and decoded with it: the start is decided a
+    # few frames into the speech, after a word's soft onset.
     preroll_s: float = 0.15
-    start_frames: tuple[int, int] = (2, 3)  # speech in 2 of the last 3 frames starts a segment
-    vad_mode: int = 2
-    lw: float = 6.5
+    # Speech in 60 ms of the last 90 ms (two of three VAD frames) starts a segment.
+    start_speech_s: float = 0.06
+    start_window_s: float = 0.09
+    vad_mode: int = 2  # WebRTC's aggressiveness (0-3); the noise floor also gates speech
+    lw: float = 6.5  # the grammar decoder's language weight: pocketsphinx's own default
     phone_lw: float = 2.0  # a weak phone LM: the loop should be near the acoustic best
     # The verifier: a free decode of the segment with the most frequent English words of
     # the model's own language model as competitors (skill/data/english_words.tsv). A
@@ -151,6 +157,21 @@ class Tuning:
     # with the rule from 5 phones on, noisy real speech became "quieter", "faster", "go back".
     min_similar_phones: int = 8
     min_phrase_similarity: float = 0.6
+
+    # The spans above as the engine counts them: in VAD frames (FRAME_S) and decoder frames.
+
+    @property
+    def start_frames(self) -> tuple[int, int]:
+        """Speech frames, of the last how many, that start a segment."""
+        return frame_count(self.start_speech_s), frame_count(self.start_window_s)
+
+    @property
+    def preroll_frames(self) -> int:
+        return frame_count(self.preroll_s)
+
+    @property
+    def max_frames_per_phone(self) -> float:
+        return round(self.max_phone_s * DECODE_FPS, 6)  # 28.0, not 28.000000000000004
 
 
 def model_dir() -> Path:
@@ -236,7 +257,7 @@ def phone_counts(lines: Sequence[str]) -> dict[str, int]:
     return counts
 
 
-Span = tuple[int, int]  # first and last frame (10 ms each), inclusive
+Span = tuple[int, int]  # first and last decoder frame (1 / DECODE_FPS each), inclusive
 
 
 @dataclass(frozen=True)
@@ -468,7 +489,7 @@ class SphinxEngine:
         english, known = english_words(self.tuning.verify_words)
         self._phones = write_dictionary(words, dict_path, list(english), tmp / "verify.dict")
         # The verifier must not favour commands: their words keep their English frequency
-        # ("quieter" is 16 times rarer than the list's rarest word, which it was given at first).
+        # ("quieter" is 16 times rarer than the list's rarest word: given that, it would win).
         commands = {w: known.get(w, RARE_WORD_LOG10) for w in words}
         write_unigram_lm({**commands, **english}, tmp / "verify.lm")
         config: dict[str, Any] = {
@@ -495,6 +516,9 @@ class SphinxEngine:
         self._vad = pocketsphinx.Vad(self.tuning.vad_mode, SAMPLE_RATE, FRAME_S)
         self._denoiser = Denoiser(self.tuning.denoise_level)
         self._frame_samples = self._vad.frame_bytes // 2
+        self._start_votes, self._start_window = self.tuning.start_frames
+        self._preroll_frames = self.tuning.preroll_frames
+        self._max_frames_per_phone = self.tuning.max_frames_per_phone
         self.reset()
 
     def forget_room(self) -> None:
@@ -537,6 +561,10 @@ class SphinxEngine:
         self._preroll = []
         self._recent = []
         self._levels = []
+
+    def coach_speaking(self, active: bool) -> None:
+        """Nothing to do: this engine tells the person from the echo by what is played
+        (coach_audio), not by when the coach talks."""
 
     def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
         """The speaker started playing `pcm` now (None: it stopped). Called before every
@@ -588,13 +616,13 @@ class SphinxEngine:
         speech = self._vad.is_speech(raw) and loud and person is not False
         frame_s = self._frame_samples / SAMPLE_RATE
         if not self._in_utt:
-            self._preroll = [*self._preroll, frame][-int(self.tuning.preroll_s / frame_s) :]
-            self._recent = [*self._recent, speech][-self.tuning.start_frames[1] :]
-            if sum(self._recent) >= self.tuning.start_frames[0]:
+            self._preroll = [*self._preroll, frame][-self._preroll_frames :]
+            self._recent = [*self._recent, speech][-self._start_window :]
+            if sum(self._recent) >= self._start_votes:
                 preroll = self._preroll
                 self._start_utt()
                 self._over_coach = person is not None
-                onset = self._fed - self.tuning.start_frames[1] * self._frame_samples
+                onset = self._fed - self._start_window * self._frame_samples
                 self._seg_start_s = onset / SAMPLE_RATE
                 for past in preroll:
                     self._feed(past)
@@ -674,13 +702,13 @@ class SphinxEngine:
         if parsed is None:
             return self._reject(command.text, 0.0, f"not a whole command phrase ({detail})")
         per_phone = frames_per_phone(command, self._phones)
-        if per_phone > self.tuning.max_frames_per_phone:
-            why = f"words stretched to {per_phone * 10:.0f} ms a phone ({detail})"
+        if per_phone > self._max_frames_per_phone:
+            why = f"words stretched to {per_phone * 1000 / DECODE_FPS:.0f} ms a phone ({detail})"
             return self._reject(command.text, 0.0, why)
         loop = run_decoder(self._loop, audio)
         gap = score_gap(command, loop)
         conf = confidence(gap, self.tuning)
-        outside = uncovered(command.spans, loop.spans) / 100
+        outside = uncovered(command.spans, loop.spans) / DECODE_FPS
         if outside > self.tuning.max_uncovered_s:
             why = f"{outside:.2f}s of speech outside the command words ({detail})"
             return self._reject(command.text, conf, why)

@@ -72,10 +72,11 @@ EARLY_COMMANDS = frozenset({"stop", "pause"})
 SPOT_MIN_CONF = 0.95
 # Trailing silence that ends an utterance (Kaldi endpoint rule 2: after a confident decode).
 # The stock small models use 0.5 s; commands are short, so less is enough. None keeps the stock.
-# Measured on the Korean model (20 espeak-ng command clips, 18 sentences; 2-core x86), from the
-# end of the words to the decision: stock -> p50 926 / p95 1056 ms; 0.2 -> p50 667 / p95 759 ms;
-# 0.1 -> 592 / 676 ms; 0.05 -> 490 / 601 ms; accuracy 1.0 and no false accepts at each.
-# 0.2 keeps room for the short pauses inside multi-word phrases ("start ... upper back").
+# Measured on the Korean model (20 espeak-ng command clips, 18 sentences; 2-core x86), the
+# time from the end of the words to the decision, p50 / p95 in ms, by trailing silence:
+# stock 926 / 1056, 0.2 s 667 / 759, 0.1 s 592 / 676, 0.05 s 490 / 601; accuracy 1.0 and no
+# false accepts at each. 0.2 s keeps room for the short pauses inside multi-word phrases
+# ("start ... upper back").
 ENDPOINT_TRAILING_SILENCE_S = 0.2
 # Audio is fed to Vosk in pieces of at most this length, so endpoints and partials are timely.
 FEED_S = 0.04
@@ -381,8 +382,8 @@ class VoskEngine:
         self.grammar = json.dumps(
             [*self.phrases, *([self.unk] if self.unk else [])], ensure_ascii=False
         )
-        self._rec = self._new_recognizer()
         self._fed = 0  # samples fed since the engine was made: the stream clock
+        self._rec = self._new_recognizer()
         self._partial = ""
         self._partial_since = 0
         self._early_text = ""
@@ -396,10 +397,20 @@ class VoskEngine:
         """
         self._coach_active = active
 
+    def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
+        """Nothing to do: Vosk has no echo reference; the EchoGate compares the words."""
+
+    def forget_room(self) -> None:
+        """Nothing to do: Vosk keeps no noise estimate across reset()."""
+
+    def cut_speech(self) -> None:
+        """Vosk keeps no room estimate to spare, so forgetting the speech is a reset."""
+        self.reset()
+
     def _new_recognizer(self) -> Any:
         import vosk
 
-        self._origin = getattr(self, "_fed", 0)  # Vosk's word times count from here
+        self._origin = self._fed  # Vosk's word times count from here
         rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
         rec.SetWords(True)
         rec.SetPartialWords(True)

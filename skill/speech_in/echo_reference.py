@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from skill.speech_in.noise_floor import frame_db
+from skill.speech_in.noise_floor import FRAME_S, frame_count, frame_db
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,25 +33,40 @@ def frame_levels(pcm: npt.NDArray[np.int16], rate: int, frame_s: float) -> Level
 class EchoReference:
     """Decides per microphone frame whether the person is talking over the coach.
 
-    Frames are counted on the recognizer's own clock. `lookback` covers the echo's delay
-    and reverb tail, `lookahead` a playback clock that runs early; both in frames.
+    Frames (of `frame_s`) are counted on the recognizer's own clock. `lookback_s` covers
+    the echo's delay and reverb tail, `lookahead_s` a playback clock that runs early.
     """
 
-    lookback: int = 12  # 0.36 s at 30 ms frames: output latency plus a room's reverb
-    max_delay: int = 7  # 0.21 s: the longest output latency allowed (wired speakers)
-    lookahead: int = 4  # 0.12 s: the speaker may be told of a sentence after it began
+    frame_s: float = FRAME_S
+    lookback_s: float = 0.36  # output latency plus a room's reverb
+    max_delay_s: float = 0.21  # the longest output latency allowed (wired speakers)
+    lookahead_s: float = 0.12  # the speaker may be told of a sentence after it began
     margin_db: float = 6.0
-    # Frames of the echo heard before the coupling is trusted: a few syllables, so that its
-    # loudest are among them (8 frames missed them: 27 of 352 coach sentences were heard).
-    min_history: int = 30
+    # Echo heard before the coupling is trusted: a few syllables, so that its loudest are
+    # among them (0.24 s missed them: 27 of 352 coach sentences were heard).
+    min_history_s: float = 0.9
+    # The coupling is learned over this much of the latest echo: a few sentences.
+    history_s: float = 9.0
     # The echo's loudest frames against the played level nearby: a high percentile, as the
     # echo often falls well below the loudest frame of the last 0.3 s.
     percentile: float = 90.0
+    # The same spans in frames, as the clock counts them.
+    lookback: int = field(init=False)
+    max_delay: int = field(init=False)
+    lookahead: int = field(init=False)
+    min_history: int = field(init=False)
     _levels: Levels = field(default_factory=list)
     _start: int = 0
     _loud_db: float = 0.0  # played frames this loud show the coupling (not pauses)
     _onset: int = 0  # the first loud played frame
-    _history: deque[float] = field(default_factory=lambda: deque(maxlen=300))
+    _history: deque[float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lookback = frame_count(self.lookback_s, self.frame_s)
+        self.max_delay = frame_count(self.max_delay_s, self.frame_s)
+        self.lookahead = frame_count(self.lookahead_s, self.frame_s)
+        self.min_history = frame_count(self.min_history_s, self.frame_s)
+        self._history = deque(maxlen=frame_count(self.history_s, self.frame_s))
 
     def play(self, levels: Levels, frame: int) -> None:
         """The speaker started playing `levels` at `frame`."""

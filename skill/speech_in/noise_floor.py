@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 
+# The length of the frames whose levels the fallback's VAD, noise floor and echo reference
+# judge: one of the three WebRTC's VAD takes (10, 20 or 30 ms), the longest, as the fewest
+# calls per second.
+FRAME_S = 0.03
+
+
+def frame_count(seconds: float, frame_s: float = FRAME_S) -> int:
+    """How many `frame_s` frames last `seconds` (to the nearest: 0.36 s is 12, not 11.99)."""
+    return round(seconds / frame_s)
+
+
 def frame_db(frame: npt.NDArray[np.int16]) -> float:
     """Mean power of a frame in dB (int16 units; digital silence is 0 dB)."""
     import numpy as np
@@ -25,12 +36,24 @@ def frame_db(frame: npt.NDArray[np.int16]) -> float:
 
 
 class NoiseFloor:
-    """Tracks the `percentile` of the last `window` frame energies."""
+    """Tracks the `percentile` of the frame energies of the last `window_s`.
 
-    def __init__(self, margin_db: float = 9.0, window: int = 200, percentile: float = 10.0):
+    The window (6 s) is longer than any command, so a command's own speech cannot lift a
+    low percentile of it, and short enough that the floor follows a fan switched on or off
+    within seconds.
+    """
+
+    def __init__(
+        self,
+        margin_db: float = 9.0,
+        window_s: float = 6.0,
+        percentile: float = 10.0,
+        frame_s: float = FRAME_S,
+    ):
         self.margin_db = margin_db
         self.percentile = percentile
-        self._recent: deque[float] = deque(maxlen=window)
+        self.window = frame_count(window_s, frame_s)  # frames
+        self._recent: deque[float] = deque(maxlen=self.window)
         self.floor_db = 0.0
 
     def loud(self, level_db: float) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from skill.core.intents import BARGE_IN_COMMANDS
 from skill.errors import UserError
 from skill.hardware.wav import read_wav
-from skill.speech_in.asr import SAMPLE_RATE, Engine, Hearing
+from skill.speech_in.asr import CHUNK_S, SAMPLE_RATE, Engine, Hearing
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,8 +41,6 @@ WAKE_WORD_ON_FALLBACK = (
     "the wake word does not help the PocketSphinx fallback: over noise it heard 17% of"
     " commands instead of 67%, with more wrong ones; set wake_word: null, or " + INSTALL_HINT
 )
-# The stream is fed in pieces this long when recognizing a file, as the microphone would.
-FILE_CHUNK_S = 0.02
 
 
 def default_model_dir() -> Path:
@@ -69,7 +67,7 @@ def open_engine(
     wake_word: str | None = None,
 ) -> Engine:
     """Vosk on the given or installed English model, else PocketSphinx (logged once); behind
-    a trained wake word's detector when `wake_word` names one (skill.wake_word)."""
+    a trained wake word's detector when `wake_word` names one (skill.speech_in.wake_word)."""
     from skill.speech_in import wake_word as trained
 
     if trained.trained_model(wake_word) is not None:
@@ -181,13 +179,9 @@ def tell_coach_speaking(
     talks; engines that tell the person from the echo (the fallback) also what it plays:
     `audio` is the sentence sounding now and its sample rate (the same array while it plays)."""
     gate.coach_speaking(text, now_s)
-    hook = getattr(engine, "coach_speaking", None)
-    if hook is not None:
-        hook(text is not None)
-    played = getattr(engine, "coach_audio", None)
-    if played is not None:
-        pcm, rate = audio if audio is not None and text is not None else (None, 0)
-        played(pcm, rate)
+    engine.coach_speaking(text is not None)
+    pcm, rate = audio if audio is not None and text is not None else (None, 0)
+    engine.coach_audio(pcm, rate)
 
 
 @dataclass
@@ -245,7 +239,7 @@ def decide(engine: Engine, pcm: npt.NDArray[np.int16]) -> tuple[list[Hearing], f
     """Feed audio as a stream, plus 0.5 s of silence so the endpoint comes; (hearings, s)."""
     import numpy as np
 
-    step = int(FILE_CHUNK_S * SAMPLE_RATE)
+    step = int(CHUNK_S * SAMPLE_RATE)  # a file is fed as the microphone would feed it
     padded = np.concatenate([pcm, np.zeros(SAMPLE_RATE // 2, dtype=np.int16)])
     hearings: list[Hearing] = []
     started = time.perf_counter()
@@ -340,7 +334,7 @@ def sox_command(path: Path) -> str:
     """A sox line that turns any audio sox reads into what read_wav takes (tested on float,
     6-channel, 24-bit and 8-bit WAVs): 16-bit integer PCM, mono, 16 kHz."""
     out = path.with_name(f"{path.stem}-16k.wav")
-    return f"sox {shlex.quote(str(path))} -b 16 -c 1 -r 16000 {shlex.quote(str(out))}"
+    return f"sox {shlex.quote(str(path))} -b 16 -c 1 -r {SAMPLE_RATE} {shlex.quote(str(out))}"
 
 
 def load_wav(path: Path) -> tuple[npt.NDArray[np.int16], int]:
@@ -385,9 +379,7 @@ def _recognize(samples: npt.NDArray[np.int16], rate: int, engine: Engine) -> dic
     # reset() keeps what an engine adapts to the room over a session (the fallback's VAD
     # noise level: measured, a shared clip's verdict changed with the clips before it);
     # an engine that can forget it does so here, as each file is its own recording.
-    forget_room = getattr(engine, "forget_room", None)
-    if forget_room is not None:
-        forget_room()
+    engine.forget_room()
     hearings, seconds = decide(engine, to_16k(samples, rate))
     return summarize(hearings, engine.name, seconds)
 

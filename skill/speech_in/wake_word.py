@@ -15,7 +15,7 @@ is decoded as "next".
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from skill.speech_in.asr import SAMPLE_RATE, Engine, Hearing
 
@@ -126,7 +126,7 @@ class WakeWordEngine:
             self._fed += len(piece)
             if self.detector.probability(piece) > self.detector.cutoff and not self._awake():
                 self._woke_s = self._fed / SAMPLE_RATE
-                self._cut()
+                self.inner.cut_speech()  # the wake phrase is not part of the command
                 out.append(self._wake_hearing())
             out.extend(self._gate(h) for h in self.inner.accept(piece))
         return out
@@ -143,31 +143,25 @@ class WakeWordEngine:
         self._fed = 0
         self._woke_s = None
 
-    # --- hooks the inner engine may have (the fallback's echo reference, a new room) -----
+    # --- barge-in and room hooks: the inner engine's ------------------------------------
+
+    def coach_speaking(self, active: bool) -> None:
+        self.inner.coach_speaking(active)
 
     def coach_audio(self, pcm: npt.NDArray[np.int16] | None, rate: int) -> None:
-        hook = getattr(self.inner, "coach_audio", None)
-        if hook is not None:
-            hook(pcm, rate)
+        self.inner.coach_audio(pcm, rate)
 
     def forget_room(self) -> None:
-        hook = getattr(self.inner, "forget_room", None)
-        if hook is not None:
-            hook()
+        self.inner.forget_room()
+
+    def cut_speech(self) -> None:
+        self.inner.cut_speech()
 
     # --- the gate -----------------------------------------------------------------------
 
     def _awake(self) -> bool:
         now = self._fed / SAMPLE_RATE
         return self._woke_s is not None and now - self._woke_s < self.tuning.listen_s
-
-    def _cut(self) -> None:
-        """The wake phrase is not part of the command: forget the speech so far."""
-        cut: Any = getattr(self.inner, "cut_speech", None)
-        if cut is not None:
-            cut()
-        else:
-            self.inner.reset()
 
     def _wake_hearing(self) -> Hearing:
         now = self._fed / SAMPLE_RATE

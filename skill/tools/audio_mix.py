@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from skill.speech_in.asr import SAMPLE_RATE
 from skill.tools.asr_eval import BARGE_IN, Clip
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     Pcm = npt.NDArray[np.int16]
 
-RATE = 16000
+RATE = SAMPLE_RATE
 LEAD_S = 0.5  # silence (or noise) before a command, as in a live stream
 TAIL_S = 1.2  # after it, long enough for any endpointer
 MIC_HISS_RMS = 20.0  # about -64 dBFS: a quiet USB microphone in a quiet room

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skill.speech_in.asr import SAMPLE_RATE
 from skill.speech_in.wake_word import TRAINED
 from skill.tools import bench_wake
 
@@ -570,7 +571,7 @@ def warm_service_cache(ctx: Context, cache_home: Path) -> str:
     )
 
 
-def command_audio(voice: Voice, text: str = SERVICE_COMMAND, rate: int = 16000) -> bytes:
+def command_audio(voice: Voice, text: str = SERVICE_COMMAND, rate: int = SAMPLE_RATE) -> bytes:
     """A spoken command as raw S16_LE mono at `rate`, with COMMAND_GAP_S of silence around it."""
     import numpy as np
     import soxr

@@ -31,10 +31,12 @@ from skill.core.events import (
     SpeechDone,
     Tick,
 )
+from skill.core.ticker import Ticker
 from skill.errors import UserError
 from skill.hardware.wav import write_wav
 from skill.service import wiring
 from skill.service.router import ProgressSink
+from skill.speech_in.asr import CHUNK_S, SAMPLE_RATE
 from skill.speech_in.recognizer import Listening
 
 if TYPE_CHECKING:
@@ -47,9 +49,7 @@ if TYPE_CHECKING:
 
     Pcm = npt.NDArray[np.int16]
 
-MIC_RATE = 16000
-CHUNK_S = 0.02
-TICK_S = 0.1
+MIC_RATE = SAMPLE_RATE
 ECHO_GAIN = 0.25  # the coach's voice reaches the microphone about 12 dB down
 HEAR_TIMEOUT_S = 5.0  # after this long unheard, the person says it again
 MAX_TRIES = 3
@@ -449,7 +449,7 @@ class Session:
 
     def run(self, limit_s: float, on_step: Callable[[], None] | None = None) -> None:
         chunk = int(CHUNK_S * MIC_RATE)
-        next_tick = 0.0
+        ticker = Ticker(lambda: self.t)
         wall0 = time.monotonic()
         done_at: float | None = None
         self.apply(self.player.handle(Tick()))
@@ -462,9 +462,8 @@ class Session:
             for hearing in heard:
                 self._heard(hearing)
             self._finish_speech()
-            if self.t >= next_tick:
+            if ticker.due():
                 self.apply(self.player.handle(Tick()))
-                next_tick = self.t + TICK_S
             if on_step is not None:
                 on_step()
             if done_at is None and self.cursor >= len(self.outcomes):
