@@ -17,7 +17,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,18 +103,7 @@ class Listener:
         self.rig, self.svc = rig, svc
 
     def wait_quiet(self, timeout: float = 30.0) -> None:
-        """Until the captured speaker output has not grown for QUIET_BEFORE_S."""
-        speaker = self.rig.device.speaker
-        deadline = time.monotonic() + timeout
-        size, since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            now_size = speaker.stat().st_size if speaker.exists() else 0
-            if now_size != size:
-                size, since = now_size, time.monotonic()
-            elif time.monotonic() - since >= QUIET_BEFORE_S:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"the coach never fell quiet:\n{self.svc.log}")
+        self.rig.wait_quiet(QUIET_BEFORE_S, timeout, lambda: self.svc.log)
 
     def act_on(self, clip: Clip) -> tuple[str | None, list[str]]:
         """The command the service acted on for `clip` (None: none), and what it heard."""

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +197,21 @@ class Rig:
         proc = ServiceProcess(argv, service_env(self.folder, self.device), stdin=True)
         self.processes.append(proc)
         return proc
+
+    def wait_quiet(self, quiet_s: float, timeout: float, log: Callable[[], str]) -> None:
+        """Until the captured speaker output has not grown for `quiet_s` (playback is paced
+        in real time, so the coach has finished speaking)."""
+        speaker = self.device.speaker
+        deadline = time.monotonic() + timeout
+        size, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now_size = speaker.stat().st_size if speaker.exists() else 0
+            if now_size != size:
+                size, since = now_size, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the coach never fell quiet:\n{log()}")
 
     def unplug(self) -> None:
         if self.feeder is not None:

@@ -10,7 +10,6 @@ run as in the product.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,18 +77,7 @@ class Session:
         return np.concatenate([gap, body, gap]).tobytes()
 
     def wait_quiet(self, timeout: float = 40.0) -> None:
-        """Until the captured speaker output stops growing (playback is paced in real time)."""
-        speaker = self.rig.device.speaker
-        deadline = time.monotonic() + timeout
-        size, since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            now_size = speaker.stat().st_size if speaker.exists() else 0
-            if now_size != size:
-                size, since = now_size, time.monotonic()
-            elif time.monotonic() - since >= SILENT_FOR_S:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"the coach never fell quiet:\n{self.svc.log}")
+        self.rig.wait_quiet(SILENT_FOR_S, timeout, lambda: self.svc.log)
 
     def say(self, step: Step, after: int) -> int:
         """Speak the step's phrases until its effect is logged; the index of that line."""

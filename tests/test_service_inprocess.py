@@ -34,14 +34,19 @@ class ScriptedEngine(NoHooks):
     def __init__(self) -> None:
         self.fed_s = 0.0
         self.pending: list[tuple[str, Command]] = []
+        self.woken: list[Hearing] = []  # wake-phrase hearings, as a wake word engine gives
 
     def accept(self, pcm: np.ndarray) -> list[Hearing]:
         self.fed_s += len(pcm) / 16000
         heard = [
-            Hearing(text, cmd, 0.9, self.name, True, audio_end_s=self.fed_s)
-            for text, cmd in self.pending
+            *self.woken,
+            *(
+                Hearing(text, cmd, 0.9, self.name, True, audio_end_s=self.fed_s)
+                for text, cmd in self.pending
+            ),
         ]
         self.pending.clear()
+        self.woken.clear()
         return heard
 
     def flush(self) -> list[Hearing]:
@@ -114,9 +119,10 @@ def rig(
     return service, engine, speech, led
 
 
-def _hear(service: Service, engine: ScriptedEngine, text: str, command: Command) -> None:
+def _hear(service: Service, engine: ScriptedEngine, text: str, command: Command | None) -> None:
     """The person says `text`: one chunk through the service's listener, then its events."""
-    engine.pending.append((text, command))
+    if command is not None:
+        engine.pending.append((text, command))
     listener = service.listener
     for checked in listener.listening.hear(CHUNK, listener.coach_text() or None):
         listener.decide(checked)
@@ -138,6 +144,19 @@ def test_the_coachs_own_words_do_not_command_it(rig: tuple) -> None:
     speech.current_text = "Say next when you are ready."  # sounding now
     _hear(service, engine, "next", Command("next"))
     assert service.player.index == 0, "the coach's 'next' moved the routine on"
+
+
+def test_the_wake_phrase_is_acknowledged_with_a_flash_and_a_tick_and_commands_nothing(
+    rig: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, engine, speech, led = rig
+    caplog.set_level(logging.INFO, logger="test")
+    wake = Hearing("okay nabu", None, 1.0, "scripted", True, "wake word", wake=True)
+    engine.woken.append(wake)
+    _hear(service, engine, "", None)
+    assert speech.cues == ["tick"] and LedState.HEARD in led.shown
+    assert service.player.mode == "idle" and not speech.said
+    assert "heard the wake word 'okay nabu'" in caplog.text
 
 
 def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> None:

@@ -26,6 +26,7 @@ from skill.core.events import (
     DeviceProblem,
     Event,
     LedState,
+    PlayCue,
     SetLed,
     Speak,
     SpeechDone,
@@ -85,7 +86,7 @@ def no_speaker_message(led: bool) -> str:
 class SilentSpeech:
     """Coaching by LED when there is no speaker: speech 'ends' after its modelled duration."""
 
-    def __init__(self, events: queue.Queue[Event | Announce]) -> None:
+    def __init__(self, events: queue.Queue[Event | Announce | WakeHeard]) -> None:
         self.events = events
         self._timers: dict[int, threading.Timer] = {}
         self.current_text = ""
@@ -197,13 +198,19 @@ class MicSupervisor:
                 failures = 1
 
 
+@dataclass(frozen=True)
+class WakeHeard:
+    """The wake phrase was heard: the person is shown that the coach listens (a flash and a
+    tick), as they would wait for a voice assistant's chime before the command."""
+
+
 @dataclass
 class Listener:
     """Runs the listening step on microphone audio and turns accepted hearings into commands."""
 
     listening: Listening
     coach_text: Callable[[], str]
-    on_event: Callable[[Event], None]
+    on_event: Callable[[Event | WakeHeard], None]
     log: logging.Logger
     coach_audio: Callable[[], Any] = lambda: None  # Speaker.current_audio
     chunks: queue.Queue[Any] = field(default_factory=queue.Queue)
@@ -217,6 +224,10 @@ class Listener:
     def decide(self, checked: Hearing) -> None:
         """Log what was heard and act on a command the gate let through."""
         if not checked.text and checked.command is None:
+            return
+        if checked.wake:
+            self.log.info("heard the wake word %r: %s", checked.text, checked.reason)
+            self.on_event(WakeHeard())
             return
         decision = f"-> {checked.command.name}" if checked.command else "ignored"
         self.log.info(
@@ -256,7 +267,7 @@ class Service:
         self.settings = settings
         self.origins = origins or {}  # where each setting came from (config.load_settings)
         self.log = log
-        self.events: queue.Queue[Event | Announce] = queue.Queue()
+        self.events: queue.Queue[Event | Announce | WakeHeard] = queue.Queue()
         self.stopping = threading.Event()
         self.prerender_stop: threading.Event | None = None
         self.output: AudioOutput | None = None
@@ -454,7 +465,7 @@ class Service:
         next_ping = time.monotonic()
         while not self.stopping.is_set():
             try:
-                event: Event | Announce = self.events.get(timeout=TICK_S)
+                event: Event | Announce | WakeHeard = self.events.get(timeout=TICK_S)
             except queue.Empty:
                 event = Tick()
             self._handle(event)
@@ -465,9 +476,13 @@ class Service:
                 notify.watchdog()
                 next_ping = now + watchdog_s / 2
 
-    def _handle(self, event: Event | Announce) -> None:
+    def _handle(self, event: Event | Announce | WakeHeard) -> None:
         if isinstance(event, Announce):
             self._announce(event)
+            return
+        if isinstance(event, WakeHeard):
+            self.led.show(SetLed(LedState.HEARD))
+            self.router.apply_one(PlayCue("tick"))
             return
         if isinstance(event, Command):
             self.log.info("command %s from %s", event.name, event.source)

@@ -32,6 +32,7 @@ class Hearing:
     reason: str = ""  # why accepted or rejected, for the log
     audio_end_s: float = 0.0  # stream time (seconds of audio fed) when decided
     audio_start_s: float | None = None  # stream time where the decided speech began, if known
+    wake: bool = False  # the wake phrase itself (skill.speech_in.wake_word), not a command
 
 
 class Engine(Protocol):

@@ -166,7 +166,7 @@ class WakeWordEngine:
     def _wake_hearing(self) -> Hearing:
         now = self._fed / SAMPLE_RATE
         why = f"wake word: listening for {self.tuning.listen_s:.0f} s"
-        return Hearing(self.phrase, None, 1.0, self.name, True, why, now, now)
+        return Hearing(self.phrase, None, 1.0, self.name, True, why, now, now, wake=True)
 
     def _gate(self, hearing: Hearing) -> Hearing:
         """A command counts once, and only when its speech began after the wake phrase."""
