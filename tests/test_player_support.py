@@ -79,3 +79,32 @@ def run_until(sim: Simulation, predicate: object, limit: float = 3600.0) -> None
         if sim.now > limit:
             raise AssertionError("condition never reached")
         sim.advance_to(sim.now + 0.05)
+
+
+def saved_session(routine: str = "upper_back", age_s: float = 60.0) -> dict[str, object]:
+    """A state.json of the shipped `routine` cut after its first exercise's instructions,
+    saved `age_s` ago (a routine that is not shipped gets upper back's place)."""
+    import time
+
+    from skill.core.plan import build_plan
+
+    library = real_library()
+    assert library is not None
+    known = library.routines.get(routine, library.routines["upper_back"])
+    beats = build_plan(library, known, 1.0).beats
+    first = [i for i, b in enumerate(beats) if b.step == 0]
+    now = time.time()
+    return {
+        "version": 1,
+        "routine": routine,
+        "step": 0,
+        "segment": beats[first[1]].segment,
+        "beat": first[1],
+        "set": 1,
+        "side": None,
+        "rep": 1,
+        "remaining": None,
+        "pace": 1.0,
+        "started_at": now - age_s - 60,
+        "saved_at": now - age_s,
+    }

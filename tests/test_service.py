@@ -33,6 +33,7 @@ from skill.service.service import (
     ready_message,
 )
 from skill.tools.file_audio import FifoMicrophone, FileAudioDevice, make_device
+from tests.test_player_support import saved_session
 
 REPO = Path(__file__).resolve().parent.parent
 # Rendered phrases are shared by every run of these tests (Piper is the slow part).
@@ -455,20 +456,7 @@ def test_signal_saves_progress_turns_led_off_and_exits_0(rig: Rig, sig: int) -> 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stopping_the_idle_service_keeps_the_session_to_resume(rig: Rig, sig: int) -> None:
     """A routine cut by a power cut, a restart with nothing said, a stop: still resumable."""
-    saved = {
-        "version": 1,
-        "routine": "upper_back",
-        "step": 0,
-        "segment": 1,
-        "beat": 1,
-        "set": 1,
-        "side": None,
-        "rep": 1,
-        "remaining": None,
-        "pace": 1.0,
-        "started_at": time.time() - 120,
-        "saved_at": time.time() - 60,
-    }
+    saved = saved_session("upper_back", age_s=60)
     state_file(rig.folder).parent.mkdir(parents=True, exist_ok=True)
     state_file(rig.folder).write_text(json.dumps(saved))
     svc = rig.start()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from skill.core.events import Command, LedState, SetLed
 from skill.service.service import Devices, Service
 from skill.speech_in.asr import Hearing
 from tests.engine_fakes import NoHooks
+from tests.test_player_support import saved_session
 
 CHUNK = np.zeros(320, dtype=np.int16)  # 20 ms at 16 kHz
 
@@ -169,29 +169,7 @@ def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> No
 
 
 def _saved(age_s: float, routine: str = "upper_back") -> dict[str, object]:
-    """A session cut after its first exercise's instructions, saved `age_s` ago."""
-    from skill.core.plan import build_plan
-    from skill.library.loader import load_library
-
-    library = load_library().library
-    known = library.routines.get(routine, library.routines["upper_back"])  # "gone": any place
-    beats = build_plan(library, known, 1.0).beats
-    first = [i for i, b in enumerate(beats) if b.step == 0]
-    now = time.time()
-    return {
-        "version": 1,
-        "routine": routine,
-        "step": 0,
-        "segment": beats[first[1]].segment,
-        "beat": first[1],
-        "set": 1,
-        "side": None,
-        "rep": 1,
-        "remaining": None,
-        "pace": 1.0,
-        "started_at": now - age_s - 60,
-        "saved_at": now - age_s,
-    }
+    return saved_session(routine, age_s)
 
 
 def _starting(
