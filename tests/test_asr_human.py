@@ -13,11 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from skill.library.loader import load_library
 from skill.speech_in.asr_sphinx import SphinxEngine
+from skill.speech_in.recognizer import recognize_pcm
 from skill.tools import human_corpus as hc
+from skill.tools.audio_mix import read_wav, silence
 
 MIN_RECORDED = 0.7
 MIN_STOP_RECORDED = 0.6
@@ -66,3 +69,29 @@ def test_over_noise_and_farther_away_never_a_wrong_command(harder: dict[str, Any
         MIN_NOISY_20DB
     ), {c: s["command_accuracy"] for c, s in by.items()}
     assert by["quieter10db"]["command_accuracy"] >= MIN_QUIETER
+
+
+# (silence before, after) in seconds: none, a little, and more than a second, off the 30 ms
+# frames the endpointer works in.
+FRAMINGS = ((0.0, 0.0), (0.3, 0.2), (1.013, 1.0))
+
+
+def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
+    shared_dir: Path, engine: SphinxEngine
+) -> None:
+    """Every command recording and 30 non-commands: the same command, text and confidence
+    with any silence around them (before the cut was taken from the words, 7 of these
+    changed verdict with where the 30 ms frames fell)."""
+    changed = {}
+    for rec in hc.command_sample(hc.read_manifest(shared_dir), 30):
+        speech = read_wav(rec.path)
+        verdicts = {
+            (lead, tail): recognize_pcm(
+                np.concatenate([silence(lead), speech, silence(tail)]), hc.RATE, engine
+            )
+            for lead, tail in FRAMINGS
+        }
+        seen = {(v["command"], v["text"], v["confidence"]) for v in verdicts.values()}
+        if len(seen) > 1:
+            changed[rec.name] = {k: v["reason"] for k, v in verdicts.items()}
+    assert not changed, changed

@@ -20,7 +20,7 @@ from skill.core.exercise import Library
 from skill.library.loader import load_library
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.asr_sphinx import SphinxEngine
-from skill.speech_in.recognizer import _recognize, load_wav, open_engine, to_16k
+from skill.speech_in.recognizer import recognize_pcm, load_wav, open_engine, to_16k
 from skill.speech_in.wake_word import (
     TRAINED,
     MicroWakeWordDetector,
@@ -207,13 +207,13 @@ def test_after_the_wake_phrase_most_commands_are_heard_as_without_it_and_never_w
     for phrase in COMMANDS:
         for voice in range(1 + len(ESPEAK_VOICES)):
             said = render(piper, f"{phrase}.", voice)
-            alone = _recognize(np.concatenate([silence(0.5), said]), SAMPLE_RATE, plain)
+            alone = recognize_pcm(np.concatenate([silence(0.5), said]), SAMPLE_RATE, plain)
             after = np.concatenate([silence(0.5), wake, silence(0.5), said])
-            woken = _recognize(after, SAMPLE_RATE, gated)
-            unwoken = _recognize(np.concatenate([silence(0.5), said]), SAMPLE_RATE, gated)
+            woken = recognize_pcm(after, SAMPLE_RATE, gated)
+            unwoken = recognize_pcm(np.concatenate([silence(0.5), said]), SAMPLE_RATE, gated)
             late = np.concatenate([silence(0.5), wake, silence(5.0), said])
             assert unwoken["command"] is None, (phrase, voice, unwoken)
-            assert _recognize(late, SAMPLE_RATE, gated)["command"] is None, (phrase, voice)
+            assert recognize_pcm(late, SAMPLE_RATE, gated)["command"] is None, (phrase, voice)
             if alone["command"] is not None:
                 alone_heard += 1
                 kept += woken["command"] == alone["command"]

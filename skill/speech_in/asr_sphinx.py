@@ -127,6 +127,15 @@ class Tuning:
     # Audio kept from before a segment starts and decoded with it: the start is decided a
     # few frames into the speech, after a word's soft onset.
     preroll_s: float = 0.15
+    # What is judged is cut from the audio itself, not from where the endpointer opened and
+    # closed: from `cut_pad_s` before the first to `cut_pad_s` after the last 10 ms window
+    # within `cut_below_peak_db` of the segment's loudest, found sample by sample and looking
+    # back up to `lookback_s` before the segment (silence before the stream's start counts as
+    # digital silence). So the same words are decoded from the same samples, whatever silence
+    # or faint hiss surrounds them and wherever the 30 ms frames fall.
+    lookback_s: float = 0.45
+    cut_pad_s: float = 0.15
+    cut_below_peak_db: float = 35.0
     # Speech in 60 ms of the last 90 ms (two of three VAD frames) starts a segment.
     start_speech_s: float = 0.06
     start_window_s: float = 0.09
@@ -168,6 +177,11 @@ class Tuning:
     @property
     def preroll_frames(self) -> int:
         return frame_count(self.preroll_s)
+
+    @property
+    def lookback_frames(self) -> int:
+        """Frames kept before a segment starts, the preroll among them."""
+        return max(self.preroll_frames, frame_count(self.lookback_s))
 
     @property
     def max_frames_per_phone(self) -> float:
@@ -245,6 +259,40 @@ def write_unigram_lm(probs: dict[str, float], path: Path) -> None:
     lines += [f"{p - total:.4f}\t{w}" for w, p in sorted(probs.items())]
     lines += ["", "\\end\\", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+CUT_WINDOW_S = 0.01  # the power window that finds where speech begins and ends
+
+
+def speech_cut(
+    pcm: npt.NDArray[np.int16], below_peak_db: float, pad_s: float, floor_db: float = 0.0
+) -> tuple[int, int]:
+    """[start, end) in samples: `pad_s` around the 10 ms windows whose mean power (in dB, as
+    frame_db) is within `below_peak_db` of the loudest one's and above `floor_db`. Every
+    window start is tried, so the cut moves with the words sample by sample; it may reach
+    outside `pcm` (the caller fills silence)."""
+    import numpy as np
+
+    window = round(CUT_WINDOW_S * SAMPLE_RATE)
+    pad = round(pad_s * SAMPLE_RATE)
+    if len(pcm) < window:
+        return -pad, len(pcm) + pad
+    squares = np.concatenate([[0.0], np.cumsum(pcm.astype(np.float64) ** 2)])
+    power = (squares[window:] - squares[:-window]) / window
+    threshold = max(power.max() * 10 ** (-below_peak_db / 10), 10 ** (floor_db / 10) - 1)
+    loud = np.flatnonzero(power >= threshold)
+    if len(loud) == 0:  # nothing above the room: the whole of it
+        return -pad, len(pcm) + pad
+    return int(loud[0]) - pad, int(loud[-1]) + window + pad
+
+
+def cut_out(pcm: npt.NDArray[np.int16], start: int, end: int) -> npt.NDArray[np.int16]:
+    """pcm[start:end], with digital silence where the span reaches outside it."""
+    import numpy as np
+
+    before = np.zeros(max(0, -start), np.int16)
+    after = np.zeros(max(0, end - len(pcm)), np.int16)
+    return np.concatenate([before, pcm[max(0, start) : max(0, end)], after])
 
 
 def phone_counts(lines: Sequence[str]) -> dict[str, int]:
@@ -518,6 +566,7 @@ class SphinxEngine:
         self._frame_samples = self._vad.frame_bytes // 2
         self._start_votes, self._start_window = self.tuning.start_frames
         self._preroll_frames = self.tuning.preroll_frames
+        self._lookback_frames = self.tuning.lookback_frames
         self._max_frames_per_phone = self.tuning.max_frames_per_phone
         self.reset()
 
@@ -540,7 +589,8 @@ class SphinxEngine:
         self._fed = 0  # samples seen
         self._in_utt = False
         self._segment: list[tuple[bytes, bytes]] = []  # (as heard, denoised) frames
-        self._preroll: list[tuple[bytes, bytes]] = []
+        self._lookback: list[tuple[bytes, bytes]] = []  # the frames before it, preroll last
+        self._context: list[tuple[bytes, bytes]] = []  # the lookback before the preroll
         self._recent: list[bool] = []  # VAD votes of the last few frames
         self._silent_frames = 0
         self._seg_samples = 0
@@ -558,7 +608,8 @@ class SphinxEngine:
         self._in_utt = False
         self._early = None
         self._segment = []
-        self._preroll = []
+        self._lookback = []
+        self._context = []
         self._recent = []
         self._levels = []
 
@@ -616,11 +667,13 @@ class SphinxEngine:
         speech = self._vad.is_speech(raw) and loud and person is not False
         frame_s = self._frame_samples / SAMPLE_RATE
         if not self._in_utt:
-            self._preroll = [*self._preroll, frame][-self._preroll_frames :]
+            self._lookback = [*self._lookback, frame][-self._lookback_frames :]
             self._recent = [*self._recent, speech][-self._start_window :]
             if sum(self._recent) >= self._start_votes:
-                preroll = self._preroll
+                lookback = self._lookback
+                preroll = lookback[len(lookback) - self._preroll_frames :]
                 self._start_utt()
+                self._context = lookback[: len(lookback) - len(preroll)]
                 self._over_coach = person is not None
                 onset = self._fed - self._start_window * self._frame_samples
                 self._seg_start_s = onset / SAMPLE_RATE
@@ -649,7 +702,8 @@ class SphinxEngine:
         self._too_long = False
         self._early = None
         self._levels = []
-        self._preroll = []
+        self._lookback = []
+        self._context = []
         self._recent = []
 
     def _feed(self, speech: tuple[bytes, bytes]) -> None:
@@ -689,7 +743,7 @@ class SphinxEngine:
         # Over a noisy room the denoised audio is decoded: in a quiet one, denoising only
         # takes away from the speech (measured below, at Tuning.denoise_below_snr_db).
         denoised = snr < self.tuning.denoise_below_snr_db
-        audio = b"".join(f[1] if denoised else f[0] for f in self._segment)
+        audio = self._judged_audio(denoised)
         if denoised:
             detail += ", denoised"
         command = self._decode_command(audio)
@@ -732,6 +786,23 @@ class SphinxEngine:
             return self._reject(command.text, conf, f"the free decode heard {shown} ({detail})")
         why = f"accepted: score {gap:.1f}, {snr:.0f} dB over the room ({detail})"
         return Hearing(command.text, replace(parsed, confidence=conf), conf, ENGINE, True, why)
+
+    def _judged_audio(self, denoised: bool) -> bytes:
+        """The segment as speech_cut finds it (Tuning.cut_pad_s) in the frames heard and the
+        lookback before them, where it stands out of the room as a frame must to be speech;
+        silence where it reaches outside them (before the stream began)."""
+        import numpy as np
+
+        if self._over_coach:  # the lookback holds the coach's voice, not the room
+            return b"".join(f[1] if denoised else f[0] for f in self._segment)
+        frames = self._context + self._segment
+        heard = np.frombuffer(b"".join(f[0] for f in frames), np.int16)
+        tuning = self.tuning
+        floor = self._floor.floor_db + tuning.floor_margin_db
+        start, end = speech_cut(heard, tuning.cut_below_peak_db, tuning.cut_pad_s, floor)
+        if denoised:
+            heard = np.frombuffer(b"".join(f[1] for f in frames), np.int16)
+        return cut_out(heard, start, end).tobytes()
 
     def _verified(self, audio: bytes, text: str, gap: float) -> bool:
         """The free decode agrees (see Tuning.verify_words). Over the coach it is not

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 FRAME_S = 0.03
 
 
+# Below this a frame is digital silence (samples of 0 and +-1): no microphone's room is that
+# quiet, so such frames (the silence a file or a test is padded with) say nothing of the room
+# and leave the floor where the room's own sound put it.
+DIGITAL_SILENCE_DB = 3.0
+
+
 def frame_count(seconds: float, frame_s: float = FRAME_S) -> int:
     """How many `frame_s` frames last `seconds` (to the nearest: 0.36 s is 12, not 11.99)."""
     return round(seconds / frame_s)
@@ -60,6 +66,8 @@ class NoiseFloor:
         """Add a frame's level; True when it stands out of the noise."""
         import numpy as np
 
+        if level_db < DIGITAL_SILENCE_DB:
+            return False
         self._recent.append(level_db)
         self.floor_db = float(np.percentile(self._recent, self.percentile))
         return level_db > self.floor_db + self.margin_db

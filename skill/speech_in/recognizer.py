@@ -373,7 +373,7 @@ def wav_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
 
 
-def _recognize(samples: npt.NDArray[np.int16], rate: int, engine: Engine) -> dict[str, Any]:
+def recognize_pcm(samples: npt.NDArray[np.int16], rate: int, engine: Engine) -> dict[str, Any]:
     """One recording on a fresh stream: nothing of the file before it may carry over."""
     engine.reset()  # pending audio, segment, noise floor, stream clock
     # reset() keeps what an engine adapts to the room over a session (the fallback's VAD
@@ -398,7 +398,7 @@ def recognize_file(
     samples, rate = load_wav(path)
     if engine is None:
         engine = open_engine(library, model, log or logging.getLogger("stretch-coach"))
-    return _recognize(samples, rate, engine)
+    return recognize_pcm(samples, rate, engine)
 
 
 def recognize_files(
@@ -412,7 +412,7 @@ def recognize_files(
 
     A folder stands for its .wav files (recursively, sorted). A file that cannot be read
     gives {"file", "error"} and the others go on. The engine loads once, at the first
-    readable file, and starts each file afresh (_recognize), so that a file's verdict is
+    readable file, and starts each file afresh (recognize_pcm), so that a file's verdict is
     the same alone or in a batch. Failing to load the engine (a bad --model) raises.
     """
     for given in paths:
@@ -427,4 +427,4 @@ def recognize_files(
                 continue
             if engine is None:
                 engine = open_engine(library, model, log or logging.getLogger("stretch-coach"))
-            yield {"file": str(path), **_recognize(samples, rate, engine)}
+            yield {"file": str(path), **recognize_pcm(samples, rate, engine)}
