@@ -44,7 +44,6 @@ HUMAN_CLIPS = (
     "asterisk_enabled_001",
 )
 PIPER_PHRASES = ("Repeat.", "Stop.", "It might rain later today.")
-PIPER_RENDITION = (1.0, 0.667)  # length scale, noise scale: the plain voice
 QUIET_BEFORE_S = 1.3  # the coach silent this long before a clip (the gate's tail is 0.8 s)
 DECIDED_S = 2.0  # after a clip has been fed, the service has decided (endpoint + decode)
 # Of the whole set. A verdict near the boundary depends on where the words fall in the
@@ -69,8 +68,7 @@ def _mic_bytes(pcm: np.ndarray, rate: int) -> bytes:
 
 
 def _piper(piper: PiperRenderer, phrase: str) -> np.ndarray:
-    ls, ns = PIPER_RENDITION
-    return cached(CLIPS, f"piper|{phrase}|{ls}|{ns}|0.0", lambda: piper(phrase, ls, ns))
+    return cached(CLIPS, f"piper|{phrase}|1.0|0.0", lambda: piper(phrase))
 
 
 def _clips(folder: Path) -> list[Clip]:
