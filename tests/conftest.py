@@ -26,6 +26,7 @@ REAL_PATH_MODULES = frozenset(
         "test_service_e2e",
         "test_setup",
         "test_speaker",
+        "test_speech_corpus",
         "test_systemd",
         "test_voice",
         "test_wake_word",

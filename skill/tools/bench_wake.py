@@ -80,9 +80,9 @@ def renders(cache: Path, phrase: str) -> list[npt.NDArray[np.int16]]:
     quiet = np.zeros(int(LEAD_S * SAMPLE_RATE), dtype=np.int16)
     out = []
     for text in (f"{phrase.title()}.", f"{phrase.title()}, next."):
-        for ls, ns, semi in corpus_mod.PIPER_VARIANTS:
-            key = f"piper|{text}|{ls}|{ns}|{semi}"
-            render = partial(corpus_mod._piper_variant, piper, text, ls, ns, semi)
+        for ls, semi in corpus_mod.PIPER_VARIANTS:
+            key = f"piper|{text}|{ls}|{semi}"
+            render = partial(corpus_mod._piper_variant, piper, text, ls, semi)
             out.append(corpus_mod.cached(cache, key, render))
         for voice, speed, pitch in corpus_mod.ESPEAK_VOICES:
             key = f"espeak|{text}|{voice}|{speed}|{pitch}"
