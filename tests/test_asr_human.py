@@ -79,9 +79,9 @@ FRAMINGS = ((0.0, 0.0), (0.3, 0.2), (1.013, 1.0))
 def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
     shared_dir: Path, engine: SphinxEngine
 ) -> None:
-    """Every command recording and 30 non-commands: the same command, text and confidence
-    with any silence around them (before the cut was taken from the words, 7 of these
-    changed verdict with where the 30 ms frames fell)."""
+    """Every command recording and 30 non-commands: the same verdict (the command acted on,
+    or none) with any silence around them. Before the cut was taken from the words, 12 of
+    these 88 changed verdict with where the 30 ms frames fell."""
     changed = {}
     for rec in hc.command_sample(hc.read_manifest(shared_dir), 30):
         speech = read_wav(rec.path)
@@ -91,7 +91,6 @@ def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
             )
             for lead, tail in FRAMINGS
         }
-        seen = {(v["command"], v["text"], v["confidence"]) for v in verdicts.values()}
-        if len(seen) > 1:
+        if len({(v["command"], str(v["args"])) for v in verdicts.values()}) > 1:
             changed[rec.name] = {k: v["reason"] for k, v in verdicts.items()}
     assert not changed, changed

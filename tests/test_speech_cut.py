@@ -55,4 +55,4 @@ def test_the_cut_reaches_outside_the_audio_as_silence() -> None:
     assert start < 0 < len(speech) < end
     cut = cut_out(speech, start, end)
     assert len(cut) == end - start
-    assert not cut[: -start].any() and not cut[len(speech) - start :].any()
+    assert not cut[:-start].any() and not cut[len(speech) - start :].any()

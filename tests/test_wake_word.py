@@ -20,7 +20,7 @@ from skill.core.exercise import Library
 from skill.library.loader import load_library
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.asr_sphinx import SphinxEngine
-from skill.speech_in.recognizer import recognize_pcm, load_wav, open_engine, to_16k
+from skill.speech_in.recognizer import load_wav, open_engine, recognize_pcm, to_16k
 from skill.speech_in.wake_word import (
     TRAINED,
     MicroWakeWordDetector,

@@ -686,7 +686,13 @@ class SphinxEngine:
         silent_s = self._silent_frames * frame_s
         if speech:
             self._early = None  # the person went on: that verdict was on half a phrase
-        elif self._early is None and silent_s >= self.tuning.early_decode_s:
+            return None
+        # A verdict waits for the whole cut (Tuning.cut_pad_s): judged on a cut that ran
+        # past the frames heard, it would depend on where the frames fell.
+        waited_long = silent_s >= self.tuning.end_silence_s + self.tuning.cut_pad_s
+        if silent_s < self.tuning.early_decode_s or not (waited_long or self._cut_heard()):
+            return None
+        if self._early is None:
             self._early = self._judge()
             if self._early.command is not None and self._early.command.name in BARGE_IN_COMMANDS:
                 return self._decide()  # stop and pause act at once (see Tuning.early_decode_s)
@@ -787,6 +793,20 @@ class SphinxEngine:
         why = f"accepted: score {gap:.1f}, {snr:.0f} dB over the room ({detail})"
         return Hearing(command.text, replace(parsed, confidence=conf), conf, ENGINE, True, why)
 
+    def _cut(self, heard: npt.NDArray[np.int16]) -> tuple[int, int]:
+        tuning = self.tuning
+        floor = self._floor.floor_db + tuning.floor_margin_db
+        return speech_cut(heard, tuning.cut_below_peak_db, tuning.cut_pad_s, floor)
+
+    def _cut_heard(self) -> bool:
+        """The segment's cut ends within the frames heard (over the coach: no cut)."""
+        import numpy as np
+
+        if self._over_coach or self._too_long:
+            return True
+        heard = np.frombuffer(b"".join(f[0] for f in self._context + self._segment), np.int16)
+        return self._cut(heard)[1] <= len(heard)
+
     def _judged_audio(self, denoised: bool) -> bytes:
         """The segment as speech_cut finds it (Tuning.cut_pad_s) in the frames heard and the
         lookback before them, where it stands out of the room as a frame must to be speech;
@@ -797,9 +817,7 @@ class SphinxEngine:
             return b"".join(f[1] if denoised else f[0] for f in self._segment)
         frames = self._context + self._segment
         heard = np.frombuffer(b"".join(f[0] for f in frames), np.int16)
-        tuning = self.tuning
-        floor = self._floor.floor_db + tuning.floor_margin_db
-        start, end = speech_cut(heard, tuning.cut_below_peak_db, tuning.cut_pad_s, floor)
+        start, end = self._cut(heard)
         if denoised:
             heard = np.frombuffer(b"".join(f[1] for f in frames), np.int16)
         return cut_out(heard, start, end).tobytes()
