@@ -5,7 +5,10 @@ nothing. The pipeline here:
 1. An endpointer cuts the stream into speech segments: a frame is speech when WebRTC's VAD
    says so and it stands out of the room's noise floor (skill.speech_in.noise_floor). Silence costs
    almost no CPU.
-2. Each segment is decoded after `early_decode_s` of silence, so that the work overlaps
+2. What is judged is cut from the audio itself (`speech_cut`): the span around the words,
+   found sample by sample, so the same words give the same samples whatever silence came
+   before them and wherever the 30 ms frames fell. Each segment is decoded after
+   `early_decode_s` of silence (once its whole cut is heard), so that the work overlaps
    the wait for the endpoint: by the command grammar (which command would it be? a one-word
    grammar gets a second try when the whole one ends on an unfinished phrase) and by a
    free phone loop (the best any English phone sequence can do on this audio). Over a
