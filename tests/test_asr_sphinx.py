@@ -41,6 +41,7 @@ from skill.speech_in.asr_sphinx import (
     write_unigram_lm,
 )
 from skill.tools.asr_eval import Clip, evaluate, run_clip
+from skill.tools.audio_mix import hiss, pcm16
 from skill.tools.speech_corpus import (
     Corpus,
     PiperRenderer,
@@ -52,6 +53,14 @@ from skill.tools.speech_corpus import (
 )
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-audio"
+
+
+def as_heard(pcm: np.ndarray, seed: str) -> np.ndarray:
+    """Over a quiet microphone's hiss: a microphone never delivers digital silence, and the
+    noise floor leaves digital silence out (so a padded recording gets the verdict it gets
+    alone); between a synthetic voice's words that would leave only the speech to set it."""
+    return pcm16(pcm + hiss(seed, len(pcm)))
+
 
 # Floors a margin below the measured run (quick corpus, coach_every=4, every clip over a
 # quiet mic's hiss). The corpus renders the same audio on every clone (Piper without its
@@ -192,6 +201,7 @@ def test_speech_after_a_command_word_is_not_that_command(library: Library) -> No
     pcm, _ = framed(
         cached(CACHE, "coach|Next: bird dog.", partial(PiperRenderer(), "Next: bird dog."))
     )
+    pcm = as_heard(pcm, "Next: bird dog.")
     engine = SphinxEngine(library)
     hearings = [*engine.accept(pcm), *engine.flush()]
     assert [h.command for h in hearings] == [None]
@@ -274,6 +284,7 @@ def test_stop_and_pause_act_before_the_endpoint(
     wait out the endpoint's silence in case the person goes on. (Timing only: without the
     verifier, which hears this Piper "Pause." as "boss".)"""
     pcm, _ = framed(cached(CACHE, f"piper|{spoken}", partial(PiperRenderer(), spoken)))
+    pcm = as_heard(pcm, spoken)
 
     def decided_at(tuning: Tuning) -> float:
         engine = SphinxEngine(library, tuning=tuning)

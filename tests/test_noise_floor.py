@@ -44,3 +44,15 @@ def test_snr_of_a_segment_is_its_loud_part_over_the_floor() -> None:
     levels = [30.0] * 5 + [80.0] * 5
     assert abs(floor.snr_db(levels) - 50.0) < 1e-6
     assert floor.snr_db([]) == 0.0
+
+
+def test_digital_silence_does_not_set_the_floor() -> None:
+    """A recording padded with exact zeros has the room its own quiet parts say."""
+    rng = np.random.default_rng(1)
+    room = [frame_db(rng.normal(0, 30, 480).astype(np.int16)) for _ in range(40)]
+    alone, padded = NoiseFloor(), NoiseFloor()
+    for level in room:
+        alone.loud(level)
+    for level in [frame_db(np.zeros(480, dtype=np.int16))] * 60 + room:
+        padded.loud(level)
+    assert padded.floor_db == alone.floor_db > 25
