@@ -134,8 +134,9 @@ class Tuning:
     # closed: from `cut_pad_s` before the first to `cut_pad_s` after the last 10 ms window
     # within `cut_below_peak_db` of the segment's loudest, found sample by sample and looking
     # back up to `lookback_s` before the segment (silence before the stream's start counts as
-    # digital silence). So the same words are decoded from the same samples, whatever silence
-    # or faint hiss surrounds them and wherever the 30 ms frames fall.
+    # digital silence). So the same words are decoded from the same samples whatever silence
+    # surrounds them and wherever the 30 ms frames fall (a hiss under the words still changes
+    # the samples themselves).
     lookback_s: float = 0.45
     cut_pad_s: float = 0.15
     cut_below_peak_db: float = 35.0
