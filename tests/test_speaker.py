@@ -69,7 +69,9 @@ with AudioOutput() as player:
     out["expected_s"] = sum(len(cache.get(s)) for s in out["sentences"]) / voice.sample_rate
     out["first_s"] = captured()
 
-    voice._piper = None  # any synthesis now fails: the second time must come from the cache
+    def no_synthesis(text):
+        raise AssertionError(f"synthesized {text!r} again")
+    voice.synthesize = no_synthesis  # the second time must come from the cache
     finished.clear()
     sp.say(text, 8)
     finished.wait(30)

@@ -70,6 +70,44 @@ def test_broken_model_names_the_file(tmp_path: Path) -> None:
         load_voice(model)
 
 
+def test_a_lazy_voice_loads_its_model_at_the_first_sentence_and_shares_it() -> None:
+    lazy = load_voice(lazy=True)
+    slower = lazy.with_length_scale(1.3)
+    assert not lazy.is_open and not slower.is_open
+    assert lazy.sample_rate == 22050 and lazy.key == load_voice().key
+    assert len(slower.synthesize("Breathe in.")) > 0
+    assert lazy.is_open  # one model for every pace
+
+
+def test_a_lazy_voice_with_a_broken_model_names_it_at_first_use(tmp_path: Path) -> None:
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(b"this is not an onnx model")
+    shutil.copy(default_voice_path().with_suffix(".onnx.json"), tmp_path / "broken.onnx.json")
+    lazy = load_voice(model, lazy=True)  # the files exist and the config is a voice's
+    with pytest.raises(VoiceError, match=r"broken\.onnx: cannot load"):
+        lazy.synthesize("Hello.")
+
+
+def test_a_cached_sentence_does_not_load_the_voice(tmp_path: Path) -> None:
+    from skill.speech_out.phrase_cache import PhraseCache
+    from skill.speech_out.speaker import sentence_audio
+
+    lazy = load_voice(lazy=True)
+    cache = PhraseCache(tmp_path, lazy.key, lazy.length_scale, sample_rate=lazy.sample_rate)
+    cache.put("Rest.", np.ones(2205, dtype=np.int16))
+    assert len(sentence_audio(lazy, cache, "Rest.")) == 2205
+    assert not lazy.is_open
+    assert len(sentence_audio(lazy, cache, "Now roll over.")) > 0 and lazy.is_open
+
+
+def test_the_wiring_opens_the_model_unless_asked_to_wait() -> None:
+    from skill.config import DEFAULTS
+    from skill.service import wiring
+
+    assert not wiring.open_voice(DEFAULTS, lazy=True).is_open  # the service
+    assert wiring.open_voice(DEFAULTS).is_open  # setup and say find a broken model at once
+
+
 def test_broken_config_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "v.onnx").write_bytes(b"x")
     (tmp_path / "v.onnx.json").write_text('{"audio": {}}')

