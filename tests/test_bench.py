@@ -41,6 +41,8 @@ QUICK_METRICS = {
     "shutdown_ms",
     "service_command_heard",
     "service_command_latency_ms",
+    "web_ready_ms",  # the phone page starts after READY, and serves
+    "web_update_latency_ms",
 }
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from skill import paths
 from skill.config import Settings
@@ -86,7 +86,7 @@ def no_speaker_message(led: bool) -> str:
 class SilentSpeech:
     """Coaching by LED when there is no speaker: speech 'ends' after its modelled duration."""
 
-    def __init__(self, events: queue.Queue[Event | Announce | WakeHeard]) -> None:
+    def __init__(self, events: queue.Queue[Incoming]) -> None:
         self.events = events
         self._timers: dict[int, threading.Timer] = {}
         self.current_text = ""
@@ -199,9 +199,22 @@ class MicSupervisor:
 
 
 @dataclass(frozen=True)
+class WebStarted:
+    """The phone page is serving (started after READY: importing the web server took a
+    third of the service's start-up CPU, and the voice must be first)."""
+
+    server: WebServer
+    url: str
+
+
+@dataclass(frozen=True)
 class WakeHeard:
     """The wake phrase was heard: the person is shown that the coach listens (a flash and a
     tick), as they would wait for a voice assistant's chime before the command."""
+
+
+# What the main loop takes from its queue.
+Incoming: TypeAlias = "Event | Announce | WakeHeard | WebStarted"
 
 
 @dataclass
@@ -267,7 +280,7 @@ class Service:
         self.settings = settings
         self.origins = origins or {}  # where each setting came from (config.load_settings)
         self.log = log
-        self.events: queue.Queue[Event | Announce | WakeHeard] = queue.Queue()
+        self.events: queue.Queue[Incoming] = queue.Queue()
         self.stopping = threading.Event()
         self.prerender_stop: threading.Event | None = None
         self.output: AudioOutput | None = None
@@ -295,7 +308,7 @@ class Service:
         self.mic = MicSupervisor(open_mic, self.listener.chunks.put, self.events.put, log)
         self.router = wiring.build_router(self.speech, self.led, self.store, log)
         self._announced = 0  # the service's own utterances count down, the player's up
-        self.web = self._open_web()
+        self.web: WebServer | None = None  # set by WebStarted, after READY (_start_web)
 
     # --- building ------------------------------------------------------------------------
 
@@ -320,7 +333,9 @@ class Service:
         from skill.speech_out.speaker import Speaker
 
         s = self.settings
-        voice = wiring.open_voice(s)
+        # Loaded when a sentence is not in the phrase cache (after setup, none of the
+        # coach's): most of the start-up time on a Pi went into loading it.
+        voice = wiring.open_voice(s, lazy=True)
         cache = wiring.open_phrase_cache(s, voice)
         try:
             output = AudioOutput(s.output_device, volume=s.volume, on_problem=self._speaker_problem)
@@ -340,10 +355,14 @@ class Service:
         self.output = output
         return speaker
 
-    def _open_web(self) -> WebServer | None:
-        """The phone page, unless turned off; a page that cannot start only logs why."""
-        if not self.settings.web:
-            return None
+    def _start_web(self) -> None:
+        """The phone page in the background, unless turned off: the main loop takes it over
+        (WebStarted), so that only the main loop ever touches the player."""
+        if self.settings.web:
+            threading.Thread(target=self._open_web, name="web-start", daemon=True).start()
+
+    def _open_web(self) -> None:
+        """Start the page; one that cannot start only logs why."""
         from skill.web.address import page_url
         from skill.web.pairing import SessionStore, spoken_code
         from skill.web.server import Coach, WebError, WebServer
@@ -363,11 +382,8 @@ class Service:
             server.start()
         except WebError as err:
             self.log.error("web: %s; coaching goes on without it", err)
-            return None
-        server.publish(view_of(self.player))
-        url = page_url(self.settings.web_bind, server.port)
-        self.log.info("web: open %s on a phone on this network to pair it", url)
-        return server
+            return
+        self.events.put(WebStarted(server, page_url(self.settings.web_bind, server.port)))
 
     def _speaker_problem(self, message: str) -> None:
         self.log.error("speaker: %s", message)
@@ -443,6 +459,7 @@ class Service:
         self.led.set(LedState.READY if self.mic.is_open else LedState.ERROR)
         self.greet()
         notify.ready("listening" if self.mic.is_open else "waiting for a microphone")
+        self._start_web()
         try:
             self._loop(notify.watchdog_interval())
         finally:
@@ -465,7 +482,7 @@ class Service:
         next_ping = time.monotonic()
         while not self.stopping.is_set():
             try:
-                event: Event | Announce | WakeHeard = self.events.get(timeout=TICK_S)
+                event: Incoming = self.events.get(timeout=TICK_S)
             except queue.Empty:
                 event = Tick()
             self._handle(event)
@@ -476,9 +493,12 @@ class Service:
                 notify.watchdog()
                 next_ping = now + watchdog_s / 2
 
-    def _handle(self, event: Event | Announce | WakeHeard) -> None:
+    def _handle(self, event: Incoming) -> None:
         if isinstance(event, Announce):
             self._announce(event)
+            return
+        if isinstance(event, WebStarted):
+            self._web_started(event)
             return
         if isinstance(event, WakeHeard):
             self.led.show(SetLed(LedState.HEARD))
@@ -493,6 +513,14 @@ class Service:
             self.log.info("state %s -> %s", before, self.player.mode)
         if self.web is not None:
             self.web.publish(view_of(self.player))
+
+    def _web_started(self, started: WebStarted) -> None:
+        if self.stopping.is_set():  # it came up as the service was stopping
+            started.server.stop()
+            return
+        self.web = started.server
+        self.web.publish(view_of(self.player))
+        self.log.info("web: open %s on a phone on this network to pair it", started.url)
 
     def _announce(self, event: Announce) -> None:
         """Log and say it; a negative id, so the player never takes its end for its own."""

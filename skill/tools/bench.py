@@ -632,6 +632,14 @@ class ServiceRun:
     def tail(self, n: int = 15) -> str:
         return "\n".join(line for _, line in self.lines[-n:])
 
+    def wait_for(self, needle: str, deadline: float) -> float | None:
+        """The time of the first line with `needle`, waiting until `deadline` (monotonic)."""
+        while (seen := self.first(needle)) is None and time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return self.first(needle)
+            time.sleep(0.02)
+        return seen
+
 
 def wait_ready(sock: Any, run: ServiceRun, timeout: float) -> float | None:
     """Monotonic time of READY=1 on the notify socket, or None if the service never got ready."""
@@ -717,11 +725,16 @@ def _drive_service(
             "service", notes=notes, skipped=f"the service never got ready:\n{run.tail()}"
         )
     metrics = {"startup_ms": round((ready - run.started) * 1000, 1)}
-    page.start()  # the phone page open (live stream, history, routines) while it listens
     log_ready = run.first("ready:")
     if log_ready is not None:
         notes.append(f"'ready:' log line {round((log_ready - run.started) * 1000)} ms after start")
     words_end = ready + mic.play(pcm) - COMMAND_GAP_S
+    # The phone page starts after READY: open it (live stream, history, routines) once it
+    # serves, while the command is being said.
+    web_up = run.wait_for("web: open", ready + SERVICE_LISTEN_S)
+    if web_up is not None:
+        metrics["web_ready_ms"] = round((web_up - run.started) * 1000, 1)
+    page.start()
     time.sleep(max(0.0, ready + SERVICE_LISTEN_S - time.monotonic()))
     metrics["service_peak_rss_mb"] = round(peak_rss_mb(run.proc.pid), 1)
     heard = run.first("command start")
