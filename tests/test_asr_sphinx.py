@@ -261,6 +261,29 @@ def test_unknown_word_is_named(tmp_path: Path) -> None:
         write_dictionary(["next", "zzyzxq"], tmp_path / "d.dict")
 
 
+def test_pronunciations_are_kept_for_the_next_start_and_follow_the_dictionary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skill.speech_in import asr_sphinx
+
+    model = tmp_path / "model"
+    model.mkdir()
+    source = model / "cmudict-en-us.dict"
+    source.write_text("next N EH K S T\nstop S T AA P\nstop(2) S T AO P\nstopped S T AA P T\n")
+    monkeypatch.setattr(asr_sphinx, "model_dir", lambda: model)
+    cache = tmp_path / "cache"
+    assert asr_sphinx.pronunciations({"stop"}, cache) == ["stop S T AA P\n", "stop(2) S T AO P\n"]
+    (kept,) = cache.glob("pronunciations-*.dict")
+    kept.write_text("stop S T OW P\n")  # what the next start reads, not the dictionary
+    assert asr_sphinx.pronunciations({"stop"}, cache) == ["stop S T OW P\n"]
+    source.write_text("stop S T AA P\n")  # a new dictionary: looked up again
+    assert asr_sphinx.pronunciations({"stop"}, cache) == ["stop S T AA P\n"]
+    assert len(list(cache.glob("pronunciations-*.dict"))) == 1  # the old one is gone
+    unwritable = tmp_path / "a-file"
+    unwritable.write_text("")
+    assert asr_sphinx.pronunciations({"stop"}, unwritable / "cache") == ["stop S T AA P\n"]
+
+
 def test_a_pause_inside_a_phrase_does_not_end_it(library: Library) -> None:
     """The segment is decoded early, after a short silence; when the person goes on, that
     verdict (on "start" alone) must be dropped and the whole phrase decided at its end."""

@@ -95,9 +95,10 @@ def open_engine(
         _fallback_logged = True
     if wake_word:
         log.warning("%s", WAKE_WORD_ON_FALLBACK)
+    from skill import paths
     from skill.speech_in.asr_sphinx import SphinxEngine
 
-    return SphinxEngine(library, wake_word=wake_word)
+    return SphinxEngine(library, wake_word=wake_word, cache_dir=paths.cache_dir() / "pocketsphinx")
 
 
 _WORD = re.compile(r"[\w']+")
