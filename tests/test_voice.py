@@ -86,6 +86,9 @@ def test_a_lazy_voice_with_a_broken_model_names_it_at_first_use(tmp_path: Path) 
     lazy = load_voice(model, lazy=True)  # the files exist and the config is a voice's
     with pytest.raises(VoiceError, match=r"broken\.onnx: cannot load"):
         lazy.synthesize("Hello.")
+    shutil.copy(default_voice_path(), model)  # not looked at again: the first error stands
+    with pytest.raises(VoiceError, match=r"broken\.onnx: cannot load"):
+        lazy.with_length_scale(1.2).synthesize("Hello.")
 
 
 def test_a_cached_sentence_does_not_load_the_voice(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ class _Session:
         self._threads = threads
         self._lock = threading.Lock()
         self._piper: Any = None  # piper.PiperVoice
+        self._failed: VoiceError | None = None  # not tried again: a Pi would spend seconds
 
     @property
     def is_open(self) -> bool:
@@ -56,8 +57,14 @@ class _Session:
 
     def piper(self) -> Any:
         with self._lock:
+            if self._failed is not None:
+                raise self._failed
             if self._piper is None:
-                self._piper = _open_piper(self.model, self._config, self._threads)
+                try:
+                    self._piper = _open_piper(self.model, self._config, self._threads)
+                except VoiceError as err:
+                    self._failed = err
+                    raise
             return self._piper
 
 
