@@ -253,7 +253,36 @@ def test_silence_and_reset_give_nothing(library: Library) -> None:
 
 def test_grammar_is_exactly_the_phrases_with_optional_wake_word() -> None:
     text = jsgf_grammar(["next", "stop"], wake_word="Coach")
-    assert "public <command> = coach ( next | stop );" in text
+    assert "public <command> = coach ( /1/ next | /1/ stop );" in text
+
+
+def expand(tokens: list[str]) -> list[tuple[float, str]]:
+    """The phrases of one of jsgf_grammar's expansions, each with its probability."""
+    if tokens[0] != "(":
+        words = []
+        while tokens and tokens[0] not in ("(", "|", ")"):
+            words.append(tokens.pop(0))
+        rest = expand(tokens) if tokens and tokens[0] == "(" else [(1.0, "")]
+        head = " ".join(w for w in words if w != "<NULL>")
+        return [(p, f"{head} {tail}".strip()) for p, tail in rest]
+    tokens.pop(0)
+    branches = []
+    while True:
+        weight = float(tokens.pop(0).strip("/"))
+        branches.append((weight, expand(tokens)))
+        if tokens.pop(0) == ")":
+            break
+    total = sum(w for w, _ in branches)
+    return [(w / total * p, phrase) for w, inner in branches for p, phrase in inner]
+
+
+def test_the_grammar_tree_holds_exactly_the_phrases_each_as_likely(library: Library) -> None:
+    phrases = sorted(p for p in command_phrases(library) if p != "start")
+    body = jsgf_grammar(phrases).split("public <command> = ", 1)[1].rsplit(";", 1)[0]
+    found = expand(body.replace("(", " ( ").replace(")", " ) ").split())
+    assert sorted(phrase for _, phrase in found) == phrases
+    assert {round(p * len(phrases), 9) for p, _ in found} == {1.0}
+    assert body.count("start") == 1  # one "start" for the 100-odd phrases that begin with it
 
 
 def test_unknown_word_is_named(tmp_path: Path) -> None:
