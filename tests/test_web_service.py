@@ -46,7 +46,10 @@ def test_page_starts_and_stops_a_routine_without_microphone_or_speaker(tmp_path:
     rig.processes.append(svc)
     try:
         svc.wait_for(r"ERROR speaker: ", timeout=60)
-        svc.wait_for(r"INFO ready: no microphone yet", timeout=60)
+        ready, _ = svc.wait_for(r"INFO ready: no microphone yet", timeout=60)
+        # The page starts after READY (the voice first), and says when it serves.
+        serving, _ = svc.wait_for(rf"web: open http://127\.0\.0\.1:{port}/", timeout=60)
+        assert serving > ready
         page = PageProbe(rig.folder / "state" / "stretch-coach" / "web", port)
         page.start()
         assert post(port, page.token, {"name": "start", "routine": "quick_stretch"}) == 202
