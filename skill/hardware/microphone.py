@@ -10,6 +10,7 @@ mid-stream calls `on_lost` so the service can retry with backoff.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 log = logging.getLogger("stretch-coach.microphone")
+OVERFLOW_LOG_S = 60.0  # dropped audio is logged at most this often
 
 BUSY_HINT = (
     "another program holds the microphone; find it with `fuser -v /dev/snd/*` "
@@ -75,6 +77,7 @@ class Microphone:
         self.lost: str | None = None  # why the stream ended, once it has
         self._stream: Any = None
         self._resampler: Any = None
+        self._overflow_logged = -OVERFLOW_LOG_S
 
     def start(self) -> None:
         import sounddevice as sd
@@ -90,6 +93,9 @@ class Microphone:
                 channels=1,
                 dtype="int16",
                 blocksize=round(self.rate * self.block_s),
+                # The device's largest buffer: a CPU held back for a moment (a Pi busy
+                # starting up) must not make the device drop what the person said.
+                latency="high",
                 callback=self._callback,
                 finished_callback=self._finished,
             )
@@ -119,7 +125,10 @@ class Microphone:
 
     def _callback(self, indata: Any, frames: int, _time: Any, status: Any) -> None:
         if status and status.input_overflow:
-            log.debug("microphone overflow: audio dropped")
+            now = time.monotonic()
+            if now - self._overflow_logged >= OVERFLOW_LOG_S:
+                self._overflow_logged = now
+                log.warning("microphone overflow: audio was dropped (the service fell behind)")
         chunk = self._resampler.resample_chunk(indata[:, 0])
         if len(chunk):
             self.on_chunk(chunk)

@@ -743,6 +743,9 @@ def _drive_service(
         metrics["service_command_latency_ms"] = round((heard - words_end) * 1000, 1)
     else:
         notes.append(f"the spoken 'start quick stretch' was not acted on; log:\n{run.tail(8)}")
+    dropped = run.first("microphone overflow")
+    if dropped is not None:
+        notes.append(f"the microphone dropped audio {round(dropped - ready, 1)} s after READY")
     running = run.first("state idle -> running")
     # The view can beat the log line through its pipe: then the page was as quick as the log.
     shown = page.first_view(run.started, lambda v: v["mode"] == "running")
