@@ -232,9 +232,10 @@ def _jsgf_tree(node: dict[str, Any]) -> str:
     """The phrases under `node` as a JSGF expansion ("" when a phrase ends here alone)."""
     branches = []
     for word, child in sorted(node.items()):
-        rest = "" if word == _END else _jsgf_tree(child)
-        text = "<NULL>" if word == _END else f"{word} {rest}".strip()
-        branches.append((_phrase_count(child) if word != _END else 1, text))
+        if word == _END:
+            branches.append((1, "<NULL>"))
+        else:
+            branches.append((_phrase_count(child), f"{word} {_jsgf_tree(child)}".strip()))
     if branches == [(1, "<NULL>")]:
         return ""
     if len(branches) == 1:
