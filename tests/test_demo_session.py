@@ -102,7 +102,7 @@ def test_heard_commands_read_as_words_not_python() -> None:
     lines = _run(FakeEngine())
     heard = [line.split("heard   : ")[1] for line in lines if "heard   : " in line]
     assert heard[0].startswith("start upper back (confidence"), heard
-    assert heard[4].startswith("time left (confidence"), heard  # after ready, wait, continue
+    assert heard[4].startswith("time left (confidence"), heard  # after ready, pause, continue
     assert not any("{" in h or "_" in h.split("(")[0] for h in heard), heard
 
 
@@ -113,10 +113,10 @@ def test_describe_command() -> None:
 
 
 def test_an_unheard_command_gets_a_line_each_time() -> None:
-    lines = _run(FakeEngine(late={"wait"}))
-    unheard = [line for line in lines if "not heard" in line and "'wait'" in line]
+    lines = _run(FakeEngine(late={"Pause!"}))
+    unheard = [line for line in lines if "not heard" in line and "'Pause!'" in line]
     assert len(unheard) == 1, "\n".join(lines)
-    said = [i for i, line in enumerate(lines) if "person  : 'wait'" in line]
+    said = [i for i, line in enumerate(lines) if "person  : 'Pause!'" in line]
     assert len(said) == 2 and said[0] < lines.index(unheard[0]) < said[1]
 
 

@@ -29,9 +29,7 @@ def library() -> Library:
         ("Go back.", "back"),
         ("previous", "back"),
         ("repeat", "repeat"),
-        ("again", "repeat"),
         ("pause", "pause"),
-        ("Wait", "pause"),
         ("hold on", "pause"),
         ("resume", "resume"),
         ("continue", "resume"),
@@ -99,6 +97,13 @@ def test_every_routine_name_and_alias_starts_that_routine(library: Library) -> N
     ],
 )
 def test_near_misses_are_not_commands(library: Library, spoken: str) -> None:
+    assert parse_command(spoken, library) is None
+
+
+@pytest.mark.parametrize("spoken", ["wait", "again", "yes", "no", "okay", "right"])
+def test_words_said_to_other_people_all_day_are_not_commands(library: Library, spoken: str) -> None:
+    """Measured on real people's non-commands over every noise condition: "wait" and
+    "again" made 11 of 15 false accepts while they were commands."""
     assert parse_command(spoken, library) is None
 
 

@@ -34,10 +34,10 @@ def test_no_command_passes_while_the_coach_speaks_except_barge_in() -> None:
     assert gate.check(heard("louder", "louder", 11.0)).command is None
 
 
-@pytest.mark.parametrize("word", ["stop", "pause", "wait"])
+@pytest.mark.parametrize("word", ["stop", "pause", "hold on"])
 def test_stop_and_pause_barge_in_over_the_coach(word: str) -> None:
     gate = EchoGate()
-    gate.coach_speaking("Lie on your back and bend your knees.", now_s=10.0)
+    gate.coach_speaking("Bend your knees and breathe out slowly.", now_s=10.0)
     name = "stop" if word == "stop" else "pause"
     kept = gate.check(heard(word, name, 11.0))
     assert kept.command is not None and kept.command.name == name
@@ -49,7 +49,7 @@ def test_stop_and_pause_barge_in_over_the_coach(word: str) -> None:
         ("Paused. Say resume when you are ready.", "pause", "pause"),
         ("Stopping the routine now.", "stop", "stop"),
         ("If anything hurts, stop at once.", "stop", "stop"),
-        ("Say wait to take a break.", "wait", "pause"),
+        ("Say hold on to take a break.", "hold on", "pause"),
     ],
 )
 def test_the_coachs_own_words_are_rejected(sentence: str, text: str, command: str) -> None:

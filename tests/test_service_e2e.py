@@ -42,7 +42,7 @@ class Step:
 STEPS = (
     Step(("start upper back routine",) * 2, r"state idle -> running", True),
     Step(("ready",) * 2, r"command ready from voice", True),  # the pillow and towel are there
-    Step(("pause", "wait", "pause"), r"state running -> paused", False),
+    Step(("Pause!", "pause", "Pause!"), r"state running -> paused", False),
     Step(("continue",) * 2, r"state paused -> running", True),
     Step(("Next.",) * 2, r"command next from voice", True),
     Step(("how long left", "time left", "how long left"), r"command time_left from voice", True),

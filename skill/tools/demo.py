@@ -69,11 +69,12 @@ class Line:
 # stream offsets: each 10 of 10, scores -2 to -19 against the -20 threshold). A flat "next"
 # and "how long" sit at the threshold (about half heard); "stop", "skip" and "resume" 0 of 10.
 # "louder" is there to show a volume change; it was not among those measured, and in this
-# session it is heard at the second try.
+# session it is heard at the second try. A flat "pause" and "hold on" are heard as "both" and
+# "old on" (2026-12-06); "Pause!", said as a person would, is heard at once.
 SCRIPT: tuple[Line, ...] = (
     Line("start upper back routine", "start", "idle", 1.0),
     Line("ready", "ready", "waiting", 1.5),
-    Line("wait", "pause", "holding", 4.0),
+    Line("Pause!", "pause", "holding", 4.0),
     Line("continue", "resume", "paused", 3.0),
     Line("how long left", "time_left", "holding", 3.0),
     Line("louder", "louder", "holding", 3.0),
