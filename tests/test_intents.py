@@ -94,16 +94,17 @@ def test_every_routine_name_and_alias_starts_that_routine(library: Library) -> N
         "what can i",
         "turn on the lamp",
         "coach next",
+        # Words said to other people all day (skill.core.intents.FIXED_PHRASES): while
+        # "wait" and "again" were commands they made 11 of 15 false accepts on real people.
+        "wait",
+        "again",
+        "yes",
+        "no",
+        "okay",
+        "right",
     ],
 )
 def test_near_misses_are_not_commands(library: Library, spoken: str) -> None:
-    assert parse_command(spoken, library) is None
-
-
-@pytest.mark.parametrize("spoken", ["wait", "again", "yes", "no", "okay", "right"])
-def test_words_said_to_other_people_all_day_are_not_commands(library: Library, spoken: str) -> None:
-    """Measured on real people's non-commands over every noise condition: "wait" and
-    "again" made 11 of 15 false accepts while they were commands."""
     assert parse_command(spoken, library) is None
 
 

@@ -15,8 +15,8 @@ from skill.core.exercise import Library
 
 # Fixed phrases -> canonical command (skill.core.events.COMMANDS). "start ..." is added per routine.
 # Words people say to each other all day are left out, however natural as commands: "wait"
-# and "again" made 11 of the 15 false accepts over real people's non-commands in every
-# condition (phone calls, AN4 "go" and "yes"), in four of the human set's sources' clips.
+# and "again" made 11 of the 15 false accepts on real people's non-commands over every noise
+# condition (WUW phone calls, AN4 "go" and "yes"), and no real command needed them.
 FIXED_PHRASES: dict[str, str] = {
     "start": "start",
     "next": "next",
