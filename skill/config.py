@@ -50,8 +50,8 @@ class Settings:
     volume: float = _key(0.8, "Start volume, 0.0 to 1.0.", lo=0.0, hi=1.0)
     wake_word: str | None = _key(
         None,
-        "Say this before each command: a trained wake phrase ('okay nabu', 'hey jarvis',"
-        " 'hey mycroft', 'alexa'; best in noisy homes), or any word the English Vosk model"
+        "Say this before each command: a trained wake phrase ('hey jarvis', best measured;"
+        " 'okay nabu', 'alexa', 'hey mycroft'; for noisy homes), or any word the English Vosk model"
         " knows (e.g. 'coach'); null = none.",
         nonempty=True,
     )

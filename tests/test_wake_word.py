@@ -24,8 +24,10 @@ from skill.speech_in.recognizer import load_wav, open_engine, recognize_pcm, to_
 from skill.speech_in.wake_word import (
     TRAINED,
     MicroWakeWordDetector,
+    OpenWakeWordDetector,
     WakeTuning,
     WakeWordEngine,
+    detector,
     trained_model,
     wrap,
 )
@@ -33,9 +35,10 @@ from skill.tools.speech_corpus import ESPEAK_VOICES, espeak, resample
 from tests.engine_fakes import NoHooks
 
 Pcm = npt.NDArray[np.int16]
-# Measured 2026-12-06 on the 4 models over the 426 human recordings and the other shared
-# audio (19.6 min): okay nabu and alexa woke on none, hey jarvis and hey mycroft once each.
-NEVER_WOKEN = ("okay nabu", "alexa")
+# Measured 2026-12-06 over the 426 human recordings as recorded: okay nabu, alexa and hey
+# jarvis (on openWakeWord) woke on none, hey mycroft once; microWakeWord's hey jarvis woke
+# once and heard 4 of these 8 renders, openWakeWord's none and 8 of 8.
+NEVER_WOKEN = ("okay nabu", "alexa", "hey jarvis")
 
 
 def silence(seconds: float) -> Pcm:
@@ -171,15 +174,33 @@ def render(piper: Piper, text: str, voice: int) -> Pcm:
 @pytest.mark.slow
 @pytest.mark.parametrize("phrase", NEVER_WOKEN)
 def test_the_wake_phrase_is_heard_in_every_voice_we_can_make(piper: Piper, phrase: str) -> None:
-    detector = MicroWakeWordDetector(TRAINED[phrase])
+    listener = detector(TRAINED[phrase])
     heard = 0
     for voice in range(1 + len(ESPEAK_VOICES)):
         for text in (f"{phrase.title()}.", f"{phrase.title()}!"):
-            detector.reset()
+            listener.reset()
             pcm = np.concatenate([silence(0.5), render(piper, text, voice), silence(0.5)])
             steps = range(0, len(pcm) - 480, 480)
-            heard += max(detector.probability(pcm[i : i + 480]) for i in steps) > detector.cutoff
-    assert heard >= 7  # of 8; measured 8 (okay nabu) and 8 (alexa) over these renders
+            heard += max(listener.probability(pcm[i : i + 480]) for i in steps) > listener.cutoff
+    assert heard >= 7  # of 8; measured 8 for each over these renders
+
+
+@pytest.mark.slow
+def test_hey_jarvis_runs_on_open_wake_word_and_a_reset_forgets_what_it_heard(piper: Piper) -> None:
+    listener = detector(TRAINED["hey jarvis"])
+    assert isinstance(listener, OpenWakeWordDetector)
+    said = np.concatenate([silence(0.5), render(piper, "Hey Jarvis.", 0), silence(0.5)])
+    noise = (np.random.default_rng(7).normal(0, 3000, len(said))).astype(np.int16)
+
+    def trace(pcm: Pcm) -> list[float]:
+        return [listener.probability(pcm[i : i + 480]) for i in range(0, len(pcm) - 480, 480)]
+
+    first = trace(said)
+    assert max(first) > listener.cutoff
+    listener.reset()
+    trace(noise)  # something else heard in between
+    listener.reset()
+    assert trace(said) == first  # the same audio, the same probabilities, frame by frame
 
 
 COMMANDS = (
@@ -217,9 +238,10 @@ def test_after_the_wake_phrase_most_commands_are_heard_as_without_it_and_never_w
             if alone["command"] is not None:
                 alone_heard += 1
                 kept += woken["command"] == alone["command"]
-    # Measured 2026-12-06 on these 40 renders: 13 heard alone, 9 of them after the phrase
-    # too. The others are borderline verdicts that move with what the stream heard before
-    # (the room's noise estimates have heard the phrase), not the gate.
+    # Measured on these 40 renders: 13 heard alone and 9 of them after the phrase (earlier
+    # on 2026-12-06), 11 and 11 (on the final code). Those lost were borderline verdicts
+    # that move with what the stream heard before (the room's noise estimates have heard
+    # the phrase), not the gate.
     assert alone_heard >= 10
     assert kept >= 7
 
@@ -229,24 +251,30 @@ def test_after_the_wake_phrase_most_commands_are_heard_as_without_it_and_never_w
 def test_real_people_who_do_not_say_the_phrase_never_wake_it(shared_dir: Path, phrase: str) -> None:
     from skill.tools.human_corpus import read_manifest
 
-    detector = MicroWakeWordDetector(TRAINED[phrase])
+    listener = detector(TRAINED[phrase])
     woken = []
     for rec in read_manifest(shared_dir):
         pcm, rate = load_wav(rec.path)
         stream = np.concatenate([silence(0.5), to_16k(pcm, rate), silence(0.5)])
-        detector.reset()
+        listener.reset()
         steps = range(0, len(stream) - 480, 480)
-        if max(detector.probability(stream[i : i + 480]) for i in steps) > detector.cutoff:
+        if max(listener.probability(stream[i : i + 480]) for i in steps) > listener.cutoff:
             woken.append(rec.name)
     assert woken == []
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("configured", "runs_on"),
+    [("Okay Nabu", MicroWakeWordDetector), ("hey jarvis", OpenWakeWordDetector)],
+)
 def test_a_trained_phrase_in_the_config_puts_the_detector_before_the_fallback(
-    library: Library, caplog: pytest.LogCaptureFixture
+    library: Library, caplog: pytest.LogCaptureFixture, configured: str, runs_on: type
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        engine = open_engine(library, None, logging.getLogger("test"), wake_word="Okay Nabu")
+        engine = open_engine(library, None, logging.getLogger("test"), wake_word=configured)
     assert isinstance(engine, WakeWordEngine)
+    assert isinstance(engine.detector, runs_on)
+    assert engine.phrase == configured.lower()
     assert isinstance(engine.inner, SphinxEngine) and engine.inner.wake_word is None
     assert "does not help" not in caplog.text  # that warning is about a grammar prefix word

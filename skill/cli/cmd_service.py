@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
     run.add_argument("--voice", help="Piper voice .onnx file")
     run.add_argument(
         "--wake-word",
-        help="wake phrase before each command: okay nabu, alexa, hey jarvis, hey mycroft",
+        help="wake phrase before each command: hey jarvis (best), okay nabu, alexa, hey mycroft",
     )
     run.add_argument("--default-routine", help="routine for a bare 'start' or a short press")
     run.add_argument("--no-gpio", action="store_true", default=None, help="no button and LED")

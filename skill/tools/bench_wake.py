@@ -4,8 +4,8 @@ the phrase heard in the voices we can make.
 False wakes are counted over every human recording (none says a wake phrase) in every
 condition but over_coach: as recorded, over kitchen and bike noise at 20 and 10 dB SNR,
 and 10 dB quieter. The phrase itself is rendered by Piper's voice (three variants) and
-three espeak-ng voices, each alone and in "<phrase>, next." Features are computed once
-per stream and fed to every model.
+three espeak-ng voices, each alone and in "<phrase>, next." Each stream goes to each
+phrase's detector (skill.speech_in.wake_word.detector) 30 ms at a time, as in the service.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from skill.speech_in.asr import SAMPLE_RATE
-from skill.speech_in.wake_word import TRAINED
+from skill.speech_in.wake_word import STEP_S, TRAINED, Detector, detector
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
 LEAD_S = 0.5  # quiet before and after each rendered phrase, as a microphone would hear it
+RTF_AUDIO_S = 30.0  # audio each detector's CPU share is measured on
 
 
 @dataclass(frozen=True)
@@ -32,27 +33,23 @@ class WakeFigures:
     notes: list[str]
 
 
-def max_probabilities(stream: npt.NDArray[np.int16], models: Sequence[Any]) -> list[float]:
-    """Each model's highest wake probability over the stream (a fresh state per stream)."""
-    from pymicro_wakeword import MicroWakeWordFeatures
-
-    for model in models:
-        model.reset()
-    features = MicroWakeWordFeatures()
-    best = [0.0] * len(models)
-    for frame in features.process_streaming(stream.tobytes()):
-        for i, model in enumerate(models):
-            best[i] = max(best[i], model.process_streaming_prob(frame) or 0.0)
+def max_probabilities(stream: npt.NDArray[np.int16], detectors: Sequence[Detector]) -> list[float]:
+    """Each detector's highest wake probability over the stream (from a fresh state), fed
+    30 ms at a time as the service feeds it."""
+    step = int(STEP_S * SAMPLE_RATE)
+    best = [0.0] * len(detectors)
+    for i, listener in enumerate(detectors):
+        listener.reset()
+        for start in range(0, len(stream) - step + 1, step):
+            best[i] = max(best[i], listener.probability(stream[start : start + step]))
     return best
 
 
-def load_models() -> dict[str, Any]:
-    from pymicro_wakeword import MicroWakeWord, Model
-
-    return {phrase: MicroWakeWord.from_builtin(Model(name)) for phrase, name in TRAINED.items()}
+def load_models() -> dict[str, Detector]:
+    return {phrase: detector(name) for phrase, name in TRAINED.items()}
 
 
-def false_wakes(shared: Path, models: dict[str, Any]) -> tuple[dict[str, list[str]], float]:
+def false_wakes(shared: Path, models: dict[str, Detector]) -> tuple[dict[str, list[str]], float]:
     """The clips that woke each model, and the hours of audio listened to."""
     from skill.tools import human_corpus as hc
 
@@ -65,7 +62,7 @@ def false_wakes(shared: Path, models: dict[str, Any]) -> tuple[dict[str, list[st
         for phrase, prob in zip(
             models, max_probabilities(clip.pcm, list(models.values())), strict=True
         ):
-            if prob > models[phrase].probability_cutoff:
+            if prob > models[phrase].cutoff:
                 woke[phrase].append(clip.name)
     return woke, seconds / 3600
 
@@ -92,7 +89,8 @@ def renders(cache: Path, phrase: str) -> list[npt.NDArray[np.int16]]:
 
 
 def measure(shared: Path | None, cache: Path) -> WakeFigures:
-    """wake_false_wakes_*, per hour, and wake_detected_* (share of renders heard)."""
+    """wake_false_wakes_*, per hour, wake_detected_* (share of renders heard) and wake_rtf_*
+    (each detector's CPU time over audio time)."""
     models = load_models()
     metrics: dict[str, float] = {}
     notes: list[str] = []
@@ -106,7 +104,21 @@ def measure(shared: Path | None, cache: Path) -> WakeFigures:
         notes.insert(0, f"wake words: false wakes over {hours * 60:.0f} min of human audio")
     for phrase, model in models.items():
         streams = renders(cache, phrase)
-        heard = sum(max_probabilities(s, [model])[0] > model.probability_cutoff for s in streams)
+        heard = sum(max_probabilities(s, [model])[0] > model.cutoff for s in streams)
         metrics[f"wake_detected_{TRAINED[phrase]}"] = round(heard / len(streams), 3)
     notes.append("wake words: detected = share of 12 renders (Piper x3, espeak-ng x3, x2)")
+    for phrase, model in models.items():
+        metrics[f"wake_rtf_{TRAINED[phrase]}"] = round(cpu_share(model), 4)
     return WakeFigures(metrics, notes)
+
+
+def cpu_share(model: Detector, seconds: float = RTF_AUDIO_S) -> float:
+    """CPU time over audio time for the detector alone, on seeded noise (the same every run)."""
+    import time
+
+    import numpy as np
+
+    noise = np.random.default_rng(0).normal(0, 300, int(seconds * SAMPLE_RATE)).astype(np.int16)
+    start = time.process_time()
+    max_probabilities(noise, [model])
+    return (time.process_time() - start) / seconds
