@@ -146,3 +146,46 @@ def test_spoken_commands_take_effect_in_order(session: Session) -> None:
     assert 10.0 < seconds < wall, (seconds, wall)
     assert float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > 300.0
     print(f"misses: {session.misses}; speech {seconds:.1f}s of {wall:.1f}s")
+
+
+@pytest.fixture
+def woken_session(tmp_path: Path) -> Iterator[Session]:
+    rig = Rig(tmp_path / "rig")
+    argv = [sys.executable, "-m", "skill", "run", "--no-gpio", "--wake-word", "hey jarvis"]
+    svc = ServiceProcess(argv, service_env(rig.folder, rig.device))
+    rig.processes.append(svc)
+    yield Session(rig, svc)
+    rig.close()
+
+
+def test_with_a_wake_word_only_a_command_after_it_is_obeyed(woken_session: Session) -> None:
+    svc, feeder = woken_session.svc, woken_session.rig.feeder
+    assert feeder is not None
+    svc.wait_for(r"INFO ready: .*hey jarvis", timeout=30)
+    # Said without the phrase, the command is heard and refused, saying why.
+    refused = r"heard 'start upper back routine'.* ignored: .*wake word"
+    for attempt in range(2):
+        seconds = feeder.play(woken_session.clip("start upper back routine", attempt))
+        try:
+            svc.wait_for(refused, timeout=seconds + 8)
+            break
+        except AssertionError:
+            woken_session.misses.append(f"alone, attempt {attempt}")
+    else:
+        raise AssertionError(f"the command alone was not heard:\n{svc.log}")
+    assert "state idle -> running" not in svc.log
+    # After the phrase it is obeyed (a second try in the plain voice, as in the steps above).
+    for attempt in range(2):
+        wake = woken_session.clip("Hey Jarvis.", attempt)
+        said = woken_session.clip("start upper back routine", attempt)
+        seconds = feeder.play(wake + said)
+        try:
+            svc.wait_for(r"state idle -> running", timeout=seconds + 8)
+            break
+        except AssertionError:
+            woken_session.misses.append(f"attempt {attempt}")
+    else:
+        raise AssertionError(f"not obeyed after the wake word:\n{svc.log}")
+    assert "heard the wake word 'hey jarvis'" in svc.log
+    code, _ = svc.stop()
+    assert code == 0, svc.log
