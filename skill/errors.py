@@ -20,7 +20,8 @@ class ScriptError(UserError, ValueError):
 
 
 class ModelError(UserError):
-    """The Vosk model folder is missing or broken; the message says what to run."""
+    """A speech model (the Vosk folder, a wake word's) is missing or broken; the message says
+    what to run or set instead."""
 
 
 class DownloadError(UserError):

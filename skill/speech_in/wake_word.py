@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from skill.errors import ModelError
 from skill.speech_in.asr import SAMPLE_RATE, Engine, Hearing
 
 if TYPE_CHECKING:
@@ -141,22 +142,18 @@ class OpenWakeWordDetector:
     _FEATURE_STATE = ("audio", "new_audio_samples", "mels", "new_mels")
     _MODEL_STATE = ("embeddings", "new_embeddings")
 
-    def _state(self) -> dict[str, Any]:
+    def _state(self) -> list[tuple[Any, str, Any]]:
         import copy
 
-        parts = [(self._features, self._FEATURE_STATE), (self._model, self._MODEL_STATE)]
-        return {
-            f"{i}.{name}": copy.copy(getattr(obj, name))
-            for i, (obj, names) in enumerate(parts)
-            for name in names
-        }
+        parts = ((self._features, self._FEATURE_STATE), (self._model, self._MODEL_STATE))
+        return [(obj, name, copy.copy(getattr(obj, name))) for obj, keys in parts for name in keys]
 
-    def _restore(self, state: dict[str, Any]) -> None:
+    @staticmethod
+    def _restore(state: list[tuple[Any, str, Any]]) -> None:
         import copy
 
-        for key, value in state.items():
-            index, name = key.split(".")
-            setattr((self._features, self._model)[int(index)], name, copy.copy(value))
+        for obj, name, value in state:
+            setattr(obj, name, copy.copy(value))
 
 
 def xnnpack_features() -> Any:
@@ -181,7 +178,10 @@ def xnnpack_features() -> Any:
         dims = (ctypes.c_int32 * len(shape))(*shape)
         lib.TfLiteInterpreterResizeInputTensor(interpreter, 0, dims, len(shape))
         if lib.TfLiteInterpreterAllocateTensors(interpreter) != 0:
-            raise RuntimeError("openWakeWord's front end did not load on XNNPACK")
+            raise ModelError(
+                f"openWakeWord's {name} network did not load on XNNPACK: set another wake_word"
+                f" ({trained_phrases()}; all but 'hey jarvis' run on microWakeWord) or none"
+            )
         lib.TfLiteInterpreterDelete(getattr(features, f"{name}_interpreter"))
         setattr(features, f"{name}_interpreter", interpreter)
         setattr(
@@ -190,6 +190,8 @@ def xnnpack_features() -> Any:
         setattr(
             features, f"{name}_output_tensor", lib.TfLiteInterpreterGetOutputTensor(interpreter, 0)
         )
+    lib.TfLiteInterpreterOptionsDelete.argtypes = [ctypes.c_void_p]
+    lib.TfLiteInterpreterOptionsDelete(options)  # the interpreters keep what they need of it
     return features
 
 
