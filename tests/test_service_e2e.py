@@ -164,15 +164,7 @@ def test_with_a_wake_word_only_a_command_after_it_is_obeyed(woken_session: Sessi
     svc.wait_for(r"INFO ready: .*hey jarvis", timeout=30)
     # Said without the phrase, the command is heard and refused, saying why.
     refused = r"heard 'start upper back routine'.* ignored: .*wake word"
-    for attempt in range(2):
-        seconds = feeder.play(woken_session.clip("start upper back routine", attempt))
-        try:
-            svc.wait_for(refused, timeout=seconds + 8)
-            break
-        except AssertionError:
-            woken_session.misses.append(f"alone, attempt {attempt}")
-    else:
-        raise AssertionError(f"the command alone was not heard:\n{svc.log}")
+    woken_session.say(Step(("start upper back routine",) * 2, refused, False), after=0)
     assert "state idle -> running" not in svc.log
     # After the phrase it is obeyed (a second try in the plain voice, as in the steps above).
     for attempt in range(2):

@@ -114,6 +114,7 @@ class OpenWakeWordDetector:
     def __init__(self, model: str, silence_steps: int = SILENCE_STEPS) -> None:
         import numpy as np
         from pyopen_wakeword import Model, OpenWakeWord
+        from pyopen_wakeword.openwakeword import SAMPLES_PER_CHUNK
 
         self._model = OpenWakeWord.from_builtin(Model(model))
         self._features = xnnpack_features()
@@ -123,8 +124,8 @@ class OpenWakeWordDetector:
         # The front end starts on silence, computed with the first audio: done once here,
         # and a reset puts that state back. pyopen-wakeword's 8 s (100 steps) cost 0.3 s
         # of CPU here; `silence_steps` of them give the same probabilities (see SILENCE_STEPS).
-        self._features.new_audio_samples = silence_steps * self._features_chunk
-        self.probability(np.zeros(self._features_chunk, dtype=np.int16))
+        self._features.new_audio_samples = silence_steps * SAMPLES_PER_CHUNK
+        self.probability(np.zeros(SAMPLES_PER_CHUNK, dtype=np.int16))
         self._fresh = self._state()
 
     def probability(self, pcm: npt.NDArray[np.int16]) -> float:
@@ -137,7 +138,6 @@ class OpenWakeWordDetector:
         self._restore(self._fresh)
         self._last = 0.0
 
-    _features_chunk = 1280  # openWakeWord's step: 80 ms
     # The streaming state of pyopen-wakeword 1.1 (pinned in constraints.txt).
     _FEATURE_STATE = ("audio", "new_audio_samples", "mels", "new_mels")
     _MODEL_STATE = ("embeddings", "new_embeddings")
