@@ -7,6 +7,7 @@ echo gate, as the service hears them). Accuracy is asserted at a floor below the
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from skill.speech_in.asr_sphinx import (
     run_decoder,
     score_gap,
     uncovered,
+    verifier_unigrams,
     write_dictionary,
     write_unigram_lm,
 )
@@ -171,6 +173,35 @@ def test_kitchen_noise_is_not_speech(shared_dir: Path, library: Library) -> None
     assert any("not speech: Silero" in h.reason for h in hearings)
     engine = SphinxEngine(library)
     assert [h for h in [*engine.accept(pcm), *engine.flush()] if h.command] == []
+
+
+def test_the_verifier_expects_stop_and_pause_more_often_than_english_does() -> None:
+    english = {"stop": -3.5, "star": -4.1, "the": -1.2}
+    probs = verifier_unigrams(["stop", "quieter"], english, english, {"stop"}, 10.0)
+    assert probs == {"stop": pytest.approx(-2.5), "star": -4.1, "the": -1.2, "quieter": -6.0}
+
+
+def test_the_running_verifier_favours_only_the_one_word_barge_in_commands(
+    library: Library,
+) -> None:
+    engine = SphinxEngine(library)
+    lm = {}
+    for line in (Path(engine._tmp.name) / "verify.lm").read_text().splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0].startswith("-"):
+            lm[fields[1]] = float(fields[0])
+    top, commands = english_words(Tuning().verify_words)
+    english = {**commands, **top}
+
+    def odds(word: str) -> float:  # against "the": the model is normalised as a whole
+        return lm[word] - lm["the"] - (english[word] - english["the"])
+
+    favoured = math.log10(Tuning().barge_in_prior)
+    assert favoured > 0
+    assert odds("stop") == pytest.approx(favoured, abs=1e-3)
+    assert odds("pause") == pytest.approx(favoured, abs=1e-3)
+    for word in ("start", "hold", "on", "help", "next"):  # "hold on" is a pause, of two words
+        assert odds(word) == pytest.approx(0, abs=1e-3)
 
 
 SPEECH_THREADS = """
