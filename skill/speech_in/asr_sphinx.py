@@ -639,11 +639,8 @@ class SphinxEngine:
         english, known = english_words(self.tuning.verify_words)
         verify_path = tmp / "verify.dict"
         self._phones = write_dictionary(words, dict_path, list(english), verify_path, cache_dir)
-        favoured = {
-            phrase
-            for phrase, (name, _) in self._table.items()
-            if name in BARGE_IN_COMMANDS and " " not in phrase
-        }
+        barge_in = [p for p, (name, _) in self._table.items() if name in BARGE_IN_COMMANDS]
+        favoured = {phrase for phrase in barge_in if " " not in phrase}
         probs = verifier_unigrams(words, english, known, favoured, self.tuning.barge_in_prior)
         write_unigram_lm(probs, tmp / "verify.lm")
         config: dict[str, Any] = {
@@ -655,7 +652,6 @@ class SphinxEngine:
             # a least-significant-bit of noise keeps it finite, as on any real microphone.
             "dither": True,
         }
-        barge_in = [p for p, (name, _) in self._table.items() if name in BARGE_IN_COMMANDS]
         self._grammar, self._loop = make_decoders(
             config, list(self._table), barge_in, self.tuning, wake_word
         )
