@@ -81,15 +81,12 @@ def test_stop_is_heard_over_noise(harder: dict[str, Any]) -> None:
     assert sum(stops) / len(stops) >= MIN_STOP_NOISY_20DB, stops
 
 
-# (silence before, after) in seconds: none, a little, and more than a second, off the 30 ms
+# (silence before, after) in seconds: none, a little, and a second or two, off the 30 ms
 # frames the endpointer works in.
-FRAMINGS = ((0.0, 0.0), (0.3, 0.2), (1.013, 1.0))
-# Measured 2026-12-06: 1 of these 88 (of all 415: 2), gscv1_stop_010. A Speech Commands clip
-# whose noise starts with the file: framed by a second of digital silence, the noise floor is
-# not yet known when the words begin, noise and "stop" make one 1.1 s segment and the free
-# decode rejects it; bare, the floor learned from the file's first frames splits off the
-# "stop", heard since the verifier expects stop more often than English text has it.
-MAX_CHANGED_BY_SILENCE = 1
+FRAMINGS = ((0.0, 0.0), (0.3, 0.2), (1.013, 1.0), (2.0, 0.5))
+# Measured 2026-12-06: 0 of these 88 (and of all 415) since sound after digital silence starts
+# a new frame (skill.speech_in.framer); before, 1 of 88 (2 of 415) changed with where the frames
+# fell: one frame's level crossed the noise floor's margin, and a "stop" merged with noise.
 
 
 def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
@@ -109,4 +106,4 @@ def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
         }
         if len({(v["command"], str(v["args"])) for v in verdicts.values()}) > 1:
             changed[rec.name] = {k: v["reason"] for k, v in verdicts.items()}
-    assert len(changed) <= MAX_CHANGED_BY_SILENCE, changed
+    assert not changed, changed

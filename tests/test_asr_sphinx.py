@@ -37,6 +37,7 @@ from skill.speech_in.asr_sphinx import (
     read_lexicon,
     run_decoder,
     score_gap,
+    sounds_like,
     uncovered,
     verifier_unigrams,
     write_dictionary,
@@ -389,6 +390,34 @@ def test_verifier_support_needs_the_words_in_order_and_few_others() -> None:
     assert not supports("a b c stop", "stop", 2)
     assert support_rank(["yes", "guess", "again"], "again", 2) == 2
     assert support_rank(["yes", "guess"], "again", 2) is None
+
+
+LEXICON = {
+    "start": ["S", "T", "AA", "R", "T"],
+    "star": ["S", "T", "AA", "R"],
+    "quick": ["K", "W", "IH", "K"],
+    "we": ["W", "IY"],
+    "stop": ["S", "T", "AA", "P"],
+}
+TABLE = {"start quick": ("start", {"routine": "quick"}), "stop": ("stop", {})}
+
+
+@pytest.mark.parametrize(
+    ("heard", "agrees"),
+    [
+        (["start we", "star we"], True),  # 3 phones of 9 apart
+        (["star we", "stop", "start we"], False),  # it also heard another command outright
+        (["start quick", "stop"], False),
+        (["start quick"], True),
+        (["we"], False),
+    ],
+)
+def test_a_long_command_needs_a_close_hypothesis_and_no_other_command(
+    heard: list[str], agrees: bool
+) -> None:
+    want = phones_of("start quick", LEXICON)
+    target = TABLE["start quick"]
+    assert sounds_like(want, target, heard, LEXICON, TABLE, Tuning()) is agrees
 
 
 def test_phone_similarity_is_one_minus_edit_distance_per_phone() -> None:

@@ -230,7 +230,8 @@ BARGE_IN_MIXES = [(sentence, word) for word in ("정지", "멈춰") for sentence
 # this file, and 5 or 6 of 6 when the same mixes ran in seven other orders; never a wrong or
 # extra command. The miss is '정지' over the third sentence: heard or not depending on what
 # the engine decoded before it (it came and went even for the same mix run twice), so a
-# strict xfail on that one mix failed as XPASS(strict) when it drifted. The floor sits one
+# strict xfail on that one mix failed as XPASS(strict) when it drifted. Once, in a whole-suite
+# run, a "멈춰" came at the stream's end instead of spotted over the coach. The floor sits one
 # below the fewest measured; a wrong or extra command fails at once.
 BARGE_IN_FLOOR = 4
 
@@ -247,9 +248,11 @@ def test_stop_and_pause_barge_in_over_the_coachs_voice(engine: VoskEngine) -> No
         passed = [gate.check(h) for h in hearings]
         got = commands(passed)
         assert got in ([], [KO_COMMANDS[word]]), (sentence, word, hearings)  # never wrong
-        if got:
-            spotted = next(h for h in passed if h.command)
-            assert spotted.text == word and "over the coach" in spotted.reason, spotted
+        spotted = next((h for h in passed if h.command), None)
+        # Heard at the stream's end instead (Vosk's final result) is right but late: not
+        # counted, as the coach would have finished the sentence by then.
+        if spotted is not None and "over the coach" in spotted.reason:
+            assert spotted.text == word, spotted
             heard.append((sentence, word))
     missed = [mix for mix in BARGE_IN_MIXES if mix not in heard]
     assert len(heard) >= BARGE_IN_FLOOR, f"{len(heard)} of {len(BARGE_IN_MIXES)}; missed {missed}"

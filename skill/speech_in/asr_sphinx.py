@@ -3,8 +3,9 @@
 A closed grammar forces every sound onto some command, so the grammar result alone means
 nothing. The pipeline here:
 1. An endpointer cuts the stream into speech segments: a frame is speech when WebRTC's VAD
-   says so and it stands out of the room's noise floor (skill.speech_in.noise_floor). Silence costs
-   almost no CPU.
+   says so and it stands out of the room's noise floor (skill.speech_in.noise_floor). Sound
+   after digital silence starts a new frame (skill.speech_in.framer), so a padded file's
+   frames are the same whatever the padding. Silence costs almost no CPU.
 2. What is judged is cut from the audio itself (`speech_cut`): the span around the words,
    found sample by sample, so the same words give the same samples whatever silence came
    before them and wherever the 30 ms frames fell. Each segment is decoded after
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ from skill.core.intents import (
 )
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.echo_reference import EchoReference, frame_levels
+from skill.speech_in.framer import Framer
 from skill.speech_in.noise_floor import FRAME_S, NoiseFloor, frame_count, frame_db
 
 if TYPE_CHECKING:
@@ -590,6 +592,27 @@ def phone_similarity(a: Sequence[str], b: Sequence[str]) -> float:
     return 1 - previous[-1] / max(1, len(a), len(b))
 
 
+CommandTarget = tuple[str, Mapping[str, str]]  # a command's name and arguments
+
+
+def sounds_like(
+    want: Sequence[str],
+    target: CommandTarget,
+    heard: Sequence[str],
+    lexicon: dict[str, list[str]],
+    table: Mapping[str, CommandTarget],
+    tuning: Tuning,
+) -> bool:
+    """A long command (phones `want`) agrees with the verifier's hypotheses `heard` when one
+    sounds close to it phone by phone (Tuning.min_phrase_similarity) and none is another
+    command outright: a "stop" the grammar forced onto "start quick" was heard as 'star we'
+    (close enough) and as 'stop'."""
+    if any(table.get(normalize(h), target) != target for h in heard):
+        return False
+    best = max((phone_similarity(want, phones_of(h, lexicon)) for h in heard), default=0.0)
+    return best >= tuning.min_phrase_similarity
+
+
 def phones_of(text: str, lexicon: dict[str, list[str]]) -> list[str]:
     """The phones of the words (first pronunciation; a word without one counts as one
     unmatched phone), stress marks and all."""
@@ -683,9 +706,8 @@ class SphinxEngine:
     # --- Engine interface ---------------------------------------------------------------
 
     def reset(self) -> None:
-        import numpy as np
 
-        self._pending: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
+        self._framer = Framer(self._frame_samples)
         self._floor = NoiseFloor(self.tuning.floor_margin_db)
         self._levels: list[float] = []  # frame levels of the current segment
         self._fed = 0  # samples seen
@@ -732,16 +754,11 @@ class SphinxEngine:
             self._echo.play(frame_levels(pcm, rate, FRAME_S), now)
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
-        import numpy as np
 
-        data = np.concatenate([self._pending, np.asarray(pcm, dtype=np.int16).reshape(-1)])
-        n = self._frame_samples
-        usable = len(data) - len(data) % n
-        self._pending = data[usable:]
         out: list[Hearing] = []
-        for start in range(0, usable, n):
-            self._fed += n
-            hearing = self._frame(data[start : start + n])
+        for frame, samples in self._framer.frames(pcm):
+            self._fed += samples
+            hearing = self._frame(frame)
             if hearing is not None:
                 out.append(hearing)
         return out
@@ -888,7 +905,7 @@ class SphinxEngine:
         if (
             self.tuning.verify
             and not self._over_coach
-            and not self._verified(audio, command.text, gap)
+            and not self._verified(audio, command.text, gap, (parsed.name, parsed.args))
         ):
             shown = " / ".join(f"'{h}'" for h in self._heard[:2]) or "nothing"
             return self._reject(command.text, conf, f"the free decode heard {shown} ({detail})")
@@ -924,7 +941,7 @@ class SphinxEngine:
             heard = np.frombuffer(b"".join(f[1] for f in frames), np.int16)
         return cut_out(heard, start, end).tobytes()
 
-    def _verified(self, audio: bytes, text: str, gap: float) -> bool:
+    def _verified(self, audio: bytes, text: str, gap: float, target: CommandTarget) -> bool:
         """The free decode agrees (see Tuning.verify_words). Over the coach it is not
         asked: it hears the coach's words in the echo, and there only stop and pause are
         searched for and can act."""
@@ -934,10 +951,7 @@ class SphinxEngine:
             heard = heard[:1]
         want = phones_of(text, self._lexicon)
         if len(want) >= tuning.min_similar_phones:
-            best = max(
-                (phone_similarity(want, phones_of(h, self._lexicon)) for h in heard), default=0.0
-            )
-            return best >= tuning.min_phrase_similarity
+            return sounds_like(want, target, heard, self._lexicon, self._table, tuning)
         return support_rank(heard, text, tuning.verify_extra_words) is not None
 
     def _decode_command(self, audio: bytes) -> Decode:
