@@ -34,6 +34,7 @@ from skill.core.events import Command
 from skill.core.intents import supports
 from skill.errors import ModelError
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
+from skill.speech_in.framer import live_start
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,8 +79,43 @@ SPOT_MIN_CONF = 0.95
 # false accepts at each. 0.2 s keeps room for the short pauses inside multi-word phrases
 # ("start ... upper back").
 ENDPOINT_TRAILING_SILENCE_S = 0.2
-# Audio is fed to Vosk in pieces of at most this length, so endpoints and partials are timely.
+# Audio is given to Vosk in pieces of this length, so endpoints and partials are timely (and
+# fall at the same points however the caller chunks the stream).
 FEED_S = 0.04
+# Vosk hears every sample with this fixed noise added, of Kaldi's dither (a 1-unit Gaussian)
+# but the same every time, from where its recognizer started (see undithered_conf): without
+# any, digital silence (a padded file, the gaps in a synthesized voice) gives features of
+# log(0) that the model never met in training.
+DITHER_SEED = 0
+DITHER_SAMPLES = SAMPLE_RATE  # one second, repeated
+
+
+@functools.cache
+def _dither_table() -> npt.NDArray[np.float64]:
+    import numpy as np
+
+    table: npt.NDArray[np.float64] = np.random.default_rng(DITHER_SEED).normal(
+        0.0, 1.0, DITHER_SAMPLES
+    )
+    return table
+
+
+def dithered(frame: npt.NDArray[np.int16], position: int) -> npt.NDArray[np.int16]:
+    """`frame` plus the fixed dither from `position` (samples since the recognizer began)."""
+    import numpy as np
+
+    table = _dither_table()
+    index = (position + np.arange(len(frame))) % len(table)
+    out = np.round(frame.astype(np.float64) + table[index])
+    return np.clip(out, -32768, 32767).astype(np.int16)
+
+
+# Silence a fresh recognizer hears before its first sound: as after a pause, so its
+# adaptation to the voice does not begin on the words.
+WARM_UP_S = 0.48
+# At the stream's end, silence is given for at most this long (past every endpoint rule of
+# the tuned conf) for Vosk to end the utterance as it would in a pause.
+FLUSH_S = 1.2
 # Names models use for the unknown word: English models "[unk]", others "<UNK>" or "<unk>".
 UNK_TOKENS = ("[unk]", "<unk>", "<UNK>")
 
@@ -109,8 +145,11 @@ def check_model_dir(model_dir: Path) -> Path:
     return model_dir
 
 
-def tuned_conf(conf_text: str, trailing_silence_s: float) -> str:
-    """model.conf with endpoint rules 2-4 shortened: rule 2 to the given silence, 3-4 scaled."""
+def tuned_conf(conf_text: str, trailing_silence_s: float | None) -> str:
+    """model.conf with endpoint rules 2-4 shortened: rule 2 to the given silence, 3-4 scaled
+    (None: as it is)."""
+    if trailing_silence_s is None:
+        return conf_text
     lines = [
         line
         for line in conf_text.splitlines()
@@ -121,15 +160,32 @@ def tuned_conf(conf_text: str, trailing_silence_s: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def overlay_model_dir(model_dir: Path, cache_root: Path, trailing_silence_s: float) -> Path:
-    """A folder that is `model_dir` (by symlinks) except for a tuned conf/model.conf.
+def undithered_conf(conf_text: str) -> str:
+    """A feature conf (mfcc.conf) without Kaldi's dither. Its default (1.0) adds fresh random
+    noise to every frame, so the same recording got another confidence on every run
+    (measured on the Korean model: 0.79, then 0.87, for the same samples) and a verdict could
+    flip. The engine adds a fixed dither of its own instead (dithered)."""
+    lines = [line for line in conf_text.splitlines() if not line.strip().startswith("--dither")]
+    return "\n".join([*lines, "--dither=0"]) + "\n"
 
-    Vosk 0.3.45 reads endpointing only from the model folder, and the model may be read-only
+
+FEATURE_CONFS = ("mfcc.conf", "fbank.conf")  # whichever the model has, it has no dither here
+
+
+def overlay_model_dir(model_dir: Path, cache_root: Path, trailing_silence_s: float | None) -> Path:
+    """A folder that is `model_dir` (by symlinks) except for conf/model.conf with tuned
+    endpoint rules and conf/mfcc.conf without dither.
+
+    Vosk 0.3.45 reads both only from the model folder, and the model may be read-only
     (a package, /usr/share); an overlay of symlinks costs nothing and leaves the model as is.
     """
-    conf = tuned_conf((model_dir / "conf" / "model.conf").read_text(), trailing_silence_s)
-    key = hashlib.sha256(f"{model_dir.resolve()}\n{conf}".encode()).hexdigest()[:16]
-    target = cache_root / f"vosk-overlay-{key}"
+    conf_dir = model_dir / "conf"
+    written = {"model.conf": tuned_conf((conf_dir / "model.conf").read_text(), trailing_silence_s)}
+    for name in FEATURE_CONFS:
+        if (conf_dir / name).is_file():
+            written[name] = undithered_conf((conf_dir / name).read_text())
+    key = hashlib.sha256(f"{model_dir.resolve()}\n{sorted(written.items())}".encode())
+    target = cache_root / f"vosk-overlay-{key.hexdigest()[:16]}"
     if (target / "conf" / "model.conf").is_file():
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
@@ -138,10 +194,11 @@ def overlay_model_dir(model_dir: Path, cache_root: Path, trailing_silence_s: flo
         if entry.name != "conf":
             (tmp / entry.name).symlink_to(entry)
     (tmp / "conf").mkdir()
-    for entry in (model_dir / "conf").resolve().iterdir():
-        if entry.name != "model.conf":
+    for entry in conf_dir.resolve().iterdir():
+        if entry.name not in written:
             (tmp / "conf" / entry.name).symlink_to(entry)
-    (tmp / "conf" / "model.conf").write_text(conf)
+    for name, text in written.items():
+        (tmp / "conf" / name).write_text(text)
     try:
         os.replace(tmp, target)
     except OSError:  # another process made it first: theirs is identical
@@ -361,11 +418,10 @@ class VoskEngine:
         if (phrases is None or parse is None) and library is None:
             raise ValueError("VoskEngine needs a library, or both phrases and parse")
         self.model_dir = check_model_dir(model_dir)
-        if trailing_silence_s is not None:
-            from skill import paths
+        from skill import paths
 
-            root = cache_root or paths.cache_dir()
-            model_dir = overlay_model_dir(model_dir, root, trailing_silence_s)
+        root = cache_root or paths.cache_dir()
+        model_dir = overlay_model_dir(model_dir, root, trailing_silence_s)
         self.model = load_model(model_dir)
         self.unk = unknown_token(self.model)
         wanted = phrases if phrases is not None else default_phrases(library, wake_word)  # type: ignore[arg-type]
@@ -408,9 +464,13 @@ class VoskEngine:
         self.reset()
 
     def _new_recognizer(self) -> Any:
+        import numpy as np
         import vosk
 
-        self._origin = self._fed  # Vosk's word times count from here
+        self._given = 0  # samples given to this recognizer: Vosk's word times count them
+        self._open = False  # sound given since its last result: an utterance may be going on
+        self._piece = round(FEED_S * SAMPLE_RATE)
+        self._pending: npt.NDArray[np.int16] = np.zeros(0, np.int16)  # short of a piece
         rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
         rec.SetWords(True)
         rec.SetPartialWords(True)
@@ -423,22 +483,53 @@ class VoskEngine:
         return self._fed / SAMPLE_RATE
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
+        """Digital silence before a fresh recognizer's first sound (a padded file; a
+        microphone never gives it) is not given to Vosk: the recognizer hears a fixed
+        WARM_UP_S of silence instead, then the sound from its first sample, in pieces of
+        FEED_S however the caller chunks the stream, so a recording gets the same verdict
+        however much silence surrounds it."""
+        import numpy as np
+
         out: list[Hearing] = []
-        step = int(FEED_S * SAMPLE_RATE)
-        for start in range(0, len(pcm), step):
-            piece = pcm[start : start + step]
-            self._fed += len(piece)
-            audio = piece.astype("<i2").tobytes()
-            if self._free is not None:
-                self._free.accept(audio)  # first: the grammar's decision may need it
-            if self._rec.AcceptWaveform(audio):
-                out.extend(self._final(json.loads(self._rec.Result())))
-            else:
-                out.extend(self._on_partial(json.loads(self._rec.PartialResult())))
+        self._fed += len(pcm)
+        if not self._given:
+            pcm = pcm[live_start(pcm) :]
+            if not len(pcm):
+                return out
+            for _ in range(round(WARM_UP_S / FEED_S)):
+                out += self._give(np.zeros(self._piece, np.int16))
+        self._pending = np.concatenate([self._pending, pcm])
+        while len(self._pending) >= self._piece:
+            piece, self._pending = np.split(self._pending, [self._piece])
+            out += self._give(piece)
         return out
 
+    def _give(self, piece: npt.NDArray[np.int16]) -> list[Hearing]:
+        audio = dithered(piece, self._given).astype("<i2").tobytes()
+        self._given += len(piece)
+        self._open = self._open or live_start(piece) < len(piece)
+        if self._free is not None:
+            self._free.accept(audio)  # first: the grammar's decision may need it
+        if self._rec.AcceptWaveform(audio):
+            self._open = False
+            return self._final(json.loads(self._rec.Result()))
+        return self._on_partial(json.loads(self._rec.PartialResult()))
+
     def flush(self) -> list[Hearing]:
-        out = self._final(json.loads(self._rec.FinalResult()))
+        """The stream ended: as if silence followed, until Vosk's endpoint (at most
+        FLUSH_S), so a recording that ends on its last word is heard as with silence after it."""
+        import numpy as np
+
+        out: list[Hearing] = []
+        if self._given:
+            rest = np.zeros(self._piece, np.int16)
+            rest[: len(self._pending)] = self._pending
+            out += self._give(rest)
+            for _ in range(round(FLUSH_S / FEED_S)):
+                if not self._open:
+                    break
+                out += self._give(np.zeros(self._piece, np.int16))
+        out += self._final(json.loads(self._rec.FinalResult()))
         self._rec = self._new_recognizer()
         return out
 
@@ -502,7 +593,7 @@ class VoskEngine:
         verdict = early_verdict(
             result,
             stable_s=(self._fed - self._partial_since) / SAMPLE_RATE,
-            now_s=(self._fed - self._origin) / SAMPLE_RATE,
+            now_s=self._given / SAMPLE_RATE,
             unk=self.unk,
             parse=self.parse,
             early_commands=self.early_commands,
