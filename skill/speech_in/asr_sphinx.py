@@ -706,7 +706,6 @@ class SphinxEngine:
     # --- Engine interface ---------------------------------------------------------------
 
     def reset(self) -> None:
-
         self._framer = Framer(self._frame_samples)
         self._floor = NoiseFloor(self.tuning.floor_margin_db)
         self._levels: list[float] = []  # frame levels of the current segment
@@ -754,7 +753,6 @@ class SphinxEngine:
             self._echo.play(frame_levels(pcm, rate, FRAME_S), now)
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
-
         out: list[Hearing] = []
         for frame, samples in self._framer.frames(pcm):
             self._fed += samples

@@ -82,6 +82,7 @@ ENDPOINT_TRAILING_SILENCE_S = 0.2
 # Audio is given to Vosk in pieces of this length, so endpoints and partials are timely (and
 # fall at the same points however the caller chunks the stream).
 FEED_S = 0.04
+FEED_SAMPLES = round(FEED_S * SAMPLE_RATE)
 # Vosk hears every sample with this fixed noise added, of Kaldi's dither (a 1-unit Gaussian)
 # but the same every time, from where its recognizer started (see undithered_conf): without
 # any, digital silence (a padded file, the gaps in a synthesized voice) gives features of
@@ -174,7 +175,7 @@ FEATURE_CONFS = ("mfcc.conf", "fbank.conf")  # whichever the model has, it has n
 
 def overlay_model_dir(model_dir: Path, cache_root: Path, trailing_silence_s: float | None) -> Path:
     """A folder that is `model_dir` (by symlinks) except for conf/model.conf with tuned
-    endpoint rules and conf/mfcc.conf without dither.
+    endpoint rules and the feature conf (FEATURE_CONFS) without dither.
 
     Vosk 0.3.45 reads both only from the model folder, and the model may be read-only
     (a package, /usr/share); an overlay of symlinks costs nothing and leaves the model as is.
@@ -469,7 +470,6 @@ class VoskEngine:
 
         self._given = 0  # samples given to this recognizer: Vosk's word times count them
         self._open = False  # sound given since its last result: an utterance may be going on
-        self._piece = round(FEED_S * SAMPLE_RATE)
         self._pending: npt.NDArray[np.int16] = np.zeros(0, np.int16)  # short of a piece
         rec = vosk.KaldiRecognizer(self.model, SAMPLE_RATE, self.grammar)
         rec.SetWords(True)
@@ -497,10 +497,10 @@ class VoskEngine:
             if not len(pcm):
                 return out
             for _ in range(round(WARM_UP_S / FEED_S)):
-                out += self._give(np.zeros(self._piece, np.int16))
+                out += self._give(np.zeros(FEED_SAMPLES, np.int16))
         self._pending = np.concatenate([self._pending, pcm])
-        while len(self._pending) >= self._piece:
-            piece, self._pending = np.split(self._pending, [self._piece])
+        while len(self._pending) >= FEED_SAMPLES:
+            piece, self._pending = np.split(self._pending, [FEED_SAMPLES])
             out += self._give(piece)
         return out
 
@@ -522,13 +522,13 @@ class VoskEngine:
 
         out: list[Hearing] = []
         if self._given:
-            rest = np.zeros(self._piece, np.int16)
+            rest = np.zeros(FEED_SAMPLES, np.int16)
             rest[: len(self._pending)] = self._pending
             out += self._give(rest)
             for _ in range(round(FLUSH_S / FEED_S)):
                 if not self._open:
                     break
-                out += self._give(np.zeros(self._piece, np.int16))
+                out += self._give(np.zeros(FEED_SAMPLES, np.int16))
         out += self._final(json.loads(self._rec.FinalResult()))
         self._rec = self._new_recognizer()
         return out

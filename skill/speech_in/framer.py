@@ -50,11 +50,12 @@ class Framer:
         start = 0
         while len(data) - start >= self.size:
             frame = data[start : start + self.size]
-            if self._after_silence and 0 < (sound := live_start(frame)) < self.size:
+            sound = live_start(frame)
+            if self._after_silence and 0 < sound < self.size:
                 start += sound
                 self._skipped += sound
                 continue
-            self._after_silence = live_start(frame) == self.size
+            self._after_silence = sound == self.size
             out.append((frame, self.size + self._skipped))
             self._skipped = 0
             start += self.size
