@@ -19,6 +19,7 @@ import pytest
 
 from skill.library.loader import load_library
 from skill.speech_out.voice import load_voice
+from skill.tools.audio_mix import hiss
 from skill.tools.demo import PersonVoice
 from skill.tools.speech_corpus import PiperRenderer, cached, pitch_shift, resample, trim
 from tests.test_service import REPO, Rig, ServiceProcess, service_env
@@ -79,7 +80,7 @@ class Session:
         # A microphone's own faint noise under the words and the pauses around them: from
         # digital silence alone the noise floor learned only speech, set itself at speech's
         # quiet parts, and cut "I'm done" down to 'i'm down' (the step failed 1 run in 3).
-        said += np.random.default_rng(attempt).normal(0.0, MIC_HISS_RMS, len(said))
+        said += hiss(f"{phrase}|{attempt}", len(said), MIC_HISS_RMS)
         return np.clip(np.round(said), -32768, 32767).astype(np.int16).tobytes()
 
     def wait_quiet(self, timeout: float = 40.0) -> None:

@@ -572,13 +572,17 @@ def warm_service_cache(ctx: Context, cache_home: Path) -> str:
 
 
 def command_audio(voice: Voice, text: str = SERVICE_COMMAND, rate: int = SAMPLE_RATE) -> bytes:
-    """A spoken command as raw S16_LE mono at `rate`, with COMMAND_GAP_S of silence around it."""
+    """A spoken command as raw S16_LE mono at `rate`, with COMMAND_GAP_S of pause around it,
+    over a microphone's own faint noise (audio_mix.hiss): from digital silence alone the
+    service's noise floor learned only speech and could cut the command short."""
     import numpy as np
     import soxr
 
+    from skill.tools.audio_mix import hiss
+
     speech = soxr.resample(voice.synthesize(text).astype(np.float32), voice.sample_rate, rate)
     gap = np.zeros(int(COMMAND_GAP_S * rate), dtype=np.float32)
-    pcm = np.concatenate([gap, speech, gap])
+    pcm = np.concatenate([gap, speech, gap]) + hiss(text, len(speech) + 2 * len(gap))
     return bytes(np.clip(np.round(pcm), -32768, 32767).astype(np.int16).tobytes())
 
 
