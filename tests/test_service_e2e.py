@@ -19,7 +19,7 @@ import pytest
 
 from skill.library.loader import load_library
 from skill.speech_out.voice import load_voice
-from skill.tools.audio_mix import hiss
+from skill.tools.audio_mix import hiss, pcm16
 from skill.tools.demo import PersonVoice
 from skill.tools.speech_corpus import PiperRenderer, cached, pitch_shift, resample, trim
 from tests.test_service import REPO, Rig, ServiceProcess, service_env
@@ -81,7 +81,7 @@ class Session:
         # digital silence alone the noise floor learned only speech, set itself at speech's
         # quiet parts, and cut "I'm done" down to 'i'm down' (the step failed 1 run in 3).
         said += hiss(f"{phrase}|{attempt}", len(said), MIC_HISS_RMS)
-        return np.clip(np.round(said), -32768, 32767).astype(np.int16).tobytes()
+        return pcm16(said).tobytes()
 
     def wait_quiet(self, timeout: float = 40.0) -> None:
         self.rig.wait_quiet(SILENT_FOR_S, timeout, lambda: self.svc.log)

@@ -578,12 +578,12 @@ def command_audio(voice: Voice, text: str = SERVICE_COMMAND, rate: int = SAMPLE_
     import numpy as np
     import soxr
 
-    from skill.tools.audio_mix import hiss
+    from skill.tools.audio_mix import hiss, pcm16
 
     speech = soxr.resample(voice.synthesize(text).astype(np.float32), voice.sample_rate, rate)
     gap = np.zeros(int(COMMAND_GAP_S * rate), dtype=np.float32)
     pcm = np.concatenate([gap, speech, gap]) + hiss(text, len(speech) + 2 * len(gap))
-    return bytes(np.clip(np.round(pcm), -32768, 32767).astype(np.int16).tobytes())
+    return pcm16(pcm).tobytes()
 
 
 def peak_rss_mb(pid: int) -> float:
