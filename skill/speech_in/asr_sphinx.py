@@ -601,20 +601,24 @@ def phone_similarity(a: Sequence[str], b: Sequence[str]) -> float:
 CommandTarget = tuple[str, Mapping[str, str]]  # a command's name and arguments
 
 
+def names_another_command(
+    heard: Sequence[str], target: CommandTarget, table: Mapping[str, CommandTarget]
+) -> bool:
+    """One of the verifier's hypotheses is, word for word, a command other than `target`:
+    the grammar and the free decode disagree on which command it was, so neither is acted
+    on ("start quick" forced onto a "stop" heard as 'star we' and as 'stop'; a "repeat"
+    over an exercise bike that the grammar took for "previous", heard as 'repeat')."""
+    return any(table.get(normalize(h), target) != target for h in heard)
+
+
 def sounds_like(
     want: Sequence[str],
-    target: CommandTarget,
     heard: Sequence[str],
     lexicon: dict[str, list[str]],
-    table: Mapping[str, CommandTarget],
     tuning: Tuning,
 ) -> bool:
     """A long command (phones `want`) agrees with the verifier's hypotheses `heard` when one
-    sounds close to it phone by phone (Tuning.min_phrase_similarity) and none is another
-    command outright: a "stop" the grammar forced onto "start quick" was heard as 'star we'
-    (close enough) and as 'stop'."""
-    if any(table.get(normalize(h), target) != target for h in heard):
-        return False
+    sounds close to it phone by phone (Tuning.min_phrase_similarity)."""
     best = max((phone_similarity(want, phones_of(h, lexicon)) for h in heard), default=0.0)
     return best >= tuning.min_phrase_similarity
 
@@ -951,11 +955,13 @@ class SphinxEngine:
         searched for and can act."""
         tuning = self.tuning
         self._heard = heard = verifier_hypotheses(self._verifier, audio, tuning.verify_nbest)
+        if names_another_command(heard, target, self._table):
+            return False
         if gap < tuning.min_score_unsure:
             heard = heard[:1]
         want = phones_of(text, self._lexicon)
         if len(want) >= tuning.min_similar_phones:
-            return sounds_like(want, target, heard, self._lexicon, self._table, tuning)
+            return sounds_like(want, heard, self._lexicon, tuning)
         return support_rank(heard, text, tuning.verify_extra_words) is not None
 
     def _decode_command(self, audio: bytes) -> Decode:
