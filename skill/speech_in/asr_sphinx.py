@@ -578,6 +578,12 @@ def verifier_hypotheses(decoder: Any, audio: bytes, count: int) -> list[str]:
     decoder.start_utt()
     decoder.process_raw(audio, no_search=False, full_utt=True)
     decoder.end_utt()
+    return best_hypotheses(decoder, count)
+
+
+def best_hypotheses(decoder: Any, count: int) -> list[str]:
+    """The `count` best distinct word sequences of the decoder's last utterance (best first,
+    fillers out)."""
     best = decoder.hyp()
     out = [normalize(best.hypstr)] if best is not None else []
     for hyp, _ in zip(decoder.nbest(), range(count), strict=False):
@@ -879,10 +885,10 @@ class SphinxEngine:
         audio = self._judged_audio(denoised)
         if denoised:
             detail += ", denoised"
-        command = self._decode_command(audio)
+        command, alternatives = self._decode_command(audio)
         parsed = parse_command(command.text, self.library, self.wake_word, self._table)
         if parsed is None and not self._over_coach:
-            command = self._decode_search(WORDS_SEARCH, audio)
+            command, _ = self._decode_search(WORDS_SEARCH, audio)
             parsed = parse_command(command.text, self.library, self.wake_word, self._table)
         if not command.text:
             return self._reject("", 0.0, f"no path through the grammar ({detail})")
@@ -892,6 +898,13 @@ class SphinxEngine:
         if per_phone > self._max_frames_per_phone:
             why = f"words stretched to {per_phone * 1000 / DECODE_FPS:.0f} ms a phone ({detail})"
             return self._reject(command.text, 0.0, why)
+        target = (parsed.name, parsed.args)
+        if names_another_command(alternatives, target, self._table):
+            # Over the coach the free decode is not asked (it hears the coach): the grammar's
+            # own next guesses stand in for it, and one that is another command leaves the
+            # command in doubt.
+            shown = " / ".join(f"'{h}'" for h in alternatives[:2])
+            return self._reject(command.text, 0.0, f"the grammar heard {shown} ({detail})")
         loop = run_decoder(self._loop, audio)
         gap = score_gap(command, loop)
         conf = confidence(gap, self.tuning)
@@ -913,7 +926,7 @@ class SphinxEngine:
         if (
             self.tuning.verify
             and not self._over_coach
-            and not self._verified(audio, command.text, gap, (parsed.name, parsed.args))
+            and not self._verified(audio, command.text, gap, target)
         ):
             shown = " / ".join(f"'{h}'" for h in self._heard[:2]) or "nothing"
             return self._reject(command.text, conf, f"the free decode heard {shown} ({detail})")
@@ -964,17 +977,23 @@ class SphinxEngine:
             return sounds_like(want, heard, self._lexicon, tuning)
         return support_rank(heard, text, tuning.verify_extra_words) is not None
 
-    def _decode_command(self, audio: bytes) -> Decode:
-        """Over the coach only stop and pause can act (skill.speech_in.recognizer.EchoGate), so only
-        they are searched for: measured, 22 of 31 heard over the coach, 15 with every phrase."""
+    def _decode_command(self, audio: bytes) -> tuple[Decode, list[str]]:
+        """The grammar's answer, and over the coach its next guesses too. Over the coach only
+        stop and pause can act (skill.speech_in.recognizer.EchoGate), so only they are
+        searched for: measured, 22 of 31 heard over the coach, 15 with every phrase."""
         if not self._over_coach:
-            return run_decoder(self._grammar, audio)
-        return self._decode_search(BARGE_IN_SEARCH, audio)
+            return run_decoder(self._grammar, audio), []
+        return self._decode_search(BARGE_IN_SEARCH, audio, self.tuning.verify_nbest)
 
-    def _decode_search(self, search: str, audio: bytes) -> Decode:
+    def _decode_search(
+        self, search: str, audio: bytes, alternatives: int = 0
+    ) -> tuple[Decode, list[str]]:
+        """Decode with another of the grammar's searches; with its `alternatives` best
+        hypotheses, read before the search is switched back."""
         self._grammar.activate_search(search)
         try:
-            return run_decoder(self._grammar, audio)
+            decode = run_decoder(self._grammar, audio)
+            return decode, best_hypotheses(self._grammar, alternatives) if alternatives else []
         finally:
             self._grammar.activate_search("commands")
 
