@@ -22,7 +22,7 @@ from skill.speech_in.recognizer import recognize_pcm
 from skill.speech_out.voice import load_voice
 from skill.tools import human_corpus as hc
 from skill.tools.asr_eval import BARGE_IN
-from skill.tools.audio_mix import read_wav, silence
+from skill.tools.audio_mix import hiss, pcm16, read_wav, silence
 
 MIN_RECORDED = 0.7
 MIN_STOP_RECORDED = 0.6
@@ -127,3 +127,28 @@ def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
         if len({(v["command"], str(v["args"])) for v in verdicts.values()}) > 1:
             changed[rec.name] = {k: v["reason"] for k, v in verdicts.items()}
     assert not changed, changed
+
+
+# A quiet microphone's hiss (-70 and -60 dBFS white noise) under a recording with a second of
+# silence around it. Not yet invariant: the hiss lifts the room's floor, and where the words'
+# soft ends stand or the free decode's guesses sit at their margin the verdict can turn.
+# Measured 2026-12-07: 8 of these 88 changed, 7 of them only at -60 dBFS, where 4 fewer of
+# the 58 commands were heard; no false accept in any.
+HISS_RMS = (10.4, 32.8)  # -70 and -60 dBFS
+MAX_CHANGED_BY_HISS = 10
+
+
+def test_a_faint_hiss_seldom_changes_a_verdict(shared_dir: Path, engine: SphinxEngine) -> None:
+    """Every command recording and 30 non-commands, bare and over a faint hiss: a bound on
+    how many verdicts change (the goal is none)."""
+    changed = {}
+    for rec in hc.command_sample(hc.read_manifest(shared_dir), 30):
+        speech = read_wav(rec.path)
+        padded = np.concatenate([silence(1.0), speech, silence(1.0)])
+        verdicts = {"bare": recognize_pcm(speech, hc.RATE, engine)}
+        for rms in HISS_RMS:
+            hissed = pcm16(padded + hiss(rec.name, len(padded), rms))
+            verdicts[f"hiss {rms}"] = recognize_pcm(hissed, hc.RATE, engine)
+        if len({(v["command"], str(v["args"])) for v in verdicts.values()}) > 1:
+            changed[rec.name] = {k: v["reason"] for k, v in verdicts.items()}
+    assert len(changed) <= MAX_CHANGED_BY_HISS, changed
