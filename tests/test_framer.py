@@ -19,7 +19,7 @@ def live_frames(pcm: np.ndarray, chunk: int = 1000) -> list[bytes]:
     """The frames with sound in them, fed in `chunk`-sample pieces as a microphone would."""
     framer = Framer(SIZE)
     frames = [f for i in range(0, len(pcm), chunk) for f in framer.frames(pcm[i : i + chunk])]
-    return [frame.tobytes() for frame, _ in frames if live_start(frame) < SIZE]
+    return [frame.tobytes() for frame, _, silent in frames if not silent]
 
 
 @pytest.mark.parametrize("lead", [1, 7, 31, 480, 16208, 16213])
@@ -33,8 +33,8 @@ def test_the_frames_stand_for_every_sample_once() -> None:
     framer = Framer(SIZE)
     pcm = np.concatenate([np.zeros(16213, np.int16), sound(), np.zeros(700, np.int16), sound()])
     frames = framer.frames(pcm[:16000]) + framer.frames(pcm[16000:])
-    assert all(len(frame) == SIZE for frame, _ in frames)
-    assert sum(samples for _, samples in frames) + len(framer._pending) == len(pcm)
+    assert all(len(frame) == SIZE for frame, _, _ in frames)
+    assert sum(samples for _, samples, _ in frames) + len(framer._pending) == len(pcm)
 
 
 def test_the_silence_before_sound_inside_a_frame_is_in_no_frame() -> None:
@@ -42,10 +42,11 @@ def test_the_silence_before_sound_inside_a_frame_is_in_no_frame() -> None:
     (a pause inside a phrase must not end it)."""
     framer = Framer(SIZE)
     frames = framer.frames(np.concatenate([np.zeros(500, np.int16), sound(0.1)]))
-    (first, first_n), (second, second_n), (third, third_n) = frames[:3]
-    assert (live_start(first), first_n) == (SIZE, SIZE)
-    assert (live_start(second), second_n) == (0, SIZE + 20)  # and the 20 silent samples
-    assert (live_start(third), third_n) == (0, SIZE)
+    (first, first_n, first_silent), (second, second_n, second_silent), third = frames[:3]
+    assert (live_start(first), first_n, first_silent) == (SIZE, SIZE, True)
+    # the sound's first frame stands for the 20 silent samples before it too
+    assert (live_start(second), second_n, second_silent) == (0, SIZE + 20, False)
+    assert (live_start(third[0]), third[1], third[2]) == (0, SIZE, False)
 
 
 def test_a_room_that_is_never_digitally_silent_is_framed_on_a_fixed_grid() -> None:
@@ -53,6 +54,7 @@ def test_a_room_that_is_never_digitally_silent_is_framed_on_a_fixed_grid() -> No
     pcm = sound(1.0)
     framer = Framer(SIZE)
     frames = framer.frames(pcm[:777]) + framer.frames(pcm[777:])
-    joined = b"".join(frame.tobytes() for frame, _ in frames)
+    joined = b"".join(frame.tobytes() for frame, _, _ in frames)
     assert joined == pcm[: len(frames) * SIZE].tobytes()
-    assert {samples for _, samples in frames} == {SIZE}
+    assert {samples for _, samples, _ in frames} == {SIZE}
+    assert not any(silent for _, _, silent in frames)

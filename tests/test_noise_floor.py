@@ -53,6 +53,8 @@ def test_digital_silence_does_not_set_the_floor() -> None:
     alone, padded = NoiseFloor(), NoiseFloor()
     for level in room:
         alone.loud(level)
-    for level in [frame_db(np.zeros(480, dtype=np.int16))] * 60 + room:
+    for _ in range(60):
+        padded.loud(frame_db(np.zeros(480, dtype=np.int16)), digital_silence=True)
+    for level in room:
         padded.loud(level)
     assert padded.floor_db == alone.floor_db > 25

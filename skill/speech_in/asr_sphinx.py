@@ -770,9 +770,9 @@ class SphinxEngine:
 
     def accept(self, pcm: npt.NDArray[np.int16]) -> list[Hearing]:
         out: list[Hearing] = []
-        for frame, samples in self._framer.frames(pcm):
+        for frame, samples, silent in self._framer.frames(pcm):
             self._fed += samples
-            hearing = self._frame(frame)
+            hearing = self._frame(frame, silent)
             if hearing is not None:
                 out.append(hearing)
         return out
@@ -790,12 +790,13 @@ class SphinxEngine:
 
     # --- pipeline -----------------------------------------------------------------------
 
-    def _frame(self, samples: npt.NDArray[np.int16]) -> Hearing | None:
-        """Hysteresis around the frame VAD: start on a few speech frames, end on a silence run."""
+    def _frame(self, samples: npt.NDArray[np.int16], silent: bool) -> Hearing | None:
+        """Hysteresis around the frame VAD: start on a few speech frames, end on a silence run.
+        `silent`: the frame is digital silence."""
         raw = samples.tobytes()
         frame = (raw, self._denoiser.process(raw))  # the denoiser sees every frame: it adapts
         level = frame_db(samples)
-        loud = self._floor.loud(level)  # both see every frame, so both keep adapting
+        loud = self._floor.loud(level, silent)  # both see every frame, so both keep adapting
         person = self._echo.person(level, self._fed // self._frame_samples - 1)
         speech = self._vad.is_speech(raw) and loud and person is not False
         frame_s = self._frame_samples / SAMPLE_RATE

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-Frame = tuple["npt.NDArray[np.int16]", int]  # the frame, and how many stream samples it stands for
+# The frame, how many stream samples it stands for, and whether it is digital silence.
+Frame = tuple["npt.NDArray[np.int16]", int, bool]
 
 
 def live_start(pcm: npt.NDArray[np.int16]) -> int:
@@ -56,7 +57,7 @@ class Framer:
                 self._skipped += sound
                 continue
             self._after_silence = sound == self.size
-            out.append((frame, self.size + self._skipped))
+            out.append((frame, self.size + self._skipped, self._after_silence))
             self._skipped = 0
             start += self.size
         self._pending = data[start:]

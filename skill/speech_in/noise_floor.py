@@ -22,12 +22,6 @@ if TYPE_CHECKING:
 FRAME_S = 0.03
 
 
-# Below this a frame is digital silence (samples of 0 and +-1): no microphone's room is that
-# quiet, so such frames (the silence a file or a test is padded with) say nothing of the room
-# and leave the floor where the room's own sound put it.
-DIGITAL_SILENCE_DB = 3.0
-
-
 def frame_count(seconds: float, frame_s: float = FRAME_S) -> int:
     """How many `frame_s` frames last `seconds` (to the nearest: 0.36 s is 12, not 11.99)."""
     return round(seconds / frame_s)
@@ -62,11 +56,14 @@ class NoiseFloor:
         self._recent: deque[float] = deque(maxlen=self.window)
         self.floor_db = 0.0
 
-    def loud(self, level_db: float) -> bool:
-        """Add a frame's level; True when it stands out of the noise."""
+    def loud(self, level_db: float, digital_silence: bool = False) -> bool:
+        """Add a frame's level; True when it stands out of the noise. A frame of digital
+        silence (skill.speech_in.framer.live_start: no sample beyond +-1) is not added: no
+        microphone's room is that quiet, so the silence a file or a test is padded with says
+        nothing of the room and leaves the floor where the room's own sound put it."""
         import numpy as np
 
-        if level_db < DIGITAL_SILENCE_DB:
+        if digital_silence:
             return False
         self._recent.append(level_db)
         self.floor_db = float(np.percentile(self._recent, self.percentile))
