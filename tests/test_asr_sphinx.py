@@ -366,8 +366,8 @@ def test_stop_and_pause_act_before_the_endpoint(
     library: Library, spoken: str, acts_early: bool
 ) -> None:
     """Stop and pause act on the early decode, before the endpoint (0.15 s of silence, not
-    0.3); other commands wait out the endpoint's silence in case the person goes on. (Timing only: without the
-    verifier, which hears this Piper "Pause." as "boss".)"""
+    0.3); other commands wait out the endpoint's silence in case the person goes on.
+    (Timing only: without the verifier, which hears this Piper "Pause." as "boss".)"""
     pcm, _ = framed(cached(CACHE, f"piper|{spoken}", partial(PiperRenderer(), spoken)))
     pcm = as_heard(pcm, spoken)
 
