@@ -10,6 +10,7 @@ at 20 dB SNR about half the commands, never a wrong one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,23 +110,38 @@ FRAMINGS = ((0.0, 0.0), (0.3, 0.2), (1.013, 1.0), (2.0, 0.5))
 # fell: one frame's level crossed the noise floor's margin, and a "stop" merged with noise.
 
 
-def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
-    shared_dir: Path, engine: SphinxEngine
-) -> None:
-    """Every command recording and 30 non-commands: the same verdict (the command acted on,
-    or none) with any silence around them. Before the cut was taken from the words, 12 of
-    these 88 changed verdict with where the 30 ms frames fell."""
+def changed_verdicts(
+    shared_dir: Path,
+    engine: SphinxEngine,
+    versions: Callable[[str, np.ndarray], dict[str, np.ndarray]],
+) -> dict[str, dict[str, str]]:
+    """Every command recording and 30 non-commands whose verdict (the command acted on and
+    its arguments, or none) differs between `versions(name, speech)` of it; the reason
+    each version got."""
     changed = {}
     for rec in hc.command_sample(hc.read_manifest(shared_dir), 30):
-        speech = read_wav(rec.path)
         verdicts = {
-            (lead, tail): recognize_pcm(
-                np.concatenate([silence(lead), speech, silence(tail)]), hc.RATE, engine
-            )
-            for lead, tail in FRAMINGS
+            version: recognize_pcm(pcm, hc.RATE, engine)
+            for version, pcm in versions(rec.name, read_wav(rec.path)).items()
         }
         if len({(v["command"], str(v["args"])) for v in verdicts.values()}) > 1:
             changed[rec.name] = {k: v["reason"] for k, v in verdicts.items()}
+    return changed
+
+
+def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
+    shared_dir: Path, engine: SphinxEngine
+) -> None:
+    """The same verdict with any silence around a recording. Before the cut was taken from
+    the words, 12 of these 88 changed verdict with where the 30 ms frames fell."""
+
+    def framings(_: str, speech: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            f"{lead}/{tail}": np.concatenate([silence(lead), speech, silence(tail)])
+            for lead, tail in FRAMINGS
+        }
+
+    changed = changed_verdicts(shared_dir, engine, framings)
     assert not changed, changed
 
 
@@ -139,16 +155,12 @@ MAX_CHANGED_BY_HISS = 10
 
 
 def test_a_faint_hiss_seldom_changes_a_verdict(shared_dir: Path, engine: SphinxEngine) -> None:
-    """Every command recording and 30 non-commands, bare and over a faint hiss: a bound on
-    how many verdicts change (the goal is none)."""
-    changed = {}
-    for rec in hc.command_sample(hc.read_manifest(shared_dir), 30):
-        speech = read_wav(rec.path)
+    """Bare and over a faint hiss: a bound on how many verdicts change (the goal is none)."""
+
+    def hissed(name: str, speech: np.ndarray) -> dict[str, np.ndarray]:
         padded = np.concatenate([silence(1.0), speech, silence(1.0)])
-        verdicts = {"bare": recognize_pcm(speech, hc.RATE, engine)}
-        for rms in HISS_RMS:
-            hissed = pcm16(padded + hiss(rec.name, len(padded), rms))
-            verdicts[f"hiss {rms}"] = recognize_pcm(hissed, hc.RATE, engine)
-        if len({(v["command"], str(v["args"])) for v in verdicts.values()}) > 1:
-            changed[rec.name] = {k: v["reason"] for k, v in verdicts.items()}
+        over = {f"hiss {rms}": pcm16(padded + hiss(name, len(padded), rms)) for rms in HISS_RMS}
+        return {"bare": speech, **over}
+
+    changed = changed_verdicts(shared_dir, engine, hissed)
     assert len(changed) <= MAX_CHANGED_BY_HISS, changed
