@@ -400,6 +400,12 @@ LEXICON = {
     "quick": ["K", "W", "IH", "K"],
     "we": ["W", "IY"],
     "stop": ["S", "T", "AA", "P"],
+    "the": ["DH", "AH"],
+    "up": ["AH", "P"],
+    "upper": ["AH", "P", "ER"],
+    "full": ["F", "UH", "L"],
+    "back": ["B", "AE", "K"],
+    "that": ["DH", "AE", "T"],
 }
 TABLE = {"start quick": ("start", {"routine": "quick"}), "stop": ("stop", {})}
 
@@ -418,6 +424,24 @@ def test_a_long_command_needs_a_hypothesis_close_to_it_by_phones(
 ) -> None:
     want = phones_of("start quick", LEXICON)
     assert sounds_like(want, heard, LEXICON, Tuning()) is agrees
+
+
+@pytest.mark.parametrize(
+    ("want", "heard", "agrees"),
+    [
+        # 'start up back' is 0.69 alike the full back, 0.91 the upper back: clearly closer
+        ("start the full back", ["star that back", "start up back"], False),
+        ("start upper back", ["star that back", "start up back"], True),
+        # 'star that back' is a little closer to the upper back (0.64) than the full (0.62)
+        ("start the full back", ["star that back"], True),
+    ],
+)
+def test_a_long_command_is_refused_when_a_hypothesis_sounds_clearly_like_another(
+    want: str, heard: list[str], agrees: bool
+) -> None:
+    phrases = ["start the full back", "start upper back"]
+    rivals = [phones_of(p, LEXICON) for p in phrases if p != want]
+    assert sounds_like(phones_of(want, LEXICON), heard, LEXICON, Tuning(), rivals) is agrees
 
 
 @pytest.mark.parametrize(
