@@ -30,9 +30,9 @@ nothing. The pipeline here:
      the acoustic fit is weak); a phrase must sound close to one of them, phone by phone,
      and no such hypothesis may sound clearly closer to a command of another meaning.
    The checks run cheapest first, so noise and half phrases cost one decode or none; the
-   free decode runs before the phone loop, whose decode is left out when the free decode's
-   best hypothesis is the (short) command itself: no check on the loop turns that verdict
-   on the human set, and a command then costs about a fifth less CPU.
+   free decode runs before the phone loop, whose decode is left out when the free decode
+   settles the verdict (its best hypothesis is the short command itself, or none supports
+   the command): then no check on the loop can turn it.
 Thresholds are in `Tuning`, each with what it was measured on: real recordings
 (skill.tools.human_corpus) first, the synthetic corpus (skill.tools.speech_corpus) second. The
 coach's own voice is handled by the echo gate (skill.speech_in.recognizer.EchoGate), which
@@ -960,9 +960,12 @@ class SphinxEngine:
             return self._reject(command.text, 0.0, why)
         checked = self.tuning.verify and not self._over_coach  # the verifier will decide
         heard = self._hear(audio) if checked else []
-        if names_another_command(heard, target, self._table):
+        settled = (
+            self._settled_without_loop(command.text, heard, seconds, target) if checked else None
+        )
+        if settled is False:
             return self._refused(command.text, 0.0, detail)
-        if checked and self._agrees_outright(command.text, heard, seconds):
+        if settled:
             # Confidence 1: both decoders name the command, the most the engine can know.
             return self._accepted(command.text, parsed, 1.0, "the free decode's best", snr, detail)
         loop = run_decoder(self._loop, audio)
@@ -1028,14 +1031,24 @@ class SphinxEngine:
         self._heard = verifier_hypotheses(self._verifier, audio, self.tuning.verify_nbest)
         return self._heard
 
-    def _agrees_outright(self, text: str, heard: Sequence[str], seconds: float) -> bool:
-        """The free decode's best hypothesis is the short command itself, word for word: the
-        verdict the phone loop's checks would lead to, without its decode (the costliest of
-        the three, about 40 % of a command's CPU; on a Pi, the wait after "stop"). Its
-        checks can still refuse a long segment (Tuning.long_segment_s) and a long command,
-        which the free decode rarely hears whole."""
+    def _settled_without_loop(
+        self, text: str, heard: Sequence[str], seconds: float, target: CommandTarget
+    ) -> bool | None:
+        """The verdict when the free decode's hypotheses `heard` settle it whatever the phone
+        loop would find; None when the loop's checks decide. Its decode is the costliest of
+        the three (about 40 % of a command's CPU; on a Pi, most of the wait after "stop").
+        False: the hypotheses name another command, or support this one at no score. True:
+        the best hypothesis is the short command itself, word for word (the loop's checks
+        can still refuse a long segment, Tuning.long_segment_s, and a long command, which
+        the free decode rarely hears whole)."""
+        if names_another_command(heard, target, self._table):
+            return False
+        if not self._agrees(heard, text, math.inf, target):
+            return False
         short = len(phones_of(text, self._lexicon)) < self.tuning.min_similar_phones
-        return short and seconds <= self.tuning.long_segment_s and heard[:1] == [text]
+        if short and seconds <= self.tuning.long_segment_s and heard[:1] == [text]:
+            return True
+        return None
 
     def _agrees(self, heard: Sequence[str], text: str, gap: float, target: CommandTarget) -> bool:
         """The free decode's hypotheses `heard` support the command (see Tuning.verify_*):
