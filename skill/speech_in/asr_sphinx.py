@@ -981,7 +981,11 @@ class SphinxEngine:
         if gap < needed:
             why = f"score {gap:.1f} below {needed} ({detail})"
             return self._reject(command.text, conf, why)
-        if checked and not self._agrees(heard, command.text, gap, target):
+        # Where the fit is weak only the free decode's best counts (Tuning.min_score_unsure).
+        # The whole check again, not only that: without _settled_without_loop, which is
+        # only a shortcut, the verdict stays the same.
+        counted = heard[:1] if gap < self.tuning.min_score_unsure else heard
+        if checked and not self._agrees(counted, command.text, target):
             return self._refused(command.text, conf, detail)
         return self._accepted(command.text, parsed, conf, f"score {gap:.1f}", snr, detail)
 
@@ -1043,19 +1047,16 @@ class SphinxEngine:
         the free decode rarely hears whole)."""
         if names_another_command(heard, target, self._table):
             return False
-        if not self._agrees(heard, text, math.inf, target):
+        if not self._agrees(heard, text, target):
             return False
         short = len(phones_of(text, self._lexicon)) < self.tuning.min_similar_phones
         if short and seconds <= self.tuning.long_segment_s and heard[:1] == [text]:
             return True
         return None
 
-    def _agrees(self, heard: Sequence[str], text: str, gap: float, target: CommandTarget) -> bool:
-        """The free decode's hypotheses `heard` support the command (see Tuning.verify_*):
-        its best alone when the acoustic fit is weak (Tuning.min_score_unsure)."""
+    def _agrees(self, heard: Sequence[str], text: str, target: CommandTarget) -> bool:
+        """The free decode's hypotheses `heard` support the command (see Tuning.verify_*)."""
         tuning = self.tuning
-        if gap < tuning.min_score_unsure:
-            heard = heard[:1]
         want = phones_of(text, self._lexicon)
         if len(want) >= tuning.min_similar_phones:
             rivals = [phones for phones, meaning in self._phrase_phones if meaning != target]
