@@ -423,7 +423,8 @@ def test_a_long_command_needs_a_hypothesis_close_to_it_by_phones(
     heard: list[str], agrees: bool
 ) -> None:
     want = phones_of("start quick", LEXICON)
-    assert sounds_like(want, heard, LEXICON, Tuning()) is agrees
+    t = Tuning()
+    assert sounds_like(want, heard, LEXICON, t.min_phrase_similarity, t.rival_margin) is agrees
 
 
 @pytest.mark.parametrize(
@@ -441,7 +442,34 @@ def test_a_long_command_is_refused_when_a_hypothesis_sounds_clearly_like_another
 ) -> None:
     phrases = ["start the full back", "start upper back"]
     rivals = [phones_of(p, LEXICON) for p in phrases if p != want]
-    assert sounds_like(phones_of(want, LEXICON), heard, LEXICON, Tuning(), rivals) is agrees
+    t = Tuning()
+    alike, margin = t.min_phrase_similarity, t.rival_margin
+    assert sounds_like(phones_of(want, LEXICON), heard, LEXICON, alike, margin, rivals) is agrees
+
+
+@pytest.fixture(scope="module")
+def engine(library: Library) -> SphinxEngine:
+    return SphinxEngine(library)
+
+
+@pytest.mark.parametrize(
+    ("command", "heard", "agrees"),
+    [
+        ("hold on", ["old on"], True),  # one phone of 5 off
+        ("i'm done", ["cold on", "i'm down"], True),
+        ("go back", ["though back"], True),
+        ("hold on", ["old want"], False),  # two off
+        ("stop", ["star"], False),  # a 4-phone command must be heard as itself
+        ("help", ["health"], False),
+        ("stop", ["stopped it"], True),  # as itself: its stem, with another word
+        ("next", ["minutes"], False),
+    ],
+)
+def test_a_short_command_agrees_with_a_hypothesis_heard_as_it_or_one_phone_off(
+    engine: SphinxEngine, command: str, heard: list[str], agrees: bool
+) -> None:
+    target = engine._table[command]
+    assert engine._agrees(heard, command, target) is agrees
 
 
 @pytest.mark.parametrize(
