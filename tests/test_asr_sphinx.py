@@ -455,7 +455,7 @@ def engine(library: Library) -> SphinxEngine:
 @pytest.mark.parametrize(
     ("command", "heard", "agrees"),
     [
-        ("hold on", ["old on"], True),  # one phone of 5 off
+        ("hold on", ["old on"], True),  # a phrase, one phone of 5 off
         ("i'm done", ["cold on", "i'm down"], True),
         ("go back", ["though back"], True),
         ("hold on", ["old want"], False),  # two off
@@ -463,6 +463,9 @@ def engine(library: Library) -> SphinxEngine:
         ("help", ["health"], False),
         ("stop", ["stopped it"], True),  # as itself: its stem, with another word
         ("next", ["minutes"], False),
+        ("quieter", ["quiet"], False),  # one word: heard as itself
+        ("next", ["text"], False),
+        ("quieter", ["quieter"], True),
     ],
 )
 def test_a_short_command_agrees_with_a_hypothesis_heard_as_it_or_one_phone_off(
@@ -470,6 +473,17 @@ def test_a_short_command_agrees_with_a_hypothesis_heard_as_it_or_one_phone_off(
 ) -> None:
     target = engine._table[command]
     assert engine._agrees(heard, command, target) is agrees
+
+
+def test_a_wake_word_before_the_command_does_not_loosen_the_agreement(library: Library) -> None:
+    """With "coach" before every command, "coach next" has 8 phones: counted as a long
+    command, 'coach text' (0.88 alike) would do."""
+    engine = SphinxEngine(library, wake_word="coach")
+    target = engine._table["next"]
+    assert not engine._agrees(["coach text"], "coach next", target)
+    assert engine._agrees(["coach next"], "coach next", target)
+    hold = engine._table["hold on"]
+    assert engine._agrees(["coach old on"], "coach hold on", hold)
 
 
 @pytest.mark.parametrize(
