@@ -70,16 +70,16 @@ def as_heard(pcm: np.ndarray, seed: str) -> np.ndarray:
 # quiet mic's hiss). The corpus renders the same audio on every clone (Piper without its
 # synthesis noise), so these are the values any clone measures; the margin (about 0.05, or a
 # couple of clips) is for numerical differences between machines. Measured 2026-12-07 on
-# the deterministic corpus: accuracy 0.473, Piper clean 0.578, noise at 20 dB SNR 0.292
-# (10 dB: 0.123, no floor), 10 and 20 dB farther 0.662 and 0.615, stop and pause over the
+# the deterministic corpus: accuracy 0.454, Piper clean 0.562, noise at 20 dB SNR 0.262
+# (10 dB: 0.123, no floor), 10 and 20 dB farther 0.631 and 0.585, stop and pause over the
 # coach 0.846, 1 wrong command, 0 of the coach's sentences heard by the engine alone, 0
 # false accepts.
-MIN_ACCURACY = 0.42  # measured 0.473
+MIN_ACCURACY = 0.41  # measured 0.454
 MIN_BARGE_IN = 0.68  # measured 0.846; 11 of 16 passes
 MAX_UNGATED = 2  # measured 0
-MIN_PIPER_CLEAN = 0.53  # measured 0.578
-MIN_FARTHER = 0.56  # measured 0.662 (far10db) and 0.615 (far20db)
-MIN_NOISE_20DB = 0.24  # measured 0.292
+MIN_PIPER_CLEAN = 0.51  # measured 0.562
+MIN_FARTHER = 0.53  # measured 0.631 (far10db) and 0.585 (far20db)
+MIN_NOISE_20DB = 0.21  # measured 0.262
 MAX_WRONG_COMMANDS = 3  # measured 1: "start upper back routine" over noise at 10 dB as the mid back
 
 
@@ -423,8 +423,7 @@ def test_a_long_command_needs_a_hypothesis_close_to_it_by_phones(
     heard: list[str], agrees: bool
 ) -> None:
     want = phones_of("start quick", LEXICON)
-    t = Tuning()
-    assert sounds_like(want, heard, LEXICON, t.min_phrase_similarity, t.rival_margin) is agrees
+    assert sounds_like(want, heard, LEXICON, Tuning()) is agrees
 
 
 @pytest.mark.parametrize(
@@ -442,9 +441,7 @@ def test_a_long_command_is_refused_when_a_hypothesis_sounds_clearly_like_another
 ) -> None:
     phrases = ["start the full back", "start upper back"]
     rivals = [phones_of(p, LEXICON) for p in phrases if p != want]
-    t = Tuning()
-    alike, margin = t.min_phrase_similarity, t.rival_margin
-    assert sounds_like(phones_of(want, LEXICON), heard, LEXICON, alike, margin, rivals) is agrees
+    assert sounds_like(phones_of(want, LEXICON), heard, LEXICON, Tuning(), rivals) is agrees
 
 
 @pytest.fixture(scope="module")
@@ -455,35 +452,44 @@ def engine(library: Library) -> SphinxEngine:
 @pytest.mark.parametrize(
     ("command", "heard", "agrees"),
     [
-        ("hold on", ["old on"], True),  # a phrase, one phone of 5 off
-        ("i'm done", ["cold on", "i'm down"], True),
-        ("go back", ["though back"], True),
-        ("hold on", ["old want"], False),  # two off
-        ("stop", ["star"], False),  # a 4-phone command must be heard as itself
-        ("help", ["health"], False),
-        ("stop", ["stopped it"], True),  # as itself: its stem, with another word
-        ("next", ["minutes"], False),
-        ("quieter", ["quiet"], False),  # one word: heard as itself
-        ("next", ["text"], False),
-        ("quieter", ["quieter"], True),
+        ("stop", ["stopped it"], True),  # its stem, and another word
+        ("quieter", ["quite", "quieter"], True),
+        ("i'm done", ["i'm down"], False),  # one phone off is another phrase
+        ("hold on", ["old on"], False),
+        ("quieter", ["quiet"], False),
+        ("start upper back", ["start up back"], True),  # long: close by phones
     ],
 )
-def test_a_short_command_agrees_with_a_hypothesis_heard_as_it_or_one_phone_off(
+def test_a_short_command_agrees_only_with_a_hypothesis_of_its_own_words(
     engine: SphinxEngine, command: str, heard: list[str], agrees: bool
 ) -> None:
-    target = engine._table[command]
-    assert engine._agrees(heard, command, target) is agrees
+    assert engine._agrees(heard, command, engine._table[command]) is agrees
 
 
 def test_a_wake_word_before_the_command_does_not_loosen_the_agreement(library: Library) -> None:
     """With "coach" before every command, "coach next" has 8 phones: counted as a long
-    command, 'coach text' (0.88 alike) would do."""
+    command, 'coach text' (0.88 alike it) would do."""
     engine = SphinxEngine(library, wake_word="coach")
     target = engine._table["next"]
     assert not engine._agrees(["coach text"], "coach next", target)
     assert engine._agrees(["coach next"], "coach next", target)
-    hold = engine._table["hold on"]
-    assert engine._agrees(["coach old on"], "coach hold on", hold)
+    routine = "start upper back"
+    assert engine._agrees(["coach start up back"], f"coach {routine}", engine._table[routine])
+
+
+@pytest.mark.parametrize("spoken", ["I'm down.", "No, back.", "Old on."])
+def test_a_phrase_one_sound_off_a_command_is_not_acted_on(library: Library, spoken: str) -> None:
+    """Said lying on the floor, "I'm down" is not "I'm done": the free decode hears it as
+    itself, and the grammar's "i'm done" must not stand on it (at three paces)."""
+    piper = PiperRenderer()
+    acted = []
+    for pace in (1.0, 0.85, 1.2):
+        key = f"piper|{spoken}|{pace}"
+        pcm, _ = framed(cached(CACHE, key, partial(piper, spoken, pace)))
+        engine = SphinxEngine(library)
+        hearings = [*engine.accept(as_heard(pcm, key)), *engine.flush()]
+        acted += [(pace, h.text) for h in hearings if h.command is not None]
+    assert acted == []
 
 
 @pytest.mark.parametrize(

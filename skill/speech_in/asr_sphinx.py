@@ -197,20 +197,13 @@ class Tuning:
     # back routine" right, and a long command is rarely matched by chance. Measured on real
     # non-commands, as recorded: at most 0.44 ("fifteen" as "which routines"); over kitchen
     # noise 0.5 let 5 more through as "continue", 0.6 none, and no command was lost; the
-    # coach's voice saying long commands: 0.6-0.73. With this rule from 5 phones on, noisy
-    # real speech became "quieter", "faster", "go back".
+    # coach's voice saying long commands: 0.6-0.73. Shorter ones must be heard as the word:
+    # with the rule from 5 phones on, noisy real speech became "quieter", "faster", "go back".
+    # Even one phone off (0.8) for two-word phrases only, Piper's "I'm down", "no back" and
+    # "old on" became "i'm done", "go back" and "hold on" (9 of 18 renders), for 12 more of
+    # 380 synthetic commands: the free decode is right to hear them as other words.
     min_similar_phones: int = 8
     min_phrase_similarity: float = 0.6
-    # A shorter command counts when it is heard word for word, or, for a phrase of two or
-    # more words ("hold on", "i'm done"), when a hypothesis is one phone off it (0.8 alike,
-    # from 5 phones on): Piper's "hold on" heard as 'old on', "i'm done" as 'i'm down'.
-    # A one-word command must be heard as itself: one phone off, "quiet" said to a dog would
-    # be "quieter", "fast" "faster", "text" "next". Measured, a fresh room per clip:
-    # synthetic commands 168 -> 180 of 380 (all twelve phrases of two words) and no false
-    # accept on its 460 non-commands; the human set, no verdict changed (its commands are
-    # one word). With 4-phone words too (0.75): 8 more human commands ('star' as "stop")
-    # and one more false accept ('health' from a sentence as "help").
-    near_phrase_similarity: float = 0.8
     # ... and no command of another meaning may sound this much closer to such a hypothesis:
     # the grammar picks the routine, and in noise it picked the full back for an "upper back"
     # the free decode heard as 'start up back' (0.69 alike the full back, 0.91 the upper).
@@ -650,22 +643,21 @@ def sounds_like(
     want: Sequence[str],
     heard: Sequence[str],
     lexicon: dict[str, list[str]],
-    similarity: float,
-    rival_margin: float,
+    tuning: Tuning,
     rivals: Sequence[Sequence[str]] = (),
 ) -> bool:
-    """A command (phones `want`) agrees with the verifier's hypotheses `heard` when one
-    sounds `similarity` alike it phone by phone and none of those sounds `rival_margin`
-    closer to a command of another meaning (the phones `rivals`): 'start up back' heard in
-    noise is the upper back, not the full back."""
+    """A long command (phones `want`) agrees with the verifier's hypotheses `heard` when one
+    sounds close to it phone by phone (Tuning.min_phrase_similarity) and none of those
+    sounds clearly closer (Tuning.rival_margin) to a command of another meaning (the phones
+    `rivals`): 'start up back' heard in noise is the upper back, not the full back."""
     agrees = False
     for text in heard:
         phones = phones_of(text, lexicon)
         alike = phone_similarity(want, phones)
-        if alike < similarity:
+        if alike < tuning.min_phrase_similarity:
             continue
         agrees = True
-        closer = alike + rival_margin
+        closer = alike + tuning.rival_margin
         if any(
             could_be_as_alike(rival, phones, closer) and phone_similarity(rival, phones) >= closer
             for rival in rivals
@@ -1060,35 +1052,27 @@ class SphinxEngine:
             return False
         if not self._agrees(heard, text, target):
             return False
-        short = not self._is_long(text) and seconds <= self.tuning.long_segment_s
-        if short and heard[:1] == [text]:
+        short = not self._is_long(text)
+        if short and seconds <= self.tuning.long_segment_s and heard[:1] == [text]:
             return True
         return None
 
     def _agrees(self, heard: Sequence[str], text: str, target: CommandTarget) -> bool:
-        """The free decode's hypotheses `heard` support the command (see Tuning.verify_*
-        and Tuning.*_similarity)."""
+        """The free decode's hypotheses `heard` support the command (see Tuning.verify_*)."""
         tuning = self.tuning
-        long = self._is_long(text)
-        if not long and support_rank(heard, text, tuning.verify_extra_words) is not None:
-            return True
-        if not long and " " not in self._without_wake_word(text):
-            return False
-        want = phones_of(text, self._lexicon)
-        alike = tuning.min_phrase_similarity if long else tuning.near_phrase_similarity
-        rivals = [phones for phones, meaning in self._phrase_phones if meaning != target]
-        return sounds_like(want, heard, self._lexicon, alike, tuning.rival_margin, rivals)
+        if self._is_long(text):
+            want = phones_of(text, self._lexicon)
+            rivals = [phones for phones, meaning in self._phrase_phones if meaning != target]
+            return sounds_like(want, heard, self._lexicon, tuning, rivals)
+        return support_rank(heard, text, tuning.verify_extra_words) is not None
 
     def _is_long(self, text: str) -> bool:
-        """The command phrase has Tuning.min_similar_phones phones or more (a wake word
-        before it does not count: it would make every command long)."""
-        phrase = self._without_wake_word(text)
-        return len(phones_of(phrase, self._lexicon)) >= self.tuning.min_similar_phones
-
-    def _without_wake_word(self, text: str) -> str:
-        """The command phrase of a grammar result (the wake word is the grammar's prefix)."""
+        """The command phrase has Tuning.min_similar_phones phones or more. A wake word the
+        grammar puts before it does not count: "coach next" would be long, and 'coach text'
+        0.88 alike it."""
         wake = normalize(self.wake_word) if self.wake_word else ""
-        return text[len(wake) + 1 :] if wake and text.startswith(wake + " ") else text
+        phrase = text[len(wake) + 1 :] if wake and text.startswith(wake + " ") else text
+        return len(phones_of(phrase, self._lexicon)) >= self.tuning.min_similar_phones
 
     def _decode_command(self, audio: bytes) -> tuple[Decode, list[str]]:
         """The grammar's answer, and over the coach its next guesses too. Over the coach only
