@@ -47,11 +47,13 @@ from skill.speech_in.asr_sphinx import (
 from skill.tools.asr_eval import Clip, evaluate, run_clip
 from skill.tools.audio_mix import hiss, pcm16
 from skill.tools.speech_corpus import (
+    NEAR_MISSES,
     Corpus,
     PiperRenderer,
     build_corpus,
     cached,
     framed,
+    near_miss_negatives,
     read_wav,
     trim,
 )
@@ -81,6 +83,11 @@ MIN_PIPER_CLEAN = 0.51  # measured 0.562
 MIN_FARTHER = 0.53  # measured 0.631 (far10db) and 0.585 (far20db)
 MIN_NOISE_20DB = 0.21  # measured 0.262
 MAX_WRONG_COMMANDS = 3  # measured 1: "start upper back routine" over noise at 10 dB as the mid back
+# Everyday words a sound or two from a command (speech_corpus.NEAR_MISSES, 222 clips), one
+# engine in the corpus's order. Measured 13 (2026-12-07): "repeal" as repeat, "presume" as
+# resume, "slow" as slower, "text" and "nest" as next, ... The free decode cannot tell them
+# apart; a rule that took two-word phrases heard one sound off acted on 16.
+MAX_NEAR_MISSES_ACTED_ON = 15
 
 
 @pytest.fixture(scope="module")
@@ -490,6 +497,23 @@ def test_a_phrase_one_sound_off_a_command_is_not_acted_on(library: Library, spok
         hearings = [*engine.accept(as_heard(pcm, key)), *engine.flush()]
         acted += [(pace, h.text) for h in hearings if h.command is not None]
     assert acted == []
+
+
+def test_near_misses_are_words_near_a_command_not_commands(library: Library) -> None:
+    table = command_phrases(library)
+    for spoken in NEAR_MISSES:
+        words = " ".join(w.strip(".,?!") for w in spoken.lower().split())
+        assert words not in table, spoken
+        assert not any(supports(words, phrase, 2) for phrase in table), spoken
+
+
+def test_few_words_near_a_command_are_acted_on(library: Library) -> None:
+    engine = SphinxEngine(library)
+    acted = []
+    for clip in near_miss_negatives(CACHE):
+        outcome = run_clip(engine, clip)
+        acted += [f"{clip.name} -> {h.text}" for h in outcome.accepted]
+    assert len(acted) <= MAX_NEAR_MISSES_ACTED_ON, acted
 
 
 @pytest.mark.parametrize(

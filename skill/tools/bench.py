@@ -60,6 +60,7 @@ GOALS: dict[str, tuple[str, float]] = {
     "asr_rtf": ("<=", 0.05),
     "false_accepts": ("<=", 0.0),
     "selftrigger_false_accepts": ("<=", 0.0),
+    "near_miss_false_accepts": ("<=", 0.0),
     "wrong_commands": ("<=", 0.0),
     "startup_ms": ("<=", 3000.0),
     "service_peak_rss_mb": ("<=", 300.0),
@@ -438,7 +439,22 @@ def measure_synthetic(ctx: Context, engine: Any) -> GroupResult:
         f"by source {summary.get('command_accuracy_by_source')}",
     ]
     notes += [f"false accept: {c}" for c in summary.get("false_accept_clips", [])]
+    near = measure_near_misses(engine)
+    metrics |= near.metrics
+    notes += near.notes
     return GroupResult("asr", metrics, notes, details=summary)
+
+
+def measure_near_misses(engine: Any) -> GroupResult:
+    """Everyday words a sound or two from a command (speech_corpus.NEAR_MISSES), all of them."""
+    from skill.tools.speech_corpus import near_miss_negatives
+
+    clips = near_miss_negatives(CORPUS_CACHE)
+    _, outcomes = run_outcomes(engine, [], clips, None, desc="near misses")
+    acted = [o for o in outcomes if o.accepted]
+    metrics = {"near_miss_false_accepts": float(len(acted)), "near_miss_clips": float(len(clips))}
+    notes = [f"near miss acted on: {o.clip.name} -> {o.accepted[0].text}" for o in acted]
+    return GroupResult("asr", metrics, notes)
 
 
 # --- speech in: real people ------------------------------------------------------------------

@@ -160,6 +160,40 @@ def synthetic_positives(cache: Path, library: Library, quick: bool = False) -> l
     return clips
 
 
+# Everyday words and short phrases a sound or two from a command, none of them one. The
+# corpus's other non-commands (sentences, digits, names, the coach's words) never asked how
+# near a command a non-command may come; a rule that takes a command heard one sound off
+# acted on Piper's "I'm down" as "I'm done". Measured only, never tuned on.
+NEAR_MISSES = (
+    "Top.", "Shop.", "Stuff.", "Step.", "Text.", "Nest.", "Neck.", "Boss.", "Pose.", "Pass.",
+    "Health.", "Held.", "Hello.", "Repeal.", "Receipt.", "Presume.", "Assume.", "Quiet.",
+    "Powder.", "Fast.", "Master.", "Slow.", "Sober.", "Hard.", "Harbor.", "Easy.", "Eager.",
+    "Red.", "Steady.", "I'm down.", "Hold it.", "No, back.", "How wrong?", "So long.",
+    "Time lapse.", "Which rooms?", "Star wars.",
+)  # fmt: skip
+
+
+def near_miss_negatives(cache: Path) -> list[Clip]:
+    """NEAR_MISSES in every Piper variant and espeak-ng voice, over the mic's hiss."""
+    piper = PiperRenderer()
+    clips: list[Clip] = []
+    for spoken in NEAR_MISSES:
+        for i, (ls, semi) in enumerate(PIPER_VARIANTS):
+            key = f"piper|{spoken}|{ls}|{semi}"
+            pcm = cached(cache, key, partial(_piper_variant, piper, spoken, ls, semi))
+            clips.append(_near_miss(f"piper{i}:{spoken}", pcm, "piper"))
+        for i, (voice, speed, pitch) in enumerate(ESPEAK_VOICES):
+            key = f"espeak|{spoken}|{voice}|{speed}|{pitch}"
+            pcm = cached(cache, key, partial(espeak, spoken, voice, speed, pitch))
+            clips.append(_near_miss(f"espeak{i}:{spoken}", pcm, "espeak"))
+    return with_mic_hiss(clips)
+
+
+def _near_miss(name: str, speech: Pcm, source: str) -> Clip:
+    pcm, end = framed(speech)
+    return Clip(name, pcm, None, {}, source=source, condition="clean", speech_end_s=end)
+
+
 def _positive(name: str, speech: Pcm, command: str, args: dict[str, str], source: str) -> Clip:
     pcm, end = framed(speech)
     return Clip(name, pcm, command, args, source=source, condition="clean", speech_end_s=end)
