@@ -16,7 +16,7 @@ import functools
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -145,19 +145,29 @@ def synthetic_positives(cache: Path, library: Library, quick: bool = False) -> l
     for phrase in command_phrase_list(library):
         name, args = table[phrase]
         spoken = phrase.replace("i'm", "I'm") + "."
-        for i, (ls, semi) in enumerate(PIPER_VARIANTS):
-            if quick and i not in QUICK_PIPER:
-                continue
-            key = f"piper|{spoken}|{ls}|{semi}"
-            pcm = cached(cache, key, partial(_piper_variant, piper, spoken, ls, semi))
-            clips.append(_positive(f"piper{i}:{phrase}", pcm, name, args, "piper"))
-        for i, (voice, speed, pitch) in enumerate(ESPEAK_VOICES):
-            if quick and i not in QUICK_ESPEAK:
-                continue
-            key = f"espeak|{spoken}|{voice}|{speed}|{pitch}"
-            pcm = cached(cache, key, partial(espeak, spoken, voice, speed, pitch))
-            clips.append(_positive(f"espeak{i}:{phrase}", pcm, name, args, "espeak"))
+        for label, source, pcm in _voices(cache, piper, spoken, quick):
+            clips.append(_positive(f"{label}:{phrase}", pcm, name, args, source))
     return clips
+
+
+def _voices(
+    cache: Path, piper: PiperRenderer, spoken: str, quick: bool = False
+) -> Iterator[tuple[str, str, Pcm]]:
+    """(label, source, audio) of `spoken` in each Piper variant and espeak-ng voice (`quick`:
+    QUICK_PIPER and QUICK_ESPEAK only), rendered once and cached."""
+    for i, (ls, semi) in enumerate(PIPER_VARIANTS):
+        if not quick or i in QUICK_PIPER:
+            key = f"piper|{spoken}|{ls}|{semi}"
+            render = partial(_piper_variant, piper, spoken, ls, semi)
+            yield f"piper{i}", "piper", cached(cache, key, render)
+    for i, (voice, speed, pitch) in enumerate(ESPEAK_VOICES):
+        if not quick or i in QUICK_ESPEAK:
+            key = f"espeak|{spoken}|{voice}|{speed}|{pitch}"
+            yield (
+                f"espeak{i}",
+                "espeak",
+                cached(cache, key, partial(espeak, spoken, voice, speed, pitch)),
+            )
 
 
 # Everyday words and short phrases a sound or two from a command, none of them one. The
@@ -178,20 +188,10 @@ def near_miss_negatives(cache: Path) -> list[Clip]:
     piper = PiperRenderer()
     clips: list[Clip] = []
     for spoken in NEAR_MISSES:
-        for i, (ls, semi) in enumerate(PIPER_VARIANTS):
-            key = f"piper|{spoken}|{ls}|{semi}"
-            pcm = cached(cache, key, partial(_piper_variant, piper, spoken, ls, semi))
-            clips.append(_near_miss(f"piper{i}:{spoken}", pcm, "piper"))
-        for i, (voice, speed, pitch) in enumerate(ESPEAK_VOICES):
-            key = f"espeak|{spoken}|{voice}|{speed}|{pitch}"
-            pcm = cached(cache, key, partial(espeak, spoken, voice, speed, pitch))
-            clips.append(_near_miss(f"espeak{i}:{spoken}", pcm, "espeak"))
+        for label, source, speech in _voices(cache, piper, spoken):
+            pcm, end = framed(speech)
+            clips.append(Clip(f"{label}:{spoken}", pcm, None, {}, source, "clean", end))
     return with_mic_hiss(clips)
-
-
-def _near_miss(name: str, speech: Pcm, source: str) -> Clip:
-    pcm, end = framed(speech)
-    return Clip(name, pcm, None, {}, source=source, condition="clean", speech_end_s=end)
 
 
 def _positive(name: str, speech: Pcm, command: str, args: dict[str, str], source: str) -> Clip:
