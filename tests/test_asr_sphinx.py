@@ -19,7 +19,13 @@ import numpy as np
 import pytest
 
 from skill.core.exercise import Library
-from skill.core.intents import BARGE_IN_COMMANDS, command_phrases, support_rank, supports
+from skill.core.intents import (
+    BARGE_IN_COMMANDS,
+    command_phrases,
+    normalize,
+    support_rank,
+    supports,
+)
 from skill.library.loader import load_library
 from skill.speech_in.asr_sphinx import (
     Decode,
@@ -502,7 +508,7 @@ def test_a_phrase_one_sound_off_a_command_is_not_acted_on(library: Library, spok
 def test_near_misses_are_words_near_a_command_not_commands(library: Library) -> None:
     table = command_phrases(library)
     for spoken in NEAR_MISSES:
-        words = " ".join(w.strip(".,?!") for w in spoken.lower().split())
+        words = normalize(spoken)
         assert words not in table, spoken
         assert not any(supports(words, phrase, 2) for phrase in table), spoken
 

@@ -119,6 +119,18 @@ def grammar_words(library: Library, wake_word: str | None = None) -> list[str]:
     return sorted(words)
 
 
+def without_wake_word(text: str, wake_word: str | None) -> str | None:
+    """The normalised phrase after the wake word (all of it without a wake word); None when
+    a wake word is set and the phrase does not start with it."""
+    words = normalize(text)
+    if not wake_word:
+        return words
+    wake = normalize(wake_word)
+    if not wake or not words.startswith(wake + " "):
+        return None
+    return words[len(wake) + 1 :]
+
+
 def parse_command(
     text: str,
     library: Library,
@@ -131,12 +143,9 @@ def parse_command(
     With a wake word the phrase must start with it ("coach next"); without one, a leading
     wake word is not accepted either, so the table stays exactly closed.
     """
-    words = normalize(text)
-    if wake_word:
-        wake = normalize(wake_word)
-        if not wake or not words.startswith(wake + " "):
-            return None
-        words = words[len(wake) + 1 :]
+    words = without_wake_word(text, wake_word)
+    if words is None:
+        return None
     phrases = table if table is not None else command_phrases(library)
     found = phrases.get(words)
     if found is None:

@@ -61,6 +61,7 @@ from skill.core.intents import (
     normalize,
     parse_command,
     support_rank,
+    without_wake_word,
 )
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.echo_reference import EchoReference, frame_levels
@@ -1070,8 +1071,7 @@ class SphinxEngine:
         """The command phrase has Tuning.min_similar_phones phones or more. A wake word the
         grammar puts before it does not count: "coach next" would be long, and 'coach text'
         0.88 alike it."""
-        wake = normalize(self.wake_word) if self.wake_word else ""
-        phrase = text[len(wake) + 1 :] if wake and text.startswith(wake + " ") else text
+        phrase = without_wake_word(text, self.wake_word) or text
         return len(phones_of(phrase, self._lexicon)) >= self.tuning.min_similar_phones
 
     def _decode_command(self, audio: bytes) -> tuple[Decode, list[str]]:

@@ -163,11 +163,8 @@ def _voices(
     for i, (voice, speed, pitch) in enumerate(ESPEAK_VOICES):
         if not quick or i in QUICK_ESPEAK:
             key = f"espeak|{spoken}|{voice}|{speed}|{pitch}"
-            yield (
-                f"espeak{i}",
-                "espeak",
-                cached(cache, key, partial(espeak, spoken, voice, speed, pitch)),
-            )
+            render = partial(espeak, spoken, voice, speed, pitch)
+            yield f"espeak{i}", "espeak", cached(cache, key, render)
 
 
 # Everyday words and short phrases a sound or two from a command, none of them one. The
