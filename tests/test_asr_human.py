@@ -147,12 +147,12 @@ def test_a_recording_gets_one_verdict_whatever_silence_frames_it(
 
 
 # A quiet microphone's hiss (-70 and -60 dBFS white noise) under a recording with a second of
-# silence around it. Not yet invariant: where the words' soft ends stand or the free decode's
-# guesses sit at their margin, the hiss under them can turn the verdict. Measured 2026-12-07:
-# 7 of these 88 changed, 1 at -70 dBFS and 6 only at -60 dBFS (8 before the judged audio's
-# floor was lifted to 50 dB under the words, Tuning.floor_below_peak_db); no false accept.
+# silence around it. Not yet invariant: the hiss lifts the room's floor, and where the words'
+# soft ends stand or the free decode's guesses sit at their margin the verdict can turn.
+# Measured 2026-12-07: 8 of these 88 changed, 7 of them only at -60 dBFS, where 4 fewer of
+# the 58 commands were heard; no false accept in any.
 HISS_RMS = (10.4, 32.8)  # -70 and -60 dBFS
-MAX_CHANGED_BY_HISS = 8
+MAX_CHANGED_BY_HISS = 10
 
 
 def test_a_faint_hiss_seldom_changes_a_verdict(shared_dir: Path, engine: SphinxEngine) -> None:

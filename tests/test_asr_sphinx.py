@@ -50,7 +50,6 @@ from skill.speech_in.asr_sphinx import (
     write_dictionary,
     write_unigram_lm,
 )
-from skill.speech_in.recognizer import recognize_pcm
 from skill.tools.asr_eval import Clip, evaluate, run_clip
 from skill.tools.audio_mix import hiss, pcm16
 from skill.tools.speech_corpus import (
@@ -62,7 +61,6 @@ from skill.tools.speech_corpus import (
     framed,
     near_miss_negatives,
     read_wav,
-    synthetic_positives,
     trim,
 )
 
@@ -80,22 +78,21 @@ def as_heard(pcm: np.ndarray, seed: str) -> np.ndarray:
 # quiet mic's hiss). The corpus renders the same audio on every clone (Piper without its
 # synthesis noise), so these are the values any clone measures; the margin (about 0.05, or a
 # couple of clips) is for numerical differences between machines. Measured 2026-12-07 on
-# the deterministic corpus: accuracy 0.465, Piper clean 0.609, noise at 20 dB SNR 0.262
+# the deterministic corpus: accuracy 0.454, Piper clean 0.562, noise at 20 dB SNR 0.262
 # (10 dB: 0.123, no floor), 10 and 20 dB farther 0.631 and 0.585, stop and pause over the
 # coach 0.846, 1 wrong command, 0 of the coach's sentences heard by the engine alone, 0
 # false accepts.
-MIN_ACCURACY = 0.41  # measured 0.465
+MIN_ACCURACY = 0.41  # measured 0.454
 MIN_BARGE_IN = 0.68  # measured 0.846; 11 of 16 passes
 MAX_UNGATED = 2  # measured 0
-MIN_PIPER_CLEAN = 0.56  # measured 0.609 (0.562 before Tuning.floor_below_peak_db)
+MIN_PIPER_CLEAN = 0.51  # measured 0.562
 MIN_FARTHER = 0.53  # measured 0.631 (far10db) and 0.585 (far20db)
 MIN_NOISE_20DB = 0.21  # measured 0.262
 MAX_WRONG_COMMANDS = 3  # measured 1: "start upper back routine" over noise at 10 dB as the mid back
 # Everyday words a sound or two from a command (speech_corpus.NEAR_MISSES, 222 clips), one
-# engine in the corpus's order. Measured 14 (2026-12-07; 13 before Tuning.floor_below_peak_db):
-# "repeal" as repeat, "presume" as resume, "held" as help, "slow" as slower, "text" and
-# "nest" as next, ... The free decode cannot tell them apart; a rule that took two-word
-# phrases heard one sound off acted on 16.
+# engine in the corpus's order. Measured 13 (2026-12-07): "repeal" as repeat, "presume" as
+# resume, "slow" as slower, "text" and "nest" as next, ... The free decode cannot tell them
+# apart; a rule that took two-word phrases heard one sound off acted on 16.
 MAX_NEAR_MISSES_ACTED_ON = 15
 
 
@@ -170,35 +167,6 @@ def test_stop_and_pause_over_the_coach_are_heard(summary: dict[str, Any]) -> Non
 def test_clean_piper_commands_are_mostly_heard(summary: dict[str, Any]) -> None:
     piper_clean = summary["command_accuracy_by_source_condition"]["piper/clean"]
     assert piper_clean >= MIN_PIPER_CLEAN, summary["wrong_command_clips"]
-
-
-# Commands in the corpus's quick voices (96 clips) over a quiet microphone's hiss: at -70 dBFS
-# as many should be heard as at -60. Measured 2026-12-07: 51 and 55 of 96 (41 and 54 before
-# the judged audio's floor was lifted to 50 dB under the words, Tuning.floor_below_peak_db).
-MIN_QUIETER_HISS_SHARE = 0.85
-
-
-def test_how_quiet_the_microphones_hiss_is_does_not_decide_what_is_heard(
-    library: Library,
-) -> None:
-    """The acoustic model fits speech over a room: over a floor far under the words (a
-    quiet microphone, a synthetic voice) it heard fewer commands than over a louder hiss."""
-    engine = SphinxEngine(library)
-    clips = synthetic_positives(CACHE, library, quick=True)
-
-    def heard(rms: float) -> int:
-        verdicts = [
-            recognize_pcm(pcm16(c.pcm + hiss(c.name, len(c.pcm), rms)), 16000, engine)
-            for c in clips
-        ]
-        return sum(
-            v["command"] == c.command and (v["args"] or {}) == c.args
-            for v, c in zip(verdicts, clips, strict=True)
-        )
-
-    quiet, louder = heard(10.4), heard(32.8)  # -70 and -60 dBFS
-    assert louder >= len(clips) / 2, (quiet, louder)
-    assert quiet >= MIN_QUIETER_HISS_SHARE * louder, (quiet, louder)
 
 
 def test_human_stop_clip_never_becomes_another_command(shared_dir: Path, library: Library) -> None:
@@ -522,27 +490,19 @@ def test_a_wake_word_before_the_command_does_not_loosen_the_agreement(library: L
     assert engine._agrees(["coach start up back"], f"coach {routine}", engine._table[routine])
 
 
-# Piper's "I'm down", "No, back" and "Old on" at three paces: acted on 6 of these 9 with the
-# rule that took a two-word command heard one sound off (ad0197b, reverted), none without it,
-# and 1 ("Old on" at pace 1.2: 'hold on' the free decode's third guess, where a real "hold
-# on" is often 'old on' first) since the judged floor is lifted (Tuning.floor_below_peak_db).
-MAX_ONE_SOUND_OFF_ACTED_ON = 1
-
-
-def test_a_phrase_one_sound_off_a_command_is_seldom_acted_on(library: Library) -> None:
+@pytest.mark.parametrize("spoken", ["I'm down.", "No, back.", "Old on."])
+def test_a_phrase_one_sound_off_a_command_is_not_acted_on(library: Library, spoken: str) -> None:
     """Said lying on the floor, "I'm down" is not "I'm done": the free decode hears it as
-    itself, and the grammar's "i'm done" must not stand on it."""
+    itself, and the grammar's "i'm done" must not stand on it (at three paces)."""
     piper = PiperRenderer()
     acted = []
-    for spoken in ("I'm down.", "No, back.", "Old on."):
-        for pace in (1.0, 0.85, 1.2):
-            key = f"piper|{spoken}|{pace}"
-            pcm, _ = framed(cached(CACHE, key, partial(piper, spoken, pace)))
-            engine = SphinxEngine(library)
-            hearings = [*engine.accept(as_heard(pcm, key)), *engine.flush()]
-            acted += [(spoken, pace, h.text) for h in hearings if h.command is not None]
-    assert not [a for a in acted if a[0] == "I'm down."], acted  # stop, of all commands
-    assert len(acted) <= MAX_ONE_SOUND_OFF_ACTED_ON, acted
+    for pace in (1.0, 0.85, 1.2):
+        key = f"piper|{spoken}|{pace}"
+        pcm, _ = framed(cached(CACHE, key, partial(piper, spoken, pace)))
+        engine = SphinxEngine(library)
+        hearings = [*engine.accept(as_heard(pcm, key)), *engine.flush()]
+        acted += [(pace, h.text) for h in hearings if h.command is not None]
+    assert acted == []
 
 
 def test_near_misses_are_words_near_a_command_not_commands(library: Library) -> None:

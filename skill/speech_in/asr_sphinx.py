@@ -8,8 +8,7 @@ nothing. The pipeline here:
    frames are the same whatever the padding. Silence costs almost no CPU.
 2. What is judged is cut from the audio itself (`speech_cut`): the span around the words,
    found sample by sample, so the same words give the same samples whatever silence came
-   before them and wherever the 30 ms frames fell, over a noise floor lifted to
-   `floor_below_peak_db` under the words' loudest. Each segment is decoded after
+   before them and wherever the 30 ms frames fell. Each segment is decoded after
    `early_decode_s` of silence (once its whole cut is heard), so that the work overlaps
    the wait for the endpoint: by the command grammar (which command would it be? a one-word
    grammar gets a second try when the whole one ends on an unfinished phrase) and by a
@@ -51,7 +50,6 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,18 +161,6 @@ class Tuning:
     lookback_s: float = 0.45
     cut_pad_s: float = 0.15
     cut_below_peak_db: float = 35.0
-    # The judged audio's noise floor is lifted to this far under its loudest 10 ms with
-    # white noise: the acoustic model knows speech over a room, and a floor far lower (a
-    # synthetic voice, a quiet microphone close to the mouth) fits it worse. Measured, a
-    # fresh room per clip, against no lift: the human set (2,490 streams) 3 more commands
-    # heard and none lost, the same false accepts (AN4, the tuning half, +2; Speech
-    # Commands, held out, +1); the synthetic corpus 168 -> 174 of 380 commands, 0 false
-    # accepts before and after; near misses acted on 13 -> 14 of 222. A hiss moves fewer
-    # verdicts: of the 426 human recordings, alone and with 1 s of silence around them,
-    # 2 and 4 (were 5 and 8) change over -70 dBFS, 6 and 4 (11 and 6) over -60 dBFS. At
-    # 45 dB the synthetic gain was 10 but near misses 15; at 40 the human set lost 2
-    # recorded commands; at 55 the synthetic gain was 1.
-    floor_below_peak_db: float = 50.0
     # Speech in 60 ms of the last 90 ms (two of three VAD frames) starts a segment.
     start_speech_s: float = 0.06
     start_window_s: float = 0.09
@@ -430,38 +416,6 @@ def speech_cut(
     if len(loud) == 0:  # nothing above the room: the whole of it
         return -pad, len(pcm) + pad
     return int(loud[0]) - pad, int(loud[-1]) + window + pad
-
-
-@cache
-def _floor_noise() -> npt.NDArray[np.float64]:
-    """4 s of white noise (unit power), the same on every run."""
-    import numpy as np
-
-    return np.random.default_rng(0).standard_normal(4 * SAMPLE_RATE)
-
-
-def floor_below_peak(pcm: npt.NDArray[np.int16], below_peak_db: float) -> npt.NDArray[np.int16]:
-    """`pcm` over white noise that lifts its noise floor (the 10th percentile of its 10 ms
-    window powers) to `below_peak_db` under its loudest window; unchanged where the floor
-    is that high already. The noise is the same for the same length, so the same audio
-    is always decoded the same."""
-    import numpy as np
-
-    window = round(CUT_WINDOW_S * SAMPLE_RATE)
-    if len(pcm) < window:
-        return pcm
-    samples = pcm.astype(np.float64)
-    squares = np.concatenate([[0.0], np.cumsum(samples**2)])
-    power = (squares[window:] - squares[:-window]) / window
-    wanted = power.max() * 10 ** (-below_peak_db / 10)
-    missing = wanted - float(np.percentile(power, 10))
-    if missing <= 0:
-        return pcm
-    # The noise is laid from the loudest window on: a cut a sample longer or shorter keeps
-    # the same noise under the same words.
-    base = _floor_noise()
-    noise = base[(np.arange(len(pcm)) - int(power.argmax())) % len(base)] * math.sqrt(missing)
-    return np.clip(np.round(samples + noise), -32768, 32767).astype(np.int16)
 
 
 def cut_out(pcm: npt.NDArray[np.int16], start: int, end: int) -> npt.NDArray[np.int16]:
@@ -1066,21 +1020,17 @@ class SphinxEngine:
     def _judged_audio(self, denoised: bool) -> bytes:
         """The segment as speech_cut finds it (Tuning.cut_pad_s) in the frames heard and the
         lookback before them, where it stands out of the room as a frame must to be speech;
-        silence where it reaches outside them (before the stream began). Its noise floor is
-        lifted to Tuning.floor_below_peak_db (floor_below_peak)."""
+        silence where it reaches outside them (before the stream began)."""
         import numpy as np
 
         if self._over_coach:  # the lookback holds the coach's voice, not the room
-            joined = b"".join(f[1] if denoised else f[0] for f in self._segment)
-            judged = np.frombuffer(joined, np.int16)
-        else:
-            frames = self._context + self._segment
-            heard = np.frombuffer(b"".join(f[0] for f in frames), np.int16)
-            start, end = self._cut(heard)
-            if denoised:
-                heard = np.frombuffer(b"".join(f[1] for f in frames), np.int16)
-            judged = cut_out(heard, start, end)
-        return floor_below_peak(judged, self.tuning.floor_below_peak_db).tobytes()
+            return b"".join(f[1] if denoised else f[0] for f in self._segment)
+        frames = self._context + self._segment
+        heard = np.frombuffer(b"".join(f[0] for f in frames), np.int16)
+        start, end = self._cut(heard)
+        if denoised:
+            heard = np.frombuffer(b"".join(f[1] for f in frames), np.int16)
+        return cut_out(heard, start, end).tobytes()
 
     def _hear(self, audio: bytes) -> list[str]:
         """The free decode's best hypotheses (see Tuning.verify_words). Over the coach it is
