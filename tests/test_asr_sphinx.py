@@ -32,24 +32,24 @@ from skill.speech_in.asr_sphinx import (
     SphinxEngine,
     Tuning,
     confidence,
-    english_words,
     frames_per_phone,
     is_filler,
     jsgf_grammar,
-    model_dir,
-    names_another_command,
-    phone_counts,
-    phone_similarity,
-    phones_of,
-    read_lexicon,
     run_decoder,
     score_gap,
-    sounds_like,
     uncovered,
+)
+from skill.speech_in.lexicon import (
+    english_words,
+    model_dir,
+    phone_counts,
+    phones_of,
+    read_lexicon,
     verifier_unigrams,
     write_dictionary,
     write_unigram_lm,
 )
+from skill.speech_in.phone_match import names_another_command, phone_similarity, sounds_like
 from skill.tools.asr_eval import Clip, evaluate, run_clip
 from skill.tools.audio_mix import hiss, pcm16
 from skill.tools.speech_corpus import (
@@ -339,24 +339,24 @@ def test_unknown_word_is_named(tmp_path: Path) -> None:
 def test_pronunciations_are_kept_for_the_next_start_and_follow_the_dictionary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from skill.speech_in import asr_sphinx
+    from skill.speech_in import lexicon
 
     model = tmp_path / "model"
     model.mkdir()
     source = model / "cmudict-en-us.dict"
     source.write_text("next N EH K S T\nstop S T AA P\nstop(2) S T AO P\nstopped S T AA P T\n")
-    monkeypatch.setattr(asr_sphinx, "model_dir", lambda: model)
+    monkeypatch.setattr(lexicon, "model_dir", lambda: model)
     cache = tmp_path / "cache"
-    assert asr_sphinx.pronunciations({"stop"}, cache) == ["stop S T AA P\n", "stop(2) S T AO P\n"]
+    assert lexicon.pronunciations({"stop"}, cache) == ["stop S T AA P\n", "stop(2) S T AO P\n"]
     (kept,) = cache.glob("pronunciations-*.dict")
     kept.write_text("stop S T OW P\n")  # what the next start reads, not the dictionary
-    assert asr_sphinx.pronunciations({"stop"}, cache) == ["stop S T OW P\n"]
+    assert lexicon.pronunciations({"stop"}, cache) == ["stop S T OW P\n"]
     source.write_text("stop S T AA P\n")  # a new dictionary: looked up again
-    assert asr_sphinx.pronunciations({"stop"}, cache) == ["stop S T AA P\n"]
+    assert lexicon.pronunciations({"stop"}, cache) == ["stop S T AA P\n"]
     assert len(list(cache.glob("pronunciations-*.dict"))) == 1  # the old one is gone
     unwritable = tmp_path / "a-file"
     unwritable.write_text("")
-    assert asr_sphinx.pronunciations({"stop"}, unwritable / "cache") == ["stop S T AA P\n"]
+    assert lexicon.pronunciations({"stop"}, unwritable / "cache") == ["stop S T AA P\n"]
 
 
 def test_a_pause_inside_a_phrase_does_not_end_it(library: Library) -> None:
@@ -436,7 +436,9 @@ def test_a_long_command_needs_a_hypothesis_close_to_it_by_phones(
     heard: list[str], agrees: bool
 ) -> None:
     want = phones_of("start quick", LEXICON)
-    assert sounds_like(want, heard, LEXICON, Tuning()) is agrees
+    tuning = Tuning()
+    alike, margin = tuning.min_phrase_similarity, tuning.rival_margin
+    assert sounds_like(want, heard, LEXICON, alike, margin) is agrees
 
 
 @pytest.mark.parametrize(
@@ -454,7 +456,9 @@ def test_a_long_command_is_refused_when_a_hypothesis_sounds_clearly_like_another
 ) -> None:
     phrases = ["start the full back", "start upper back"]
     rivals = [phones_of(p, LEXICON) for p in phrases if p != want]
-    assert sounds_like(phones_of(want, LEXICON), heard, LEXICON, Tuning(), rivals) is agrees
+    tuning = Tuning()
+    alike, margin = tuning.min_phrase_similarity, tuning.rival_margin
+    assert sounds_like(phones_of(want, LEXICON), heard, LEXICON, alike, margin, rivals) is agrees
 
 
 @pytest.fixture(scope="module")

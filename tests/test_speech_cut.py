@@ -1,11 +1,11 @@
-"""What the fallback judges is cut from the words themselves (asr_sphinx.speech_cut): the same
+"""What the fallback judges is cut from the words themselves (skill.speech_in.speech_cut): the same
 samples whatever silence comes before them, to the sample."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from skill.speech_in.asr_sphinx import cut_out, speech_cut
+from skill.speech_in.speech_cut import cut_out, speech_cut
 
 RATE = 16000
 

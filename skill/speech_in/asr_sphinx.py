@@ -6,13 +6,13 @@ nothing. The pipeline here:
    says so and it stands out of the room's noise floor (skill.speech_in.noise_floor). Sound
    after digital silence starts a new frame (skill.speech_in.framer), so a padded file's
    frames are the same whatever the padding. Silence costs almost no CPU.
-2. What is judged is cut from the audio itself (`speech_cut`): the span around the words,
-   found sample by sample, so the same words give the same samples whatever silence came
-   before them and wherever the 30 ms frames fell. Each segment is decoded after
-   `early_decode_s` of silence (once its whole cut is heard), so that the work overlaps
-   the wait for the endpoint: by the command grammar (which command would it be? a one-word
-   grammar gets a second try when the whole one ends on an unfinished phrase) and by a
-   free phone loop (the best any English phone sequence can do on this audio). Over a
+2. What is judged is cut from the audio itself (skill.speech_in.speech_cut): the span around
+   the words, found sample by sample, so the same words give the same samples whatever
+   silence came before them and wherever the 30 ms frames fell. Each segment is decoded
+   after `early_decode_s` of silence (once its whole cut is heard), so that the work
+   overlaps the wait for the endpoint: by the command grammar (which command would it be? a
+   one-word grammar gets a second try when the whole one ends on an unfinished phrase) and
+   by a free phone loop (the best any English phone sequence can do on this audio). Over a
    noisy room (less than `denoise_below_snr_db`) the WebRTC-denoised audio is decoded.
 3. The command is accepted only when
    - its words cover the segment's speech: the phone loop finds no more than
@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +66,18 @@ from skill.core.intents import (
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.echo_reference import EchoReference, frame_levels
 from skill.speech_in.framer import Framer
+from skill.speech_in.lexicon import (
+    english_words,
+    model_dir,
+    phones_of,
+    read_lexicon,
+    verifier_unigrams,
+    write_dictionary,
+    write_unigram_lm,
+)
 from skill.speech_in.noise_floor import FRAME_S, NoiseFloor, frame_count, frame_db
+from skill.speech_in.phone_match import CommandTarget, names_another_command, sounds_like
+from skill.speech_in.speech_cut import cut_out, speech_cut
 
 if TYPE_CHECKING:
     import numpy as np
@@ -234,12 +245,6 @@ class Tuning:
         return round(self.max_phone_s * DECODE_FPS, 6)  # 28.0, not 28.000000000000004
 
 
-def model_dir() -> Path:
-    import pocketsphinx
-
-    return Path(pocketsphinx.get_model_path()) / "en-us"
-
-
 def jsgf_grammar(phrases: Sequence[str], wake_word: str | None = None) -> str:
     """JSGF: exactly one of `phrases`, after the wake word when there is one, each as likely.
 
@@ -283,158 +288,6 @@ def _jsgf_tree(node: dict[str, Any]) -> str:
     if len(branches) == 1:
         return branches[0][1]
     return "( " + " | ".join(f"/{count}/ {text}" for count, text in branches) + " )"
-
-
-def write_dictionary(
-    words: Sequence[str],
-    path: Path,
-    verify_words: Sequence[str] = (),
-    verify_path: Path | None = None,
-    cache_dir: Path | None = None,
-) -> dict[str, int]:
-    """A small pronunciation dictionary with only the grammar's words (fast to load on a
-    Pi), and one for the verifier (the grammar's words and `verify_words`); returns each
-    grammar word's phone count."""
-    wanted = set(words)
-    verify_lines = pronunciations(wanted | set(verify_words), cache_dir)
-    lines = [line for line in verify_lines if entry_word(line) in wanted]
-    missing = wanted - {entry_word(line) for line in lines}
-    if missing:
-        raise ValueError(f"no English pronunciation for: {', '.join(sorted(missing))}")
-    path.write_text("".join(lines), encoding="utf-8")
-    if verify_path is not None:
-        verify_path.write_text("".join(verify_lines), encoding="utf-8")
-    return phone_counts(lines)
-
-
-def entry_word(line: str) -> str:
-    """The word of a dictionary line ("word(2) phones" is its second pronunciation)."""
-    return line.split(" ", 1)[0].split("(", 1)[0]
-
-
-def pronunciations(words: set[str], cache_dir: Path | None = None) -> list[str]:
-    """The English dictionary's lines for `words`, every pronunciation. Finding them reads
-    its 135,000 lines (0.1-0.2 s of CPU here, a second of a Pi's start-up), so with
-    `cache_dir` they are kept in a file named for the words and the dictionary's version."""
-    import hashlib
-
-    source = model_dir() / "cmudict-en-us.dict"
-    stat = source.stat()
-    named = "\n".join(sorted(words)) + f"\n{stat.st_size} {stat.st_mtime_ns}"
-    key = hashlib.sha256(named.encode()).hexdigest()[:16]
-    cached = None if cache_dir is None else cache_dir / f"pronunciations-{key}.dict"
-    if cached is not None and cached.is_file():
-        return cached.read_text(encoding="utf-8").splitlines(keepends=True)
-    with source.open(encoding="utf-8") as f:
-        lines = [line for line in f if entry_word(line) in words]
-    if cached is not None:
-        keep_pronunciations(cached, lines)
-    return lines
-
-
-def keep_pronunciations(path: Path, lines: list[str]) -> None:
-    """Write the cache file (replacing those of other word sets); a cache that cannot be
-    written only costs the time of the next start."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("pronunciations-*.dict"):
-            old.unlink(missing_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_text("".join(lines), encoding="utf-8")
-        partial.replace(path)
-    except OSError as err:
-        log.debug("pronunciation cache not written: %s", err)
-
-
-WORDS_FILE = Path(__file__).resolve().parents[1] / "data" / "english_words.tsv"
-
-
-RARE_WORD_LOG10 = -6.0  # a word the list does not know: rarer than any listed
-
-
-def english_words(count: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The `count` most frequent English words, and the built-in command words outside
-    them, each with its unigram log10 probability (scripts/english_words.py)."""
-    top: dict[str, float] = {}
-    commands: dict[str, float] = {}
-    into = top
-    with WORDS_FILE.open(encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("#"):
-                into = commands if "command words" in line else into
-                continue
-            word, log10 = line.split()
-            if into is commands or len(top) < count:
-                into[word] = float(log10)
-    return top, commands
-
-
-def verifier_unigrams(
-    words: Sequence[str],
-    english: dict[str, float],
-    known: dict[str, float],
-    favoured: set[str],
-    prior: float,
-) -> dict[str, float]:
-    """The verifier's log10 word probabilities: the English list, the command words at their
-    English frequency (RARE_WORD_LOG10 if the list lacks them) and the `favoured` words
-    `prior` times as likely (Tuning.barge_in_prior)."""
-    probs = {**{w: known.get(w, RARE_WORD_LOG10) for w in words}, **english}
-    boost = math.log10(prior)
-    return {w: p + boost if w in favoured else p for w, p in probs.items()}
-
-
-def write_unigram_lm(probs: dict[str, float], path: Path) -> None:
-    """An ARPA unigram model over `probs` (log10, renormalised): every word may follow any."""
-    total = math.log10(sum(10**p for p in probs.values()))
-    lines = ["\\data\\", f"ngram 1={len(probs) + 2}", "", "\\1-grams:", "-99\t<s>", "-1.0\t</s>"]
-    lines += [f"{p - total:.4f}\t{w}" for w, p in sorted(probs.items())]
-    lines += ["", "\\end\\", ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
-CUT_WINDOW_S = 0.01  # the power window that finds where speech begins and ends
-
-
-def speech_cut(
-    pcm: npt.NDArray[np.int16], below_peak_db: float, pad_s: float, floor_db: float = 0.0
-) -> tuple[int, int]:
-    """[start, end) in samples: `pad_s` around the 10 ms windows whose mean power (in dB, as
-    frame_db) is within `below_peak_db` of the loudest one's and above `floor_db`. Every
-    window start is tried, so the cut moves with the words sample by sample; it may reach
-    outside `pcm` (the caller fills silence)."""
-    import numpy as np
-
-    window = round(CUT_WINDOW_S * SAMPLE_RATE)
-    pad = round(pad_s * SAMPLE_RATE)
-    if len(pcm) < window:
-        return -pad, len(pcm) + pad
-    squares = np.concatenate([[0.0], np.cumsum(pcm.astype(np.float64) ** 2)])
-    power = (squares[window:] - squares[:-window]) / window
-    threshold = max(power.max() * 10 ** (-below_peak_db / 10), 10 ** (floor_db / 10) - 1)
-    loud = np.flatnonzero(power >= threshold)
-    if len(loud) == 0:  # nothing above the room: the whole of it
-        return -pad, len(pcm) + pad
-    return int(loud[0]) - pad, int(loud[-1]) + window + pad
-
-
-def cut_out(pcm: npt.NDArray[np.int16], start: int, end: int) -> npt.NDArray[np.int16]:
-    """pcm[start:end], with digital silence where the span reaches outside it."""
-    import numpy as np
-
-    before = np.zeros(max(0, -start), np.int16)
-    after = np.zeros(max(0, end - len(pcm)), np.int16)
-    return np.concatenate([before, pcm[max(0, start) : max(0, end)], after])
-
-
-def phone_counts(lines: Sequence[str]) -> dict[str, int]:
-    """Phones in each word's shortest pronunciation, from dictionary lines."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        head, *phones = line.split()
-        word = head.split("(", 1)[0]
-        counts[word] = min(counts.get(word, len(phones)), len(phones))
-    return counts
 
 
 Span = tuple[int, int]  # first and last decoder frame (1 / DECODE_FPS each), inclusive
@@ -614,79 +467,6 @@ def best_hypotheses(decoder: Any, count: int) -> list[str]:
         if text and text not in out:
             out.append(text)
     return [" ".join(w for w in h.split() if not is_filler(w)) for h in out[:count]]
-
-
-def phone_similarity(a: Sequence[str], b: Sequence[str]) -> float:
-    """1 - the edit distance between two phone sequences over the longer one's length."""
-    previous = list(range(len(b) + 1))
-    for i, pa in enumerate(a, 1):
-        row = [i]
-        for j, pb in enumerate(b, 1):
-            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (pa != pb)))
-        previous = row
-    return 1 - previous[-1] / max(1, len(a), len(b))
-
-
-CommandTarget = tuple[str, Mapping[str, str]]  # a command's name and arguments
-
-
-def names_another_command(
-    heard: Sequence[str], target: CommandTarget, table: Mapping[str, CommandTarget]
-) -> bool:
-    """One of the verifier's hypotheses is, word for word, a command other than `target`:
-    the grammar and the free decode disagree on which command it was, so neither is acted
-    on ("start quick" forced onto a "stop" heard as 'star we' and as 'stop'; a "repeat"
-    over an exercise bike that the grammar took for "previous", heard as 'repeat')."""
-    return any(table.get(normalize(h), target) != target for h in heard)
-
-
-def sounds_like(
-    want: Sequence[str],
-    heard: Sequence[str],
-    lexicon: dict[str, list[str]],
-    tuning: Tuning,
-    rivals: Sequence[Sequence[str]] = (),
-) -> bool:
-    """A long command (phones `want`) agrees with the verifier's hypotheses `heard` when one
-    sounds close to it phone by phone (Tuning.min_phrase_similarity) and none of those
-    sounds clearly closer (Tuning.rival_margin) to a command of another meaning (the phones
-    `rivals`): 'start up back' heard in noise is the upper back, not the full back."""
-    agrees = False
-    for text in heard:
-        phones = phones_of(text, lexicon)
-        alike = phone_similarity(want, phones)
-        if alike < tuning.min_phrase_similarity:
-            continue
-        agrees = True
-        closer = alike + tuning.rival_margin
-        if any(
-            could_be_as_alike(rival, phones, closer) and phone_similarity(rival, phones) >= closer
-            for rival in rivals
-        ):
-            return False
-    return agrees
-
-
-def could_be_as_alike(a: Sequence[str], b: Sequence[str], alike: float) -> bool:
-    """The lengths alone leave phone_similarity(a, b) >= `alike` possible (an edit distance
-    is at least the length difference): skips most of the table's phrases cheaply."""
-    return 1 - abs(len(a) - len(b)) / max(1, len(a), len(b)) >= alike
-
-
-def phones_of(text: str, lexicon: dict[str, list[str]]) -> list[str]:
-    """The phones of the words (first pronunciation; a word without one counts as one
-    unmatched phone), stress marks and all."""
-    return [p for w in text.split() for p in lexicon.get(w, ["?"])]
-
-
-def read_lexicon(path: Path) -> dict[str, list[str]]:
-    """Each word's first pronunciation from a dictionary file."""
-    lexicon: dict[str, list[str]] = {}
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            head, *phones = line.split()
-            lexicon.setdefault(head.split("(", 1)[0], phones)
-    return lexicon
 
 
 class SphinxEngine:
@@ -1064,7 +844,14 @@ class SphinxEngine:
         if self._is_long(text):
             want = phones_of(text, self._lexicon)
             rivals = [phones for phones, meaning in self._phrase_phones if meaning != target]
-            return sounds_like(want, heard, self._lexicon, tuning, rivals)
+            return sounds_like(
+                want,
+                heard,
+                self._lexicon,
+                tuning.min_phrase_similarity,
+                tuning.rival_margin,
+                rivals,
+            )
         return support_rank(heard, text, tuning.verify_extra_words) is not None
 
     def _is_long(self, text: str) -> bool:
