@@ -101,3 +101,23 @@ def test_a_real_session_saves_and_records_through_the_store(tmp_path: Path) -> N
         if isinstance(action, RecordSession):
             store.apply(action)
     assert [r["outcome"] for r in store.history()] == ["stopped"]
+
+
+def test_a_disk_that_refuses_writes_is_reported_once_and_the_session_goes_on(
+    tmp_path: Path,
+) -> None:
+    """A full disk or an SD card gone read-only must not end the routine: the coach keeps
+    coaching, and says once where it cannot save."""
+    store = ProgressStore(tmp_path)
+    store.state_path.mkdir()  # stands in for any write that fails
+    store.history_path.mkdir()
+    for beat in range(3):
+        store.apply(SaveProgress({**SNAP, "beat": beat}))
+    store.apply(RecordSession({"routine": "tiny", "started_at": 1.0, "ended_at": 2.0}))
+    store.apply(SaveProgress(None))
+    assert len([m for m in store.messages if "cannot save where you are" in m]) == 1
+    assert len([m for m in store.messages if "cannot add this session" in m]) == 1
+    assert str(store.state_path) in store.messages[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.jsonl", "state.json"]
+    assert store.history() == []
+    assert any("cannot read" in m for m in store.messages)

@@ -30,6 +30,7 @@ class ProgressStore:
         self.state_dir = state_dir
         self.wall = wall
         self.messages: list[str] = []  # problems found, for the shell to log or say
+        self._failed: set[str] = set()  # what the disk refused so far (reported once)
 
     @property
     def state_path(self) -> Path:
@@ -48,22 +49,40 @@ class ProgressStore:
             self.append_history(action.record)
 
     def save(self, snapshot: Mapping[str, Any] | None) -> None:
-        """Replace the state file atomically; None removes it (nothing to resume)."""
+        """Replace the state file atomically; None removes it (nothing to resume). A disk
+        that refuses (full, read-only, a folder in the way) is reported, never fatal: the
+        routine goes on, only a power cut would now lose where it is."""
+        try:
+            self._write_state(snapshot)
+        except OSError as err:
+            self._report_once("save", f"cannot save where you are in {self.state_path}: {err}")
+
+    def _write_state(self, snapshot: Mapping[str, Any] | None) -> None:
         if snapshot is None:
             self.state_path.unlink(missing_ok=True)
             return
         self.state_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_name(f".{STATE_FILE}.{os.getpid()}.tmp")
         data = json.dumps(dict(snapshot), sort_keys=True).encode()
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.state_path)
+        try:
+            with tmp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.state_path)
+        finally:
+            tmp.unlink(missing_ok=True)  # gone after the rename; a failed write's leftover
         _fsync_dir(self.state_dir)
 
     def append_history(self, record: Mapping[str, Any]) -> None:
-        """One line per session; a torn previous line gets its own line ended first."""
+        """One line per session; a torn previous line gets its own line ended first. A disk
+        that refuses is reported, as for the state file."""
+        try:
+            self._append_line(record)
+        except OSError as err:
+            self._report_once("history", f"cannot add this session to {self.history_path}: {err}")
+
+    def _append_line(self, record: Mapping[str, Any]) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         line = json.dumps(dict(record), sort_keys=True) + "\n"
         with self.history_path.open("ab") as f:
@@ -111,11 +130,20 @@ class ProgressStore:
         log.warning("%s", message)
         self.messages.append(message)
 
+    def _report_once(self, kind: str, message: str) -> None:
+        """A failing disk fails every save of a session: say it once, not at every step."""
+        if kind not in self._failed:
+            self._failed.add(kind)
+            self._report(message)
+
     def history(self) -> list[dict[str, Any]]:
         """Every readable session line, oldest first; damaged lines are skipped."""
         try:
             lines = self.history_path.read_bytes().splitlines()
         except FileNotFoundError:
+            return []
+        except OSError as err:
+            self._report_once("read history", f"cannot read {self.history_path}: {err}")
             return []
         records: list[dict[str, Any]] = []
         for number, line in enumerate(lines, start=1):
