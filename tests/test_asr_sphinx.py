@@ -26,6 +26,7 @@ from skill.core.intents import (
     support_rank,
     supports,
 )
+from skill.errors import ConfigError
 from skill.library.loader import load_library
 from skill.speech_in.asr_sphinx import (
     Decode,
@@ -331,9 +332,34 @@ def test_the_grammar_tree_holds_exactly_the_phrases_each_as_likely(library: Libr
     assert body.count("start") == 1  # one "start" for the 100-odd phrases that begin with it
 
 
-def test_unknown_word_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="zzyzxq"):
-        write_dictionary(["next", "zzyzxq"], tmp_path / "d.dict")
+def test_a_word_the_dictionary_lacks_is_left_out_of_it(tmp_path: Path) -> None:
+    counts = write_dictionary(["next", "zzyzxq"], tmp_path / "d.dict")
+    assert list(counts) == ["next"]
+    assert "zzyzxq" not in (tmp_path / "d.dict").read_text()
+
+
+def test_a_routine_named_with_made_up_words_leaves_only_its_own_phrases_out(
+    tmp_path: Path,
+) -> None:
+    """A custom routine named 'zumbafy flow' stopped the fallback from starting at all."""
+    user = tmp_path / "routines"
+    user.mkdir()
+    (user / "mine.yaml").write_text(
+        "routines:\n  - id: zumba_flow\n    name: zumbafy flow\n    steps: [cat_cow]\n"
+    )
+    library = load_library(user_dir=user).library
+    engine = SphinxEngine(library)
+    assert engine.missing_words == ["zumbafy"]
+    assert not [p for p in engine._table if "zumbafy" in p]
+    assert engine._table["next"] == ("next", {})
+    assert "start upper back" in engine._table
+
+
+def test_a_wake_word_the_recognizer_cannot_hear_stops_it_with_a_clear_message(
+    library: Library,
+) -> None:
+    with pytest.raises(ConfigError, match=r"wake_word 'hey jarvs'.*'jarvs'.*hey jarvis"):
+        SphinxEngine(library, wake_word="hey jarvs")
 
 
 def test_pronunciations_are_kept_for_the_next_start_and_follow_the_dictionary(

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import pytest
 
 from skill.core.events import Command
+from skill.errors import ConfigError
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.asr_vosk import (
     ModelError,
@@ -302,6 +303,15 @@ def test_a_model_that_knows_none_of_the_phrases_is_refused(cache_root: Path) -> 
     """The Korean model with English phrases: the message suggests the English model."""
     with pytest.raises(ModelError, match="knows none of the command words"):
         VoskEngine(KO_MODEL, phrases=["zzqx blorf"], parse=ko_parse, cache_root=cache_root)
+
+
+def test_a_wake_word_the_model_does_not_know_is_named_not_blamed_on_the_model(
+    cache_root: Path,
+) -> None:
+    with pytest.raises(ConfigError, match=r"wake_word 'qwxz'.*'qwxz'"):
+        VoskEngine(
+            KO_MODEL, phrases=["qwxz 정지"], parse=ko_parse, cache_root=cache_root, wake_word="qwxz"
+        )
 
 
 def test_overlay_shortens_endpoint_rules_turns_off_dither_and_links_the_rest(

@@ -78,6 +78,7 @@ from skill.speech_in.lexicon import (
 from skill.speech_in.noise_floor import FRAME_S, NoiseFloor, frame_count, frame_db
 from skill.speech_in.phone_match import CommandTarget, names_another_command, sounds_like
 from skill.speech_in.speech_cut import cut_out, speech_cut
+from skill.speech_in.wake_word import unknown_words_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -502,6 +503,9 @@ class SphinxEngine:
         english, known = english_words(self.tuning.verify_words)
         verify_path = tmp / "verify.dict"
         self._phones = write_dictionary(words, dict_path, list(english), verify_path, cache_dir)
+        self.missing_words = [w for w in words if w not in self._phones]
+        self._leave_out_unknown(wake_word)
+        words = [w for w in words if w in self._phones]
         barge_in = [p for p, (name, _) in self._table.items() if name in BARGE_IN_COMMANDS]
         favoured = {phrase for phrase in barge_in if " " not in phrase}
         probs = verifier_unigrams(words, english, known, favoured, self.tuning.barge_in_prior)
@@ -539,6 +543,16 @@ class SphinxEngine:
         self._lookback_frames = self.tuning.lookback_frames
         self._max_frames_per_phone = self.tuning.max_frames_per_phone
         self.reset()
+
+    def _leave_out_unknown(self, wake_word: str | None) -> None:
+        """Phrases with a word the English dictionary lacks (a made-up routine name) cannot
+        be decoded: they are left out, and open_engine names the words. A wake word that
+        cannot be heard would leave no command at all: that stops the service."""
+        missing = set(self.missing_words)
+        if wake_word and missing & set(normalize(wake_word).split()):
+            unknown = [w for w in normalize(wake_word).split() if w in missing]
+            raise unknown_words_error(wake_word, unknown)
+        self._table = {p: m for p, m in self._table.items() if not missing & set(p.split())}
 
     def forget_room(self) -> None:
         """Start over in a new room: the VAD's and the denoiser's noise estimates too

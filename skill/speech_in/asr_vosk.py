@@ -35,6 +35,7 @@ from skill.core.intents import supports
 from skill.errors import ModelError
 from skill.speech_in.asr import SAMPLE_RATE, Hearing
 from skill.speech_in.framer import live_start
+from skill.speech_in.wake_word import unknown_words_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -427,6 +428,9 @@ class VoskEngine:
         self.unk = unknown_token(self.model)
         wanted = phrases if phrases is not None else default_phrases(library, wake_word)  # type: ignore[arg-type]
         self.phrases, self.missing_words = split_known(self.model, wanted)
+        wake = wake_word.lower().split() if wake_word else []
+        if unknown_wake := [w for w in wake if w in self.missing_words]:
+            raise unknown_words_error(wake_word or "", unknown_wake)
         if not self.phrases:
             raise ModelError(
                 f"the Vosk model at {self.model_dir} knows none of the command words "

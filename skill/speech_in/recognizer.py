@@ -79,12 +79,7 @@ def open_engine(
         from skill.speech_in.asr_vosk import VoskEngine
 
         engine = VoskEngine(found, library, wake_word=wake_word)
-        if engine.missing_words:
-            log.warning(
-                "the Vosk model at %s lacks the words %s: phrases with them cannot be heard",
-                found,
-                ", ".join(engine.missing_words),
-            )
+        _name_missing_words(log, f"the Vosk model at {found}", engine.missing_words)
         return engine
     if not _fallback_logged:
         log.warning(
@@ -98,7 +93,22 @@ def open_engine(
     from skill import paths
     from skill.speech_in.asr_sphinx import SphinxEngine
 
-    return SphinxEngine(library, wake_word=wake_word, cache_dir=paths.cache_dir() / "pocketsphinx")
+    fallback = SphinxEngine(
+        library, wake_word=wake_word, cache_dir=paths.cache_dir() / "pocketsphinx"
+    )
+    _name_missing_words(log, "the PocketSphinx fallback", fallback.missing_words)
+    return fallback
+
+
+def _name_missing_words(log: logging.Logger, engine: str, missing: list[str]) -> None:
+    if missing:
+        log.warning(
+            "%s does not know the words %s: phrases with them cannot be heard (a routine "
+            "named with them can still be started from the phone page, or by an alias of "
+            "common words in its file)",
+            engine,
+            ", ".join(missing),
+        )
 
 
 _WORD = re.compile(r"[\w']+")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from skill.errors import ModelError
+from skill.errors import ConfigError, ModelError
 from skill.speech_in.asr import SAMPLE_RATE, Engine, Hearing
 
 if TYPE_CHECKING:
@@ -71,6 +71,17 @@ def trained_model(wake_word: str | None) -> str | None:
 
 def trained_phrases() -> str:
     return ", ".join(f"'{p}'" for p in TRAINED)
+
+
+def unknown_words_error(wake_word: str, missing: list[str]) -> ConfigError:
+    """The recognizer cannot hear the words of a wake word it must hear before every
+    command: nothing could ever be acted on, so the service must not start."""
+    words = ", ".join(f"'{w}'" for w in missing)
+    return ConfigError(
+        f"wake_word '{wake_word}': the speech recognizer does not know {words}, so no "
+        f"command after it could be heard. Check the spelling, or choose a trained wake "
+        f"phrase ({trained_phrases()}) or a common English word."
+    )
 
 
 class Detector(Protocol):
