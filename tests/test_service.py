@@ -394,6 +394,7 @@ def test_ready_line_offers_what_there_is() -> None:
     assert "press the button" in press and "say '" not in press
     neither = ready_message(listening=False, button=False)
     assert "say '" not in neither and "button" not in neither and "microphone" in neither
+    assert "phone page" in neither  # it starts routines without a microphone or a button
     assert all(m.startswith("ready") for m in (both, voice, press, neither))
 
 

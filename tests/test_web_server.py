@@ -68,7 +68,7 @@ class Site:
             sent["Origin"] = origin
         if cookie:
             sent["Cookie"] = f"{COOKIE}={cookie}"
-        data = None if body is None else json.dumps(body).encode()
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         if data is not None:
             sent["Content-Type"] = "application/json"
         conn.request(method, path, body=data, headers=sent)
@@ -166,6 +166,26 @@ def test_wrong_codes_are_rate_limited_even_before_the_right_one(site: Site) -> N
     assert status == 403, "a code guessed at WRONG_LIMIT times is void: a new one must be asked"
 
 
+def test_a_non_ascii_code_is_a_wrong_try_not_a_server_error(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: "é12345" gave 500 and a traceback (hmac.compare_digest refuses non-ASCII str)."""
+    site.request("POST", "/pair/request")
+    # Any non-digit code is a wrong code, counted like any other (Arabic-Indic digits too).
+    for tries, typed in enumerate(["é12345", "١٢٣٤٥٦", "12345🙂", "1234567\ud800"], 1):
+        status, _, body = site.request("POST", "/pair", {"code": typed})
+        left = WRONG_LIMIT - tries
+        assert status == 403 and f"({left} more tries".encode() in body, (typed, body)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_full_width_digits_from_a_phone_keyboard_pair(site: Site) -> None:
+    site.request("POST", "/pair/request")
+    wide = site.codes[-1].translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    status, _, body = site.request("POST", "/pair", {"code": f"{wide[:3]}\u3000{wide[3:]}"})
+    assert status == 200, body
+
+
 def test_asking_for_codes_again_and_again_is_refused(site: Site) -> None:
     assert site.request("POST", "/pair/request")[0] == 202
     status, headers, body = site.request("POST", "/pair/request")
@@ -214,6 +234,42 @@ def test_start_names_a_routine_of_the_library_and_unknown_commands_are_refused(
     start["routine"] = "quick_stretch"
     assert site.request("POST", "/api/command", start, good, cookie=token)[0] == 202
     assert site.commands.get_nowait().args == {"routine": "quick_stretch"}
+
+
+def test_command_arguments_of_the_wrong_type_are_refused_with_400(site: Site) -> None:
+    """QA: {"name": "start", "routine": ["x"]} gave 500 (unhashable type: 'list')."""
+    token = site.pair()
+    good = {"X-CSRF-Token": site.csrf(token)}
+    bodies: list[tuple[object, str]] = [  # each with the word its refusal names
+        ({"name": "start", "routine": ["x"]}, "routine must be a string"),
+        ({"name": "start", "routine": {"id": "quick_stretch"}}, "routine must be a string"),
+        ({"name": "start", "routine": 5}, "routine must be a string"),
+        ({"name": "pause", "routine": True}, "routine must be a string"),
+        ({"name": ["pause"]}, '{"name": "pause"}'),
+        ({"name": 5}, '{"name": "pause"}'),
+        (["pause"], '{"name": "pause"}'),
+        ("pause", '{"name": "pause"}'),
+        (b"null", '{"name": "pause"}'),
+    ]
+    for body, said in bodies:
+        status, _, text = site.request("POST", "/api/command", body, good, cookie=token)
+        assert status == 400 and said in json.loads(text)["error"], (body, text)
+    assert site.commands.empty()
+    start = {"name": "start", "routine": None}  # null: no routine named, as if left out
+    status, _, _ = site.request("POST", "/api/command", start, good, cookie=token)
+    assert status == 202 and site.commands.get_nowait() == Command("start", source="web")
+
+
+def test_json_nested_too_deep_is_a_400_not_a_server_error(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under the body's size limit, yet deeper than json.loads recurses (RecursionError)."""
+    token = site.pair()
+    good = {"X-CSRF-Token": site.csrf(token)}
+    deep = b"[" * 5000
+    assert site.request("POST", "/pair", deep)[0] == 400
+    assert site.request("POST", "/api/command", deep, good, cookie=token)[0] == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_other_host_names_are_not_served(site: Site) -> None:

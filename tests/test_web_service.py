@@ -48,7 +48,8 @@ def test_page_starts_and_stops_a_routine_without_microphone_or_speaker(tmp_path:
         svc.wait_for(r"ERROR speaker: ", timeout=60)
         ready, _ = svc.wait_for(r"INFO ready: no microphone yet", timeout=60)
         # The page starts after READY (the voice first), and says when it serves.
-        serving, _ = svc.wait_for(rf"web: open http://127\.0\.0\.1:{port}/", timeout=60)
+        loopback = rf"web: open http://127\.0\.0\.1:{port}/ in a browser on this machine"
+        serving, _ = svc.wait_for(loopback, timeout=60)
         assert serving > ready
         page = PageProbe(rig.folder / "state" / "stretch-coach" / "web", port)
         page.start()

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 def run_web(args: argparse.Namespace) -> int:
     from skill import paths
     from skill.config import ConfigError, load_settings
-    from skill.web.address import page_url
+    from skill.web.address import page_url, where_to_open
     from skill.web.pairing import SessionStore
 
     try:
@@ -45,15 +45,24 @@ def run_web(args: argparse.Namespace) -> int:
     if not settings.web:
         print(f"the phone page is off (web: false in the config); with it on it would be {url}")
         return 1
-    print(f"open {url} on a phone on the same network")
+    print(where_to_open(settings.web_bind, url))
     print(f"{store.count()} browser(s) paired; a new one pairs with a code the coach speaks")
     if args.qr:
-        _print_qr(f"{url}#code={store.make_qr_token()}")
+        _print_qr(url, store.make_qr_token())
     return 0
 
 
-def _print_qr(link: str) -> None:
-    """The link as a QR code in the terminal; it pairs one phone within 5 minutes."""
+def _print_qr(url: str, token: str) -> None:
+    """The link as a QR code in the terminal; it pairs one phone within 5 minutes. A phone
+    that scans a loopback address opens itself, so then only the link is printed: pasted
+    into a browser on this machine, it still pairs that one in one step."""
+    from skill.web.address import this_machine_only
+
+    link = f"{url}#code={token}"
+    if this_machine_only(url):
+        print(f"no QR code: a phone cannot open {url}, only this machine can")
+        print(f"to open and pair the page here in one step, open within 5 minutes: {link}")
+        return
     import segno
 
     segno.make(link, error="m").terminal(compact=True)

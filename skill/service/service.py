@@ -71,9 +71,8 @@ def ready_message(listening: bool, button: bool, wake_word: str | None = None) -
         return f"ready: {say}"
     if button:
         return "ready: press the button to start (no microphone yet: it is looked for again)"
-    return (
-        "ready: no microphone yet (it is looked for again); nothing can start a routine until then"
-    )
+    # The phone page starts after this line, and its own line gives its address.
+    return "ready: no microphone yet (it is looked for again); start a routine from the phone page"
 
 
 def no_speaker_message(led: bool) -> str:
@@ -520,7 +519,9 @@ class Service:
             return
         self.web = started.server
         self.web.publish(view_of(self.player))
-        self.log.info("web: open %s on a phone on this network to pair it", started.url)
+        from skill.web.address import where_to_open
+
+        self.log.info("web: %s", where_to_open(self.settings.web_bind, started.url))
 
     def _announce(self, event: Announce) -> None:
         """Log and say it; a negative id, so the player never takes its end for its own."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+from urllib.parse import urlsplit
 
 ANY = ("0.0.0.0", "::", "")
 
@@ -26,3 +28,30 @@ def page_url(bind: str, port: int) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}/"
+
+
+def this_machine_only(url: str) -> bool:
+    """Whether `url` names a loopback address (127.x, ::1, localhost), which a phone that
+    opens it takes for itself: only this machine reaches the page there."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: whatever it resolves to, it is not ours to judge
+
+
+def where_to_open(bind: str, url: str) -> str:
+    """Who can open the page at `url` (from page_url), as `stretch-coach web` prints it and
+    the service logs it after "web: "."""
+    if not this_machine_only(url):
+        return f"open {url} on a phone on this network to pair it"
+    if bind in ANY:  # it listens on the network, but the machine is on none yet
+        why = "this machine has no network address now, so a phone cannot reach it"
+    else:
+        why = (
+            f"web_bind is {bind}, reachable from this machine only (set web_bind to 0.0.0.0, "
+            "or to this machine's LAN address, to use a phone)"
+        )
+    return f"open {url} in a browser on this machine: {why}"

@@ -16,6 +16,7 @@ import math
 import os
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +176,7 @@ class PairingCodes:
         if len(self._wrong) >= WRONG_LIMIT:
             wait = _whole(self._wrong[0] + WRONG_WINDOW_S - now)
             return Verdict(False, 429, f"too many wrong codes; try again in {wait} s", wait)
-        code = code.strip().replace(" ", "")
+        code = _typed(code)
         spoken = self._code is not None and now <= self._until
         if spoken and self._code is not None and hmac.compare_digest(code, self._code):
             self._code = None  # one use
@@ -189,6 +190,14 @@ class PairingCodes:
             return Verdict(False, 403, "that code has expired: ask the coach for a new one")
         left = WRONG_LIMIT - len(self._wrong)
         return Verdict(False, 403, f"wrong code ({left} more tries this minute)")
+
+
+def _typed(code: str) -> str:
+    """The code as typed, without spaces: NFKC turns the full-width digits (and spaces) some
+    phone keyboards type into ASCII ones. Codes and QR tokens are ASCII, so any other
+    character makes it '', which never pairs (and compare_digest refuses non-ASCII str)."""
+    code = unicodedata.normalize("NFKC", code).strip().replace(" ", "")
+    return code if code.isascii() else ""
 
 
 def _whole(seconds: float) -> int:

@@ -57,6 +57,8 @@ PAGE_COMMANDS = (
     "louder",
     "quieter",
 )
+# Every argument a command may carry, with what it is; each must be a string (or null).
+COMMAND_ARGS = {"routine": "a routine's id, for start"}
 SSE_KEEPALIVE_S = 15.0  # a comment line this often keeps proxies and phones from idling out
 SSE_RETRY_MS = 1000  # EventSource reconnects this soon after the service restarts
 MAX_STREAMS = 8  # open live pages; each costs a few kB, the cap bounds a misbehaving client
@@ -109,6 +111,29 @@ def host_allowed(host: str) -> bool:
         pass
     own = socket.gethostname().lower()
     return name in {"localhost", own, f"{own}.local"}
+
+
+async def _json_body(request: web.Request) -> object:
+    """The body's JSON, or None if it is none: not UTF-8, not JSON, or nested deeper than
+    json.loads recurses (a 16 kB body of '[' is)."""
+    try:
+        return await request.json()
+    except (ValueError, RecursionError):
+        return None
+
+
+def _wrong_types(data: dict[str, Any]) -> str:
+    """Why a command's arguments are refused, or '' if each known one is a string or null
+    (null = not given): a list or an object must not reach the library's lookups."""
+    for key, value in data.items():
+        if key in COMMAND_ARGS and not isinstance(value, str | None):
+            return f"{key} must be a string ({COMMAND_ARGS[key]}), not {_json_type(value)}"
+    return ""
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", list: "a list"}
+    return names.get(type(value), "an object")
 
 
 def _json_error(status: int, message: str, retry_after: int = 0) -> web.Response:
@@ -296,11 +321,10 @@ class WebServer:
         return self._verdict(verdict)
 
     async def _pair_confirm(self, request: web.Request) -> web.Response:
-        try:
-            data = await request.json()
-            code = str(data["code"])
-        except (ValueError, KeyError, TypeError):
+        data = await _json_body(request)
+        if not isinstance(data, dict) or "code" not in data:
             return _json_error(400, 'send JSON like {"code": "123456"}')
+        code = str(data["code"])
         verdict = self.codes.check(code, qr=self.coach.sessions.use_qr_token)
         if not verdict.ok:
             self.log.warning("web: pairing refused from %s: %s", request.remote, verdict.message)
@@ -327,11 +351,13 @@ class WebServer:
         return _json_error(verdict.status, verdict.message, verdict.retry_after_s)
 
     async def _command(self, request: web.Request) -> web.Response:
-        try:
-            data = await request.json()
-            name = str(data["name"])
-        except (ValueError, KeyError, TypeError):
+        data = await _json_body(request)
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             return _json_error(400, 'send JSON like {"name": "pause"}')
+        wrong = _wrong_types(data)
+        if wrong:
+            return _json_error(400, wrong)
+        name = data["name"]
         if name not in PAGE_COMMANDS:
             return _json_error(400, f"unknown command {name!r}; known: {', '.join(PAGE_COMMANDS)}")
         args: dict[str, str] = {}
