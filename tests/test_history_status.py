@@ -11,6 +11,7 @@ import pytest
 
 import skill.cli.main as cli
 from skill.cli import cmd_progress
+from skill.core.player import Player, PlayerSettings
 from skill.library.loader import load_library
 
 NOW = datetime(2026, 12, 4, 18, 0)  # a Friday, local time
@@ -45,6 +46,15 @@ def session(start: datetime, minutes: float, finished: bool = True) -> dict[str,
         "outcome": "finished" if finished else "stopped",
         "resumed": False,
     }
+
+
+def strict_json(text: str) -> Any:
+    """Parse as any JSON reader would: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 def write_history(folder: Path, records: list[dict[str, Any]], damaged: bool = False) -> None:
@@ -129,21 +139,50 @@ def test_the_streak_survives_until_today_ends(
     assert json.loads(out)["streak_days"] == 0
 
 
+def test_history_skips_records_with_impossible_times(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = session(NOW.replace(hour=9), 12)
+    bad = [
+        '{"routine": "upper_back", "started_at": NaN, "ended_at": 5}',
+        '{"routine": "upper_back", "started_at": 1e20, "ended_at": 1e20}',
+        '{"routine": "upper_back", "started_at": -1e12, "ended_at": -1e12}',
+        '{"routine": "upper_back", "started_at": 0, "ended_at": Infinity}',
+        '{"routine": "upper_back", "started_at": -Infinity, "ended_at": 0}',
+        f'{{"routine": "upper_back", "started_at": {good["started_at"]}, "ended_at": 5}}',
+        f'{{"routine": "upper_back", "started_at": {good["started_at"]}, "ended_at": '
+        f'{good["started_at"] + 60}, "steps_done": NaN, "steps_total": Infinity}}',
+    ]
+    state.mkdir(parents=True)
+    (state / "history.jsonl").write_text("\n".join([json.dumps(good), *bad]) + "\n")
+    code, out = run(["history", "--json"], capsys)
+    assert code == 0
+    data = strict_json(out)
+    assert [s["minutes"] for s in data["sessions"]] == [12, 1]  # the one with odd counts stays
+    assert data["sessions"][1]["steps_done"] is None
+    assert data["streak_days"] == 1
+    code, out = run(["history"], capsys)
+    assert code == 0
+    assert "12 min" in out
+    assert "inf" not in out and "nan" not in out
+
+
 # --- status --------------------------------------------------------------------------------
 
 
 def save_state(folder: Path, saved: datetime, **extra: Any) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    snap = {
+    snap = {  # as the player saves it: beat 8 of upper_back is step 1's first hold, left side
         "version": 1,
         "routine": "upper_back",
         "step": 1,
-        "segment": 0,
-        "beat": 3,
+        "exercise": "rhomboid_stretch",
+        "segment": 2,
+        "beat": 8,
         "set": 1,
-        "side": None,
+        "side": "left",
         "rep": 1,
-        "remaining": 12.0,
+        "remaining": 6.0,
         "pace": 1.0,
         "started_at": (saved - timedelta(minutes=5)).timestamp(),
         "saved_at": saved.timestamp(),
@@ -212,3 +251,68 @@ def test_status_of_a_corrupt_state_file(state: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     assert "nothing to resume" in out
     assert "not valid JSON" in out
+
+
+def service_would_resume(saved: dict[str, Any], now: datetime) -> bool:
+    """What the service goes by: the player it starts with the file offers to resume it."""
+    player = Player(load_library().library, lambda: 0.0, PlayerSettings(), saved, now.timestamp)
+    return player.resumable_routine() is not None
+
+
+@pytest.mark.parametrize("saved_at", [1e20, -1e12, float("nan"), float("inf"), "yesterday", None])
+def test_status_of_a_saved_time_that_is_no_time(
+    state: Path, capsys: pytest.CaptureFixture[str], saved_at: Any
+) -> None:
+    save_state(state, NOW - timedelta(hours=1), saved_at=saved_at)
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "Traceback" not in out
+    assert "nothing to resume" in out and "cannot be resumed" in out
+    assert "damaged" in out and "saved_at" in out
+    code, out = run(["status", "--json"], capsys)
+    data = strict_json(out)
+    assert data["resumable"] is False
+    assert data["saved_at"] is None and data["resumable_until"] is None
+    assert "damaged" in data["why_not"]
+
+
+def test_status_of_a_saved_place_the_routine_does_not_have(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The service refuses it (no offer; 'resume' sets the file aside): status must agree."""
+    place = {"routine": "quick_stretch", "step": 1, "side": "left", "rep": 2, "beat": 9999}
+    save_state(state, NOW, **place)
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "can resume" not in out
+    assert "nothing to resume" in out and "cannot be resumed" in out
+    assert "does not fit" in out
+    code, out = run(["status", "--json"], capsys)
+    data = json.loads(out)
+    assert data["resumable"] is False
+    assert "does not fit" in data["why_not"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"routine": "quick_stretch", "step": 1, "side": "left", "rep": 2, "beat": 9999},
+        {"routine": "quick_stretch", "step": 1, "side": "left", "rep": 2, "beat": 15},
+        {"beat": "3"},
+        {"pace": float("nan")},
+        {"rep": float("nan"), "side": float("inf")},  # nor echoed into the JSON
+        {"step": 0},  # beat 3 is not at step 0, and the save names no exercise to look for
+        {"routine": "no_such_routine"},
+        {"saved_at": (NOW - timedelta(hours=13)).timestamp()},
+    ],
+)
+def test_status_says_what_the_service_would_do(
+    state: Path, capsys: pytest.CaptureFixture[str], extra: dict[str, Any]
+) -> None:
+    save_state(state, NOW - timedelta(hours=1), **extra)
+    saved = json.loads((state / "state.json").read_text())
+    _code, out = run(["status", "--json"], capsys)
+    data = strict_json(out)
+    assert data["resumable"] is service_would_resume(saved, NOW)
+    assert (data["why_not"] is None) is data["resumable"]

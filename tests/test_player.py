@@ -465,6 +465,8 @@ def test_resume_after_the_window_is_refused_and_clears_the_state() -> None:
         ({"pace": "fast"}, "pace"),
         ({"started_at": "noon"}, "started_at"),
         ({"remaining": [1]}, "remaining"),
+        ({"saved_at": None}, "saved_at"),
+        ({"saved_at": "yesterday"}, "saved_at"),
     ],
 )
 def test_a_snapshot_that_no_longer_fits_is_set_aside_saying_why(

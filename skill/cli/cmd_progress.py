@@ -12,9 +12,12 @@ import json
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skill.core.history import WEEKS, number, sessions, streak, weekly_minutes
+from skill.core.history import WEEKS, count, local_time, number, sessions, streak, weekly_minutes
+
+if TYPE_CHECKING:
+    from skill.core.exercise import Library, Routine
 
 SHOWN_SESSIONS = 20  # the text report lists the newest ones; --json gives them all
 wall = time.time  # the clock; tests set it
@@ -77,45 +80,85 @@ def run_history(args: argparse.Namespace) -> int:
 # --- status --------------------------------------------------------------------------------
 
 
-def _local(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds).isoformat(timespec="seconds")
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+def _shown(iso: str) -> str:
+    return iso.replace("T", " ")[:16]
 
 
 def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> dict[str, Any]:
     """What the saved snapshot is, and whether the coach would still resume it."""
     from skill.library.loader import load_library
 
+    library = load_library().library
     rid = str(saved.get("routine", "?"))
-    saved_at = number(saved, "saved_at") or 0.0
-    until = saved_at + window_hours * 3600
+    saved_at = number(saved, "saved_at")
+    saved_time = local_time(saved_at)
+    until = None if saved_at is None else local_time(saved_at + window_hours * 3600)
+    side = saved.get("side")
     info: dict[str, Any] = {
-        "resumable": now <= until,
+        "resumable": False,
         "routine": rid,
         "routine_name": None,
         "exercise": None,
-        "side": saved.get("side"),
-        "rep": saved.get("rep"),
-        "saved_at": _local(saved_at),
-        "resumable_until": _local(until),
-        "why_not": None
-        if now <= until
-        else (
-            f"too old: it could be resumed until {_local(until).replace('T', ' ')[:16]} "
-            f"(resume_window_hours: {window_hours:g})"
-        ),
+        "side": side if isinstance(side, str) else None,
+        "rep": count(saved, "rep"),  # only what the player writes: a NaN would break --json
+        "saved_at": _iso(saved_time),
+        "resumable_until": _iso(until),
+        "why_not": None,
     }
-    library = load_library().library
     routine = library.routines.get(rid)
-    if routine is None:
-        info["resumable"] = False
-        info["why_not"] = f"routine '{rid}' is not in the library"
-        return info
-    info["routine_name"] = routine.name
-    step = saved.get("step")
-    if isinstance(step, int) and not isinstance(step, bool) and 0 <= step < len(routine.steps):
-        exercise = library.exercises.get(routine.steps[step].exercise_id)
-        info["exercise"] = exercise.name if exercise else routine.steps[step].exercise_id
+    if routine is not None:
+        info["routine_name"] = routine.name
+        info["exercise"] = _exercise_at(library, routine, saved.get("step"))
+    if saved_time is None or until is None:
+        # Checked here: the player only subtracts numbers, so it would offer a session saved
+        # at 1e20, a time no calendar holds (status could not even say when).
+        value = saved.get("saved_at")
+        shown = "missing" if value is None else json.dumps(value)
+        info["why_not"] = (
+            f"the saved session is damaged: its save time (saved_at) is {shown}, "
+            "not a date and time"
+        )
+    else:
+        info["why_not"] = _refusal(library, saved, window_hours, now, until)
+    info["resumable"] = info["why_not"] is None
     return info
+
+
+def _exercise_at(library: Library, routine: Routine, step: Any) -> str | None:
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < len(routine.steps):
+        return None
+    exercise = library.exercises.get(routine.steps[step].exercise_id)
+    return exercise.name if exercise else routine.steps[step].exercise_id
+
+
+def _refusal(
+    library: Library, saved: dict[str, Any], window_hours: float, now: float, until: datetime
+) -> str | None:
+    """Why the service would not resume this snapshot (None: it would), asked of a player
+    started with it as the service starts one: resumable_routine() decides the offer at
+    start, and a dry run of 'resume' (its actions are not carried out) gives the reason it
+    would log as it sets the file aside. So status cannot promise what the coach refuses."""
+    from skill.core.events import Command, SaveProgress
+    from skill.core.player import Player, PlayerSettings
+
+    settings = PlayerSettings(resume_window_hours=window_hours)
+    player = Player(library, lambda: 0.0, settings, saved, wall=lambda: now)
+    if player.resumable_routine() is not None:
+        return None
+    for action in player.handle(Command("resume")):
+        if isinstance(action, SaveProgress) and action.set_aside:
+            return (
+                f"the coach cannot pick it up: {action.set_aside}; "
+                "saying 'resume' sets the file aside as state.json.unusable-..."
+            )
+    return (
+        f"too old: it could be resumed until {_shown(until.isoformat())} "
+        f"(resume_window_hours: {window_hours:g})"
+    )
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -144,12 +187,12 @@ def run_status(args: argparse.Namespace) -> int:
     where = f" at {info['exercise']}" if info["exercise"] else ""
     if info["side"]:
         where += f", {info['side']} side"
-    saved_at = info["saved_at"].replace("T", " ")[:16]
-    until = info["resumable_until"].replace("T", " ")[:16]
+    saved_at = f", saved {_shown(info['saved_at'])}" if info["saved_at"] else ""
     if info["resumable"]:
-        print(f"can resume: {name}{where}, saved {saved_at}")
+        print(f"can resume: {name}{where}{saved_at}")
+        until = _shown(info["resumable_until"])
         print(f"say 'continue' (or 'resume') before {until} to pick it up")
     else:
-        print(f"nothing to resume: {name}{where}, saved {saved_at}, cannot be resumed")
+        print(f"nothing to resume: {name}{where}{saved_at}, cannot be resumed")
         print(f"({info['why_not']})")
     return 0

@@ -711,7 +711,9 @@ class Player:
     ) -> tuple[Routine, float, int, float | None, float | None, float] | str:
         """The saved routine, pace, beat, remaining hold, start and save times; else why not."""
         try:
-            saved_at = _number(saved, "saved_at", 0.0) or 0.0
+            saved_at = _number(saved, "saved_at", None)
+            if saved_at is None:  # not "too old": a damaged file is kept, never deleted
+                return "it has no 'saved_at' (when it was saved)"
             rid = str(saved["routine"])
             if rid not in self.library.routines:
                 return (
