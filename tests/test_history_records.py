@@ -67,3 +67,19 @@ def test_local_time_of_no_time_is_none(seconds: float | None) -> None:
 def test_local_time_of_a_time() -> None:
     assert local_time(START) == datetime(2026, 12, 4, 9, 0)
     assert local_time(START + 60) == datetime(2026, 12, 4, 9, 0) + timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("active", "minutes"),
+    [
+        (840.0, 14.0),  # resumed the next morning: the minutes stretched, not the night
+        (None, 16 * 60.0),  # a record from before active_s was kept: start to end
+        (NAN, 16 * 60.0),
+        (-5.0, 0.0),
+        (1e9, 16 * 60.0),  # never more than the time between start and end
+    ],
+)
+def test_minutes_are_the_time_spent_stretching(active: Any, minutes: float) -> None:
+    extra = {} if active is None else {"active_s": active}
+    (row,) = sessions([record(START, START + 16 * 3600, **extra)])
+    assert row["minutes"] == minutes

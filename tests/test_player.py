@@ -623,3 +623,23 @@ def test_the_button_in_idle_resumes_a_resumable_session_else_starts_afresh() -> 
     assert old.player.mode == "running" and not old.spoken()[0].startswith("Welcome back.")
     started = old.player.snapshot()
     assert started is not None and started["beat"] == 0  # from the top, as before
+
+
+def test_a_sessions_minutes_leave_out_breaks_and_the_gap_before_a_resume() -> None:
+    """Resumed the next morning, the session is the minutes stretched, not a night long."""
+    library = tiny_library()
+    snap, saved_wall = _snapshot_mid_hold(library)  # paused at once after the save's hold
+    before = snap["active_s"]
+    assert isinstance(before, float) and before > 0
+    sim = Simulation(library, saved=snap, wall_start=saved_wall + 10 * 3600)
+    sim.send(Command("resume"))
+    sim.advance_to(sim.now + 5.0)
+    sim.send(Command("pause"))
+    sim.advance_to(sim.now + 600.0)  # a 10-minute break
+    sim.send(Command("resume"))
+    began = sim.now
+    sim.run()
+    record = next(a.record for a in sim.actions if isinstance(a, RecordSession))
+    elapsed = record["ended_at"] - record["started_at"]
+    assert elapsed > 10 * 3600
+    assert record["active_s"] == pytest.approx(before + 5.0 + (sim.now - began), abs=2 * TICK)

@@ -42,6 +42,13 @@ def local_time(seconds: float | None) -> datetime | None:
         return None
 
 
+def _stretched_s(record: Mapping[str, Any], elapsed: float) -> float:
+    """The session's time spent stretching (active_s: no breaks, no gap before a resume);
+    records written before it was kept count from start to end."""
+    active = number(record, "active_s")
+    return elapsed if active is None else min(max(0.0, active), elapsed)
+
+
 def sessions(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per history record with a start and an end time, oldest first; a record
     whose times cannot be a session (no time, ended before it started, longer than
@@ -60,7 +67,7 @@ def sessions(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "time": started.strftime("%H:%M"),
                 "routine": str(record.get("routine", "?")),
                 "name": str(record.get("name") or record.get("routine", "?")),
-                "minutes": round((end - start) / 60, 1),
+                "minutes": round(_stretched_s(record, end - start) / 60, 1),
                 "finished": record.get("finished") is True,
                 "steps_done": count(record, "steps_done"),
                 "steps_total": count(record, "steps_total"),

@@ -84,6 +84,11 @@ class _Session:
     started_at: float
     resumed: bool
     completed: set[int] = field(default_factory=set)  # exercise segment indexes finished
+    # Time spent stretching: running, not paused, not waiting for the props. The history's
+    # minutes are this, not end minus start, which holds every break and an overnight gap
+    # before a resume.
+    active_s: float = 0.0
+    counted_to: float | None = None  # the clock time active_s runs to; None: not counting
 
 
 def clamp_pace(pace: float) -> float:
@@ -171,6 +176,12 @@ class Player:
     # --- events ----------------------------------------------------------------------------
 
     def handle(self, event: Event) -> list[Action]:
+        self._count_active()
+        out = self._dispatch(event)
+        self._count_active()  # the event may have paused, resumed or begun a session
+        return out
+
+    def _dispatch(self, event: Event) -> list[Action]:
         match event:
             case Command():
                 return self._command(event)
@@ -181,6 +192,23 @@ class Player:
             case DeviceProblem():
                 return self._device(event)
         return []
+
+    def _count_active(self) -> None:
+        """Add the time since the last count to the session's active time, if it was
+        coaching then; every change of mode happens inside handle, which counts around it."""
+        session = self._session
+        if session is None:
+            return
+        now = self.clock()
+        if session.counted_to is not None:
+            session.active_s += max(0.0, now - session.counted_to)
+        coaching = self._mode == "running" and self._phase != "ready"
+        session.counted_to = now if coaching else None
+
+    def _active_s(self, session: _Session) -> float:
+        """The session's active time up to now (without counting it in)."""
+        running = 0.0 if session.counted_to is None else self.clock() - session.counted_to
+        return round(session.active_s + max(0.0, running), 1)
 
     def _speech_done(self, uid: int) -> list[Action]:
         if self._mode != "running" or uid != self._awaiting:
@@ -362,6 +390,7 @@ class Player:
             "name": session.routine.name,
             "started_at": session.started_at,
             "ended_at": self.wall(),
+            "active_s": self._active_s(session),
             "steps_done": done,
             "steps_total": len(session.routine.steps),
             "finished": finished,
@@ -390,6 +419,7 @@ class Player:
             "remaining": remaining if beat.timed else None,
             "pace": self.pace,
             "started_at": self._session.started_at,
+            "active_s": self._active_s(self._session),
             "saved_at": self.wall(),
         }
 
@@ -474,13 +504,14 @@ class Player:
         resumed: bool,
         pace: float | None = None,
         started_at: float | None = None,
+        active_s: float = 0.0,
     ) -> list[Action]:
         if pace is not None:
             self.pace = clamp_pace(pace)
         self.plan = build_plan(self.library, routine, self.pace, self.settings.speech_seconds)
         self._mode, self.last_routine, self._jump = "running", routine.id, None
         began = self.wall() if started_at is None else started_at
-        self._session = _Session(routine, began, resumed)
+        self._session = _Session(routine, began, resumed, active_s=active_s)
         return [Log(f"{'resuming' if resumed else 'starting'} routine {routine.id}")]
 
     def _cmd_stop(self, cmd: Command) -> list[Action]:
@@ -695,10 +726,10 @@ class Player:
             why = f"saved session does not fit the library: {place}"
             out: list[Action] = [SaveProgress(None, set_aside=why)]
             return [*out, *self._reply(phrases.UNUSABLE_SESSION), Log(why, "warning")]
-        routine, pace, target, remaining, started_at, saved_at = place
+        routine, pace, target, remaining, started_at, active_s, saved_at = place
         if self.wall() - saved_at > self.settings.resume_window_hours * 3600:
             return [SaveProgress(None), *self._reply(phrases.TOO_OLD), Log("saved session too old")]
-        out = [StopSpeech(), *self._begin(routine, True, pace, started_at)]
+        out = [StopSpeech(), *self._begin(routine, True, pace, started_at, active_s)]
         out += self._reply(phrases.welcome_back(routine))
         assert self.plan is not None
         start = self.plan.segment_of(target).start
@@ -708,8 +739,9 @@ class Player:
 
     def _locate(
         self, saved: Mapping[str, Any]
-    ) -> tuple[Routine, float, int, float | None, float | None, float] | str:
-        """The saved routine, pace, beat, remaining hold, start and save times; else why not."""
+    ) -> tuple[Routine, float, int, float | None, float | None, float, float] | str:
+        """The saved routine, pace, beat, remaining hold, start time, active seconds and save
+        time; else why not."""
         try:
             saved_at = _number(saved, "saved_at", None)
             if saved_at is None:  # not "too old": a damaged file is kept, never deleted
@@ -724,6 +756,7 @@ class Player:
             pace = _number(saved, "pace", self.pace)
             assert pace is not None
             started_at = _number(saved, "started_at", None)
+            active_s = max(0.0, _number(saved, "active_s", 0.0) or 0.0)  # older files: none
             plan = build_plan(self.library, routine, clamp_pace(pace), self.settings.speech_seconds)
             index = saved["beat"]
             if isinstance(index, bool) or not isinstance(index, int):
@@ -748,7 +781,7 @@ class Player:
         except ValueError as err:
             return str(err)
         held = remaining if beat.timed else None
-        return routine, pace, index, held, started_at, saved_at
+        return routine, pace, index, held, started_at, active_s, saved_at
 
     # --- devices ---------------------------------------------------------------------------
 
