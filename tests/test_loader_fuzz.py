@@ -47,7 +47,9 @@ scalars = st.one_of(
     st.integers(-(10**6), 10**6),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(["cat_cow", "none", "each", "floor", "{side}", "{oops}", "-1", ""]),
+    st.sampled_from(
+        ["cat_cow", "bird_dog", "upper_back", "none", "each", "floor", "{side}", "{oops}", "-1", ""]
+    ),
 )
 values = st.recursive(
     scalars,
@@ -96,7 +98,9 @@ def load_user_file(builtin_dir: Path, data: bytes) -> LoadResult:
 
 def assert_only_problems(result: LoadResult) -> None:
     assert all(isinstance(p, Problem) and str(p) for p in result.problems)
-    assert "upper_back" in result.library.routines or result.problems == ()
+    # a user file may replace a built-in, never lose one: a broken override leaves it in place
+    assert "upper_back" in result.library.routines
+    assert {"cat_cow", "bird_dog"} <= set(result.library.exercises)
     for routine in result.library.routines.values():
         assert routine.steps
         assert all(s.exercise_id in result.library.exercises for s in routine.steps)
@@ -132,3 +136,30 @@ def test_hostile_yaml_gives_problems(builtin_dir: Path) -> None:
         result = load_user_file(builtin_dir, data)
         assert result.problems, data[:40]
         assert_only_problems(result)
+
+
+@FAST
+@given(routine)
+def test_any_override_of_a_builtin_routine_leaves_one_in_place(builtin_dir: Path, doc: Any) -> None:
+    data = yaml.safe_dump({"routines": [{**doc, "id": "upper_back"}]}, allow_unicode=True)
+    assert_only_problems(load_user_file(builtin_dir, data.encode("utf-8")))
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "nope",  # an unknown exercise
+        "{exercise: cat_cow, rep_s: 0}",  # a moving rep with no time
+        "{exercise: bird_dog, sides: none}",  # says {side} but would have no sides
+    ],
+)
+def test_an_override_broken_only_in_its_steps_keeps_the_builtin(
+    builtin_dir: Path, step: str
+) -> None:
+    data = f"routines:\n  - {{id: upper_back, name: mine, steps: [cat_cow, {step}]}}\n"
+    result = load_user_file(builtin_dir, data.encode("utf-8"))
+    assert_only_problems(result)
+    assert result.library.routines["upper_back"].name == "upper back"
+    assert [p.outcome for p in result.problems] == [
+        "routine 'upper_back' is skipped; the built-in upper back is kept"
+    ]

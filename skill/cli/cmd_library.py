@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skill.core.exercise import Library, Routine
+
+if TYPE_CHECKING:
+    from skill.library.loader import Problem
 
 
 def register(sub: Any) -> None:
@@ -81,13 +84,15 @@ def run_check(args: argparse.Namespace) -> int:
     from skill.library.loader import check_paths, files_to_check
 
     given: list[Path] = list(args.paths)
-    if not given:
-        given = [paths.builtin_exercises_dir()]
-        if paths.user_routines_dir().is_dir():
-            given.append(paths.user_routines_dir())
-    for path in files_to_check(given):
+    if given:
+        files = files_to_check(given)
+        problems = check_paths(given, user_dir=paths.user_routines_dir())
+    else:
+        files, problems = _check_everything()
+    for path in files:
         print(f"checking {path}")
-    problems = check_paths(given)
+    if not given:
+        _note_empty_user_folder()
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -95,3 +100,23 @@ def run_check(args: argparse.Namespace) -> int:
         return 1
     print("all valid")
     return 0
+
+
+def _check_everything() -> tuple[list[Path], tuple[Problem, ...]]:
+    """Every built-in and user file, with exactly the problems the service would log."""
+    from skill import paths
+    from skill.library.loader import load_library, user_files, yaml_files
+
+    mine, _ = user_files(paths.user_routines_dir())
+    return yaml_files(paths.builtin_exercises_dir()) + mine, load_library().problems
+
+
+def _note_empty_user_folder() -> None:
+    """The README has people make the folder before they write a file: that is fine, not a
+    problem, but say that nothing of theirs was checked."""
+    from skill import paths
+    from skill.library.loader import user_files
+
+    user = paths.user_routines_dir()
+    if user.is_dir() and not user_files(user)[0]:
+        print(f"note: no routine files in {user} yet (add .yaml files there)")

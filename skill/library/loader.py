@@ -1,9 +1,10 @@
 """Load exercises and routines from YAML and say exactly what is wrong with a bad file.
 
 The person fixing a file has no debugger on a Raspberry Pi, so every problem names the
-file, the line, the exercise or routine and the field. Built-in files load first, then the
-user's directory, whose entries add to or replace built-in ones by id. A user file with any
-problem is skipped whole, so a typo never half-applies; the built-ins still load.
+file, the line, the exercise or routine and the field, and says what the problem costs.
+Built-in files load first, then the user's directory, whose entries add to or replace
+built-in ones by id. A broken exercise or routine is skipped whole, so a typo never
+half-applies, and the built-in it meant to replace stays; the rest of its file still loads.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from skill.core.exercise import (
     RoutineStep,
     SourcePage,
     Variant,
+    find_routine,
 )
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -76,13 +78,17 @@ class Problem:
     where: str  # "routine 'x'" / "exercise 'y'" / "" for the file itself
     field: str
     message: str
+    # What the loader did about it ("routine 'x' is skipped; the built-in x is kept"): the
+    # service starts anyway, so its log must say what the person will and will not get.
+    outcome: str = ""
 
     def __str__(self) -> str:
         place = f"{self.file}:{self.line}" if self.line else self.file
         parts = [p for p in (self.where, f"field '{self.field}'" if self.field else "") if p]
-        return (
+        text = (
             f"{place}: {', '.join(parts)}: {self.message}" if parts else f"{place}: {self.message}"
         )
+        return f"{text} ({self.outcome})" if self.outcome else text
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,14 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
+FILE_SKIPPED = "this file is skipped"
+
+
+def _file_problem(name: str, line: int, message: str) -> Problem:
+    """A file that cannot be read as YAML (or at all): none of it loads."""
+    return Problem(name, line, "", "", message, FILE_SKIPPED)
+
+
 def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
     """Bytes -> plain data with lines, or the syntax/encoding problem."""
     name = str(path)
@@ -155,7 +169,7 @@ def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         msg = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
-        return None, [Problem(name, line, "", "", msg)]
+        return None, [_file_problem(name, line, msg)]
     loader = _LineLoader(text)
     loader.duplicate_keys = []
     try:
@@ -166,20 +180,23 @@ def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
         tab = _tab_indent_line(text, line)
         if tab:
             msg = "a tab is used for indentation; YAML indents with spaces only"
-            return None, [Problem(name, tab, "", "", f"YAML syntax error: {msg}")]
+            return None, [_file_problem(name, tab, f"YAML syntax error: {msg}")]
         what = " ".join(p for p in (err.context, err.problem) if p) or "cannot be read"
         if "'\\t'" in what:
             what = f"a tab where YAML does not allow one (use spaces): {what}"
-        return None, [Problem(name, line, "", "", f"YAML syntax error: {what}")]
+        return None, [_file_problem(name, line, f"YAML syntax error: {what}")]
     except yaml.YAMLError as err:
-        return None, [Problem(name, 0, "", "", f"YAML error: {err}")]
+        return None, [_file_problem(name, 0, f"YAML error: {err}")]
     except RecursionError:
-        return None, [Problem(name, 0, "", "", "YAML nested too deeply")]
+        return None, [_file_problem(name, 0, "YAML nested too deeply")]
     except (ValueError, TypeError, OverflowError) as err:  # e.g. a date like 2024-13-45
-        return None, [Problem(name, 0, "", "", f"YAML value cannot be read: {err}")]
+        return None, [_file_problem(name, 0, f"YAML value cannot be read: {err}")]
     finally:
         loader.dispose()
-    problems = [Problem(name, ln, "", key, "key given twice") for ln, key in loader.duplicate_keys]
+    twice = "the last one is used"
+    problems = [
+        Problem(name, ln, "", key, "key given twice", twice) for ln, key in loader.duplicate_keys
+    ]
     return doc, problems
 
 
@@ -202,9 +219,10 @@ class _Ctx:
     file: str
     where: str = ""
     problems: list[Problem] = field(default_factory=list)
+    outcome: str = ""  # what a problem found now costs: this entry, or a top-level key
 
     def add(self, line: int, key: str, message: str) -> None:
-        self.problems.append(Problem(self.file, line, self.where, key, message))
+        self.problems.append(Problem(self.file, line, self.where, key, message, self.outcome))
 
 
 def _line(mapping: _Map, key: str) -> int:
@@ -479,6 +497,10 @@ class _StepRef:
     exercise_id: str
     overrides: dict[str, Any]
     line: int
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
 
 
 @dataclass(frozen=True)
@@ -506,7 +528,9 @@ def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
         return None
     before = len(ctx.problems)
     overrides = _dosage_fields(ctx, item)
-    return _StepRef(exercise, overrides, item.line) if len(ctx.problems) == before else None
+    if len(ctx.problems) > before:
+        return None
+    return _StepRef(exercise, overrides, item.line, dict(item.key_lines))
 
 
 def _routine(ctx: _Ctx, item: Any, line: int) -> _RoutineDraft | None:
@@ -534,10 +558,32 @@ def _routine(ctx: _Ctx, item: Any, line: int) -> _RoutineDraft | None:
     return _RoutineDraft(r_id, name, description, aliases, tuple(steps), ctx.file, item.line)
 
 
-def _entries(ctx: _Ctx, doc: _Map, key: str, build: Callable[[_Ctx, Any, int], Any]) -> list[Any]:
+# Built-in entries by (kind, id) -> spoken name: what a broken user entry leaves in place.
+_Kept = dict[tuple[str, str], str]
+
+
+def _skipped(kind: str, entry_id: str | None, kept: _Kept) -> str:
+    """The outcome of a broken entry: it is skipped, and the built-in it meant to replace stays."""
+    what = f"{kind} '{entry_id}'" if entry_id else f"this {kind}"
+    builtin = kept.get((kind, entry_id)) if entry_id else None
+    return f"{what} is skipped; the built-in {builtin} is kept" if builtin else f"{what} is skipped"
+
+
+def _raw_id(item: Any) -> str | None:
+    value = item.get("id") if isinstance(item, _Map) else None
+    return value if isinstance(value, str) and ID_PATTERN.match(value) else None
+
+
+def _entries(
+    ctx: _Ctx, doc: _Map, key: str, build: Callable[[_Ctx, Any, int], Any], kept: _Kept
+) -> list[Any]:
     out = []
+    kind = key.removesuffix("s")
+    ctx.outcome = "it is ignored"  # the key holds no list: none of its entries load
     for item, line in _list_of_maps(ctx, doc, key):
         ctx.where = ""
+        # any problem in the entry drops the whole entry, so its outcome is known up front
+        ctx.outcome = _skipped(kind, _raw_id(item), kept)
         before = len(ctx.problems)
         built = build(ctx, item, line)
         if built is not None and len(ctx.problems) == before:  # only the broken entry is lost
@@ -554,7 +600,7 @@ class _FileContent:
     problems: tuple[Problem, ...]
 
 
-def _read_file(path: Path) -> _FileContent:
+def _read_file(path: Path, kept: _Kept) -> _FileContent:
     """One file -> its valid entries and every problem in it (never raises)."""
     name = str(path)
     try:
@@ -562,18 +608,16 @@ def _read_file(path: Path) -> _FileContent:
             data = file.read(MAX_FILE_BYTES + 1)
             size = max(len(data), path.stat().st_size)
     except OSError as err:
-        return _FileContent(
-            name, (), (), (Problem(name, 0, "", "", f"cannot read: {err.strerror}"),)
-        )
+        return _FileContent(name, (), (), (_file_problem(name, 0, f"cannot read: {err.strerror}"),))
     if size > MAX_FILE_BYTES:
         msg = (
             f"the file is {size / (1 << 20):.1f} MB ({size:,} bytes), over the 1 MB limit "
             f"({MAX_FILE_BYTES:,} bytes) for an exercise or routine file; it was not read: "
             "split it or remove what is not needed"
         )
-        return _FileContent(name, (), (), (Problem(name, 0, "", "", msg),))
+        return _FileContent(name, (), (), (_file_problem(name, 0, msg),))
     doc, problems = _parse(path, data)
-    ctx = _Ctx(name, problems=problems)
+    ctx = _Ctx(name, problems=problems, outcome=FILE_SKIPPED)
     if doc is None and not problems:
         return _FileContent(name, (), (), ())  # an empty file is fine
     if doc is not None and not isinstance(doc, _Map):
@@ -583,9 +627,10 @@ def _read_file(path: Path) -> _FileContent:
         return _FileContent(name, (), (), tuple(ctx.problems))
     if doc is None:
         return _FileContent(name, (), (), tuple(ctx.problems))
+    ctx.outcome = "it is ignored"  # an unknown top-level key
     _unknown_keys(ctx, doc, TOP_KEYS)
-    exercises = _entries(ctx, doc, "exercises", _exercise)
-    routines = _entries(ctx, doc, "routines", _routine)
+    exercises = _entries(ctx, doc, "exercises", _exercise, kept)
+    routines = _entries(ctx, doc, "routines", _routine, kept)
     return _FileContent(name, tuple(exercises), tuple(routines), tuple(ctx.problems))
 
 
@@ -593,37 +638,89 @@ def _read_file(path: Path) -> _FileContent:
 
 
 def yaml_files(root: Path) -> list[Path]:
-    """The YAML files under a directory (sorted, so load order is stable), or the file itself."""
+    """The YAML files under a directory (sorted, so load order is stable), or the file itself.
+
+    The suffix matches in any case: some editors and phones save `Mine.YAML`.
+    """
     if root.is_dir():
-        found = (p for p in root.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        found = (p for p in root.rglob("*") if p.suffix.lower() in YAML_SUFFIXES and p.is_file())
         return sorted(p for p in found if not p.name.startswith("."))  # skip editor backups
     return [root]
+
+
+def user_files(user_dir: Path) -> tuple[list[Path], tuple[Problem, ...]]:
+    """The person's YAML files: none before they make the folder, and a problem when the
+    folder is a file (made by mistake), because then nothing of theirs loads."""
+    if user_dir.is_dir():
+        return yaml_files(user_dir), ()
+    if not user_dir.exists():
+        return [], ()
+    msg = (
+        f"'{user_dir.name}' is a file, not a folder: move it aside, make a folder named "
+        f"'{user_dir.name}' here and put your .yaml files in it"
+    )
+    return [], (Problem(str(user_dir), 0, "", "", msg, "none of your files are read"),)
 
 
 def _merge(
     contents: list[_FileContent],
     exercises: dict[str, Exercise],
-    routines: dict[str, _RoutineDraft],
+    routines: dict[str, list[_RoutineDraft]],
     problems: list[Problem],
 ) -> None:
-    """Add one origin's files; a repeated id within the same origin is a problem."""
+    """Add one origin's files; a repeated id within the same origin is a problem.
+
+    An exercise replaces the one with its id. A routine is stacked on the version it
+    replaces: whether it works is known only once every exercise is in (_resolve_newest).
+    """
     seen: dict[tuple[str, str], str] = {}
     for content in contents:
         problems.extend(content.problems)  # its broken entries are left out, not the file
-        for kind, entries, target in (
-            ("exercise", content.exercises, exercises),
-            ("routine", content.routines, routines),
-        ):
-            for entry in entries:
-                first = seen.get((kind, entry.id))
-                if first:
-                    msg = f"duplicate id; already defined in {first}"
-                    problems.append(
-                        Problem(entry.file, entry.line, f"{kind} '{entry.id}'", "id", msg)
-                    )
-                    continue
-                seen[(kind, entry.id)] = f"{entry.file}:{entry.line}"
-                target[entry.id] = entry  # type: ignore[assignment]
+        for exercise in content.exercises:
+            if _first_in_origin(seen, "exercise", exercise, problems):
+                exercises[exercise.id] = exercise
+        for draft in content.routines:
+            if _first_in_origin(seen, "routine", draft, problems):
+                routines.setdefault(draft.id, []).append(draft)
+
+
+def _first_in_origin(
+    seen: dict[tuple[str, str], str],
+    kind: str,
+    entry: Exercise | _RoutineDraft,
+    problems: list[Problem],
+) -> bool:
+    """Whether this id is new among its origin's files; a repeat is a problem and is skipped."""
+    first = seen.get((kind, entry.id))
+    if first is None:
+        seen[(kind, entry.id)] = f"{entry.file}:{entry.line}"
+        return True
+    msg = f"duplicate id; already defined in {first}"
+    where = f"{kind} '{entry.id}'"
+    problems.append(Problem(entry.file, entry.line, where, "id", msg, "this one is skipped"))
+    return False
+
+
+def _names_the_side(exercise: Exercise) -> bool:
+    """Whether what the exercise says fills in a side, so it needs two sides to make sense."""
+    for key in SPOKEN_KEYS:
+        value = getattr(exercise, key)
+        texts = value if isinstance(value, tuple) else (value,) if isinstance(value, str) else ()
+        if any("{side}" in text or "{other}" in text for text in texts):
+            return True
+    return False
+
+
+def _step_problem(ref: _StepRef, exercise: Exercise, dosage: Dosage) -> tuple[str, str] | None:
+    """(field, message) when the routine's overrides make the step impossible to coach."""
+    if dosage.hold_s == 0 and dosage.rep_s <= 0:
+        return "hold_s", f"'{ref.exercise_id}' with hold_s 0 needs rep_s > 0"
+    if dosage.sides == "none" and _names_the_side(exercise):
+        return "sides", (
+            f"'{ref.exercise_id}' names the side ({{side}}/{{other}}) in what it says, so it "
+            "cannot be done with sides 'none'; use 'each' or 'alternating', or leave sides out"
+        )
+    return None
 
 
 def _resolve(
@@ -640,9 +737,10 @@ def _resolve(
             problems.append(Problem(draft.file, ref.line, where, "steps", msg))
             continue
         dosage = exercise.dosage.override(**ref.overrides)
-        if dosage.hold_s == 0 and dosage.rep_s <= 0:
-            msg = f"'{ref.exercise_id}' with hold_s 0 needs rep_s > 0"
-            problems.append(Problem(draft.file, ref.line, where, "hold_s", msg))
+        wrong = _step_problem(ref, exercise, dosage)
+        if wrong:
+            key, msg = wrong
+            problems.append(Problem(draft.file, ref.line_of(key), where, key, msg))
             continue
         steps.append(RoutineStep(ref.exercise_id, dosage))
     if len(steps) != len(draft.steps):
@@ -652,18 +750,103 @@ def _resolve(
     )
 
 
+def _resolve_newest(
+    versions: list[_RoutineDraft], exercises: dict[str, Exercise], problems: list[Problem]
+) -> Routine | None:
+    """The newest version of a routine that works: a broken override leaves the built-in."""
+    failed: list[tuple[_RoutineDraft, list[Problem]]] = []
+    routine = None
+    for draft in reversed(versions):
+        found: list[Problem] = []
+        routine = _resolve(draft, exercises, found)
+        if routine:
+            break
+        failed.append((draft, found))
+    for draft, found in failed:
+        kept = {("routine", draft.id): routine.name} if routine else {}
+        outcome = _skipped("routine", draft.id, kept)
+        problems.extend(replace(p, outcome=outcome) for p in found)
+    return routine
+
+
+def _answers_to(routine: Routine, name: str) -> bool:
+    """Whether saying `name` finds this routine (ignoring every other)."""
+    return find_routine(Library(routines={routine.id: routine}), name) is not None
+
+
+def _reports_clash(routine: Routine, other: Routine, order: list[str], builtin: set[str]) -> bool:
+    """Which of two routines sharing a name gets the problem: the person's, since only they
+    can rename it; between two of the same origin, the later one, which that name misses."""
+    mine, theirs = routine.file not in builtin, other.file not in builtin
+    if mine != theirs:
+        return mine
+    return order.index(routine.id) > order.index(other.id)
+
+
+def _clash(
+    routine: Routine, other: Routine, key: str, name: str, library: Library, builtin: set[str]
+) -> Problem:
+    """The problem for `routine`'s `key` saying `name`, which `other` answers to as well."""
+    other_builtin = other.file in builtin
+    whose = "the built-in routine" if other_builtin else "routine"
+    found = find_routine(library, name)
+    effect = (
+        "saying it starts that one, not this"
+        if found and found.id == other.id
+        else f"so '{other.id}' can no longer be started by it"
+    )
+    if key == "aliases":
+        advice = "choose another name for this alias, or remove it"
+    elif other_builtin and routine.file not in builtin:
+        advice = f"give this routine another name, or use id '{other.id}' to replace the built-in"
+    else:
+        advice = "give one of them another name"
+    msg = (
+        f"'{name}' also names {whose} '{other.id}' ({other.file}:{other.line}): {effect}; {advice}"
+    )
+    return Problem(routine.file, routine.line, f"routine '{routine.id}'", key, msg)
+
+
+def _name_clashes(library: Library, builtin_files: set[str]) -> list[Problem]:
+    """A spoken name or alias two routines share starts only the first of them ("start
+    upper back"), so the other can never be reached by it."""
+    problems = []
+    order = list(library.routines)
+    for routine in library.routines.values():
+        # ids are not checked: the commands look an id up exactly, and nobody says one
+        names = [("name", routine.name), *(("aliases", alias) for alias in routine.aliases)]
+        for key, name in names:
+            for other in library.routines.values():
+                if other.id == routine.id or not _answers_to(other, name):
+                    continue
+                if _reports_clash(routine, other, order, builtin_files):
+                    problems.append(_clash(routine, other, key, name, library, builtin_files))
+    return problems
+
+
+def _kept(exercises: dict[str, Exercise], routines: dict[str, list[_RoutineDraft]]) -> _Kept:
+    kept = {("exercise", ex_id): exercise.name for ex_id, exercise in exercises.items()}
+    kept.update({("routine", r_id): versions[-1].name for r_id, versions in routines.items()})
+    return kept
+
+
 def _assemble(origins: Sequence[Sequence[Path]]) -> LoadResult:
+    """Each origin's files in turn (built-in, then the person's); then every routine, against
+    the exercises they make together."""
     exercises: dict[str, Exercise] = {}
-    drafts: dict[str, _RoutineDraft] = {}
+    versions: dict[str, list[_RoutineDraft]] = {}
     problems: list[Problem] = []
     for files in origins:
-        _merge([_read_file(p) for p in files], exercises, drafts, problems)
+        kept = _kept(exercises, versions)
+        _merge([_read_file(p, kept) for p in files], exercises, versions, problems)
     routines = {}
-    for draft in drafts.values():
-        routine = _resolve(draft, exercises, problems)
+    for stack in versions.values():
+        routine = _resolve_newest(stack, exercises, problems)
         if routine:
             routines[routine.id] = routine
-    return LoadResult(Library(exercises, routines), tuple(problems))
+    library = Library(exercises, routines)
+    builtin = {str(p) for p in origins[0]} if origins else set()
+    return LoadResult(library, (*problems, *_name_clashes(library, builtin)))
 
 
 def _default_dirs(builtin_dir: Path | None, user_dir: Path | None) -> tuple[Path, Path]:
@@ -675,8 +858,9 @@ def _default_dirs(builtin_dir: Path | None, user_dir: Path | None) -> tuple[Path
 def load_library(builtin_dir: Path | None = None, user_dir: Path | None = None) -> LoadResult:
     """Built-in files, then the user's (which add or replace by id). Never raises on bad input."""
     builtin, user = _default_dirs(builtin_dir, user_dir)
-    user_files = yaml_files(user) if user.is_dir() else []
-    return _assemble([yaml_files(builtin), user_files])
+    files, problems = user_files(user)
+    result = _assemble([yaml_files(builtin), files])
+    return LoadResult(result.library, (*problems, *result.problems))
 
 
 def files_to_check(paths: Sequence[Path]) -> list[Path]:
@@ -684,23 +868,36 @@ def files_to_check(paths: Sequence[Path]) -> list[Path]:
     return [f for p in paths for f in (yaml_files(p) if p.exists() else [p])]
 
 
-def check_paths(paths: Sequence[Path], builtin_dir: Path | None = None) -> tuple[Problem, ...]:
-    """Validate files/dirs against the built-in library, so they may use built-in exercises.
-
-    Files inside the built-in directory count as built-in: a user file overriding a
-    built-in id is fine, the same id twice among the built-ins (or among the others) is not.
-    """
-    builtin = (builtin_dir or _default_dirs(None, None)[0]).resolve()
+def _given_files(paths: Sequence[Path]) -> tuple[list[Problem], list[Path]]:
+    """The YAML files a person named, and what is wrong with a path that holds none."""
     problems: list[Problem] = []
-    given: list[Path] = []
+    files: list[Path] = []
     for path in paths:
         if not path.exists():
             problems.append(Problem(str(path), 0, "", "", "no such file or directory"))
         elif path.is_dir() and not yaml_files(path):
             problems.append(Problem(str(path), 0, "", "", "no .yaml or .yml files in this folder"))
         else:
-            given.extend(yaml_files(path))
+            files.extend(yaml_files(path))
+    return problems, files
+
+
+def check_paths(
+    paths: Sequence[Path], builtin_dir: Path | None = None, user_dir: Path | None = None
+) -> tuple[Problem, ...]:
+    """Validate files/dirs as the service would load them; report only their problems.
+
+    Files inside the built-in directory count as built-in: a user file overriding a
+    built-in id is fine, the same id twice among the built-ins (or among the others) is not.
+    Any other file is checked as one of the person's, beside the files in `user_dir` (their
+    folder; None for none), so a routine may use an exercise from another of their files.
+    """
+    builtin = (builtin_dir or _default_dirs(None, None)[0]).resolve()
+    problems, given = _given_files(paths)
     builtin_files = yaml_files(builtin) if builtin.is_dir() else []
-    builtin_set = {f.resolve() for f in builtin_files}
-    others = [f for f in given if f.resolve() not in builtin_set]
-    return tuple(problems) + _assemble([builtin_files, others]).problems
+    beside = user_files(user_dir)[0] if user_dir else []
+    loaded = {f.resolve() for f in (*builtin_files, *beside)}
+    added = {f.resolve(): f for f in given if f.resolve() not in loaded}
+    wanted = {f.resolve() for f in given}
+    found = _assemble([builtin_files, [*beside, *added.values()]]).problems
+    return (*problems, *(p for p in found if Path(p.file).resolve() in wanted))

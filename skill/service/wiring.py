@@ -23,14 +23,15 @@ if TYPE_CHECKING:
 
 
 def load_library(log: logging.Logger | None = None) -> Library:
-    """The built-in and the person's routines; a broken file is skipped and logged, and a
-    library with no routine at all stops with what to run."""
+    """The built-in and the person's routines; each problem is logged with what it cost (a
+    file, an entry, and the built-in kept in its place), and a library with no routine at
+    all stops with what to run."""
     from skill.library.loader import load_library as load
 
     result = load()
     for problem in result.problems:
         if log is not None:
-            log.warning("routines: %s (this file was skipped)", problem)
+            log.warning("routines: %s", problem)  # the problem says what was skipped and kept
     if not result.library.routines:
         raise UserError("no routines could be loaded: run `stretch-coach check`")
     return result.library
