@@ -232,3 +232,49 @@ def test_the_installed_command_streams_json_lines_and_exits_1_on_a_bad_file(
         "error": "nope.wav: file not found",
     }
     assert [r["command"] for r in results[:2]] == ["help", "stop"]
+
+
+def handmade_wav(path: Path, rate: int, data: bytes, declared: int | None = None) -> Path:
+    """A mono 16-bit PCM WAV written byte by byte, its header saying what the test wants."""
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    size = len(data) if declared is None else declared
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", size)
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body) + len(data)) + body + data)
+    return path
+
+
+TONE = bytes(range(256)) * 125  # 1 s at 16 kHz: audio, whatever it sounds like
+
+
+@pytest.mark.parametrize("rate", [0, 1])
+def test_a_wav_whose_header_says_no_usable_rate_is_an_error_and_the_others_go_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: int
+) -> None:
+    """QA: 0 Hz crashed the batch in the resampler ("Sample rate should be over 0"); 1 Hz
+    took a minute to "hear" 16000 s of nothing."""
+    bad = handmade_wav(tmp_path / "bad.wav", rate, TONE)
+    good = handmade_wav(tmp_path / "good.wav", 16000, TONE)
+    code, out, _ = recognize(bad, good, "--json", capsys=capsys)
+    results = json_lines(out)
+    assert code == 1
+    assert [r["file"] for r in results] == [str(bad), str(good)]
+    assert set(results[0]) == {"file", "error"}
+    assert f"{rate} Hz" in results[0]["error"] and "sample rate" in results[0]["error"]
+    assert set(results[1]) == KEYS
+
+
+def test_a_wav_whose_data_chunk_says_empty_but_holds_audio_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: it was "nothing heard", as if the person had said nothing."""
+    damaged = handmade_wav(tmp_path / "damaged.wav", 16000, TONE, declared=0)
+    code, out, _ = recognize(damaged, "--json", capsys=capsys)
+    [result] = json_lines(out)
+    assert code == 1 and set(result) == {"file", "error"}, result
+    assert "data chunk" in result["error"] and f"{len(TONE)} bytes" in result["error"]
+
+    silent = handmade_wav(tmp_path / "silent.wav", 16000, b"")  # truly empty: nothing to hear
+    code, out, _ = recognize(silent, "--json", capsys=capsys)
+    assert code == 0 and json_lines(out)[0]["reason"] == "nothing heard"

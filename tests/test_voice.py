@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -159,3 +160,84 @@ def test_every_catalogue_voice_has_known_checksums() -> None:
     entries = read_catalogue()
     assert [e.name for e in entries if not e.verified] == []
     assert "en_US-joe-medium" in [e.name for e in entries]
+
+
+@pytest.fixture
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """XDG dirs in tmp_path: no user config, an empty phrase cache."""
+    for var in ("STATE_DIRECTORY", "CONFIGURATION_DIRECTORY", "CACHE_DIRECTORY"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    return tmp_path
+
+
+class FakeOutput:
+    """AudioOutput as `say` uses it: a clip starts (if it has samples) and ends at once."""
+
+    played: list[int] = []  # noqa: RUF012 (the samples of each clip, for the test to read)
+
+    def __init__(self, device: object = None, volume: float = 1.0) -> None:
+        self.volume, self.rate = volume, 22050
+        self.on_clip_start: Any = None
+        self.on_clip_done: Any = None
+
+    def __enter__(self) -> FakeOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def play(self, pcm: Any, rate: int, clip_id: int) -> None:
+        type(self).played.append(len(pcm))
+        if len(pcm):
+            self.on_clip_start(clip_id)
+        self.on_clip_done(clip_id, True)
+
+
+@pytest.mark.parametrize("text", ["...", "?!,;"])
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]])
+def test_say_text_that_renders_to_nothing_writes_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str], text: str, cache: list[str]
+) -> None:
+    """QA: `say "..." --out x.wav` "wrote" a 0.0 s WAV."""
+    from skill.cli.main import main
+
+    out = home / "x.wav"
+    code = main(["say", text, "--out", str(out), *cache])
+    printed = capsys.readouterr()
+    assert code == 1
+    assert "wrote" not in printed.out
+    assert printed.err == f"stretch-coach: nothing to speak: the voice says nothing for {text!r}\n"
+    assert not out.exists() and list(home.glob("*.wav")) == []
+
+
+def test_say_aloud_text_that_renders_to_nothing_says_so(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from skill.cli.main import main
+    from skill.hardware import playback
+
+    monkeypatch.setattr(playback, "AudioOutput", FakeOutput)
+    FakeOutput.played = []
+    assert main(["say", "Rest."]) == 0
+    assert FakeOutput.played and FakeOutput.played[0] > 0
+    assert main(["say", "..."]) == 1
+    assert "nothing to speak" in capsys.readouterr().err
+
+
+def test_say_with_the_cache_folder_a_file_names_it(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: a NotADirectoryError traceback."""
+    from skill.cli.main import main
+
+    cache = home / "xdg_cache_home" / "stretch-coach"
+    cache.parent.mkdir()
+    cache.write_text("a file where the cache folder should be")
+    code = main(["say", "Rest.", "--out", str(home / "rest.wav")])
+    err = capsys.readouterr().err
+    assert code == 1 and not (home / "rest.wav").exists()
+    assert err == (
+        f"stretch-coach: cannot use {cache}/phrases: Not a directory ({cache} is a file)\n"
+    )

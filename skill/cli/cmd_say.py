@@ -42,13 +42,31 @@ def run(args: argparse.Namespace) -> int:
     cache = None if args.no_cache else wiring.open_phrase_cache(settings, voice)
     if args.out:
         pcm, rate = render(voice, cache, args.text)
+        if not len(pcm):
+            raise UserError(nothing_to_speak(args.text))
         write_wav(args.out, pcm, rate)
         print(f"wrote {args.out} ({len(pcm) / rate:.1f} s at {rate} Hz)")
         return 0
-    done = threading.Event()
+    done, sounded = threading.Event(), threading.Event()
     with AudioOutput(settings.output_device, volume=settings.volume) as output:
-        speaker = Speaker(voice, cache, output, on_done=lambda _uid: done.set())
+        speaker = Speaker(
+            voice,
+            cache,
+            output,
+            on_done=lambda _uid: done.set(),
+            on_audio_start=lambda _uid: sounded.set(),
+        )
         speaker.say(args.text, 1)
         while not done.wait(0.2):
             pass
+    # Nothing reached the speaker: find out (rarely, so rendering again costs nothing) whether
+    # the text was why, rather than rendering every text before it may start playing.
+    if not sounded.is_set() and not len(render(voice, cache, args.text)[0]):
+        raise UserError(nothing_to_speak(args.text))
     return 0
+
+
+def nothing_to_speak(text: str) -> str:
+    """Piper says nothing for text without words ("...", "?!"): a silent 0 s result is no
+    answer to "say this"."""
+    return f"nothing to speak: the voice says nothing for {text!r}"

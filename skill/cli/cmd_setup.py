@@ -81,14 +81,56 @@ def english_check(zip_path: Path, missing_out: list[str]) -> Callable[[Path], No
     return check
 
 
+def set_aside(folder: Path) -> Path:
+    """Move `folder` to a free `<name>.incomplete-<time>` beside it; the person's files in it
+    are theirs to look at or delete, never ours to remove."""
+    import os
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        aside = folder.with_name(f"{folder.name}.incomplete-{stamp}" + (f"-{n}" if n else ""))
+        if not aside.exists():
+            os.replace(folder, aside)
+            return aside
+    raise UserError(f"{folder} is not a usable Vosk model: move it away and run setup again")
+
+
+def check_installed(folder: Path) -> bool:
+    """Whether a usable model is in `folder`; an unusable thing there is set aside (said so),
+    as `run` refuses it and the install would otherwise replace it unseen."""
+    from skill.speech_in.asr_vosk import SETUP_HINT, ModelError, check_model_dir
+
+    if not folder.exists() and not folder.is_symlink():
+        return False
+    try:
+        check_model_dir(folder)
+        return True
+    except ModelError as err:
+        reason = str(err).removesuffix(f": {SETUP_HINT}")  # "run setup": this is setup
+        print(f"{reason}: moved it to {set_aside(folder)}; installing the model afresh")
+        return False
+
+
+def check_zip_path(zip_path: Path) -> None:
+    if zip_path.is_dir():
+        raise UserError(
+            f"{zip_path} is a folder: --model-zip takes the model's .zip file as downloaded "
+            "(vosk-model-small-en-us-0.15.zip); to use an unpacked model folder, set 'model' "
+            "in the config or pass --model PATH to run and recognize"
+        )
+    if not zip_path.is_file():
+        raise UserError(f"{zip_path}: no such file")
+
+
 def install_model(zip_path: Path | None) -> str:
     from skill import paths
     from skill.speech_in.download import install_english_model, install_model_zip
     from skill.speech_in.recognizer import default_model_dir
 
     if zip_path is not None:
-        if not zip_path.is_file():
-            raise UserError(f"{zip_path}: no such file")
+        check_zip_path(zip_path)
+        check_installed(default_model_dir())
         missing: list[str] = []
         # `run` looks only in default_model_dir(), whatever the folder in the zip is called.
         folder = install_model_zip(
@@ -101,7 +143,7 @@ def install_model(zip_path: Path | None) -> str:
         if missing:
             message += f" (it lacks the words {', '.join(missing)}: phrases with them go unheard)"
         return message
-    if default_model_dir().is_dir():
+    if check_installed(default_model_dir()):
         return f"English model already installed in {default_model_dir()}"
     return f"model installed in {install_english_model(paths.data_dir())}"
 

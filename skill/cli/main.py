@@ -7,8 +7,11 @@ PocketSphinx, numpy) are imported inside the handlers, so `--help` and `list` st
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from skill import __version__
 from skill.cli import (
@@ -67,13 +70,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"stretch-coach: {err}", file=sys.stderr)
         return 1
+    except OSError as err:  # a folder that is a file, no permission, a full disk: not a bug
+        print(f"stretch-coach: {os_problem(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
 
+def os_problem(err: OSError) -> str:
+    """The path the system refused and why, in one line; with "Not a directory", the file
+    in the way (the path named is below it, so the person would look in the wrong place)."""
+    reason = err.strerror or str(err)
+    if not isinstance(err.filename, str | bytes | os.PathLike):  # none, or a descriptor
+        return reason
+    path = Path(os.fsdecode(err.filename))
+    if err.errno == errno.ENOTDIR and (blocker := _file_in_the_way(path)):
+        reason += f" ({blocker} is a file)"
+    also = f" and {os.fsdecode(err.filename2)}" if err.filename2 is not None else ""
+    return f"cannot use {path}{also}: {reason}"
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest folder above `path` that exists, when it is not a folder."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def _reader_gone() -> int:
     """Whoever read stdout has stopped: leave quietly, as a tool killed by SIGPIPE would."""
-    import os
     import signal
 
     devnull = os.open(os.devnull, os.O_WRONLY)

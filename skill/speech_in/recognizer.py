@@ -355,7 +355,7 @@ def load_wav(path: Path) -> tuple[npt.NDArray[np.int16], int]:
     if path.is_dir():
         raise UserError(f"{path}: a folder, not a WAV file")
     try:
-        return read_wav(path)
+        samples, rate = read_wav(path)
     except OSError as err:  # read_wav reports missing files; this is e.g. no permission
         raise UserError(f"{path}: cannot read it: {err.strerror or err}") from err
     except (UserError, ValueError) as err:
@@ -375,6 +375,51 @@ def load_wav(path: Path) -> tuple[npt.NDArray[np.int16], int]:
             f"{path}: {found}; recognize reads 16-bit integer PCM WAV with a plain header"
             f" (format tag 0x0001), any channels and rate. Convert it: `{sox_command(path)}`"
         ) from err
+    check_header(path, rate, len(samples))
+    return samples, rate
+
+
+# No recording of speech has fewer samples a second: a header saying so is damaged (and 1 Hz
+# was resampled into 16000 times the file's length: a minute to "hear" nothing).
+MIN_RATE = 4000
+
+
+def check_header(path: Path, rate: int, n_samples: int) -> None:
+    """Raise UserError when what the header says cannot be the recording: a sample rate no
+    recording has, or a data chunk that says it is empty with audio after it (a recorder
+    stopped before it wrote the size): "nothing heard" would blame the person."""
+    q = shlex.quote(str(path))
+    out = shlex.quote(str(path.with_name(f"{path.stem}-fixed.wav")))
+    if rate < MIN_RATE:
+        raise UserError(
+            f"{path}: its header says a sample rate of {rate} Hz; a recording has at least"
+            f" {MIN_RATE} Hz, so the header is damaged. If you know the rate it was recorded"
+            f" at, give it: `sox -r 16000 {q} {out}`"
+        )
+    after = bytes_after_empty_data_chunk(path) if not n_samples else 0
+    if after:
+        raise UserError(
+            f"{path}: its data chunk says it holds 0 bytes, but {after} bytes follow it: the"
+            f" header is damaged (was the recording cut off?). Read what is there with"
+            f" `sox --ignore-length {q} {out}`"
+        )
+
+
+def bytes_after_empty_data_chunk(path: Path) -> int:
+    """How many bytes follow a data chunk whose header says it is empty (0: none, or it is
+    not empty, or there is no data chunk)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(12)  # RIFF, size, WAVE: read_wav has checked them
+            while len(chunk := f.read(8)) == 8:
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind == b"data":
+                    start = f.tell()
+                    return f.seek(0, 2) - start if size == 0 else 0
+                f.seek(size + (size & 1), 1)
+    except OSError:
+        return 0
+    return 0
 
 
 def wav_files(path: Path) -> list[Path]:
