@@ -37,6 +37,17 @@ REAL_PATH_MODULES = frozenset(
 SHARED = Path(os.environ.get("STRETCH_COACH_SHARED", REPO.parent / "shared"))
 
 
+@pytest.fixture
+def xdg_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The person's folders in tmp_path (XDG_DATA_HOME is tmp_path/xdg_data_home, and so on;
+    the systemd folder variables unset): no config of theirs, empty state, data and cache."""
+    for var in ("STATE_DIRECTORY", "CONFIGURATION_DIRECTORY", "CACHE_DIRECTORY"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """../shared beside the repository; tests that need it skip, saying why, when it is absent."""

@@ -13,13 +13,9 @@ from skill.cli import cmd_progress
 
 
 @pytest.fixture
-def state_is_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def state_is_a_file(xdg_home: Path) -> Path:
     """XDG dirs in tmp_path, with the state folder a file: every write under it fails."""
-    for var in ("STATE_DIRECTORY", "CONFIGURATION_DIRECTORY", "CACHE_DIRECTORY"):
-        monkeypatch.delenv(var, raising=False)
-    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    state = tmp_path / "xdg_state_home" / "stretch-coach"
+    state = xdg_home / "xdg_state_home" / "stretch-coach"
     state.parent.mkdir()
     state.write_text("a file where the state folder should be")
     return state

@@ -163,13 +163,9 @@ def test_every_catalogue_voice_has_known_checksums() -> None:
 
 
 @pytest.fixture
-def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+def home(xdg_home: Path) -> Path:
     """XDG dirs in tmp_path: no user config, an empty phrase cache."""
-    for var in ("STATE_DIRECTORY", "CONFIGURATION_DIRECTORY", "CACHE_DIRECTORY"):
-        monkeypatch.delenv(var, raising=False)
-    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    return tmp_path
+    return xdg_home
 
 
 class FakeOutput:

@@ -37,13 +37,18 @@ def test_forget_unpairs_the_browsers_a_service_paired(
 QR_BLOCKS = re.compile("[\u2580\u2584\u2588]")  # what segno draws a compact QR code with
 
 
+def web_output(home: Path, capsys: pytest.CaptureFixture[str], bind: str, *flags: str) -> str:
+    """What `web` prints with the page bound to `bind` on port 9123."""
+    config = home / "c.yaml"
+    config.write_text(f"web_bind: '{bind}'\nweb_port: 9123\n")
+    assert main(["web", *flags, "--config", str(config)]) == 0
+    return capsys.readouterr().out
+
+
 def test_address_uses_the_configured_port_and_qr_link_pairs_once(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = home / "c.yaml"
-    config.write_text("web_bind: 192.168.1.20\nweb_port: 9123\n")
-    assert main(["web", "--qr", "--config", str(config)]) == 0
-    out = capsys.readouterr().out
+    out = web_output(home, capsys, "192.168.1.20", "--qr")
     assert "open http://192.168.1.20:9123/ on a phone on this network" in out
     assert QR_BLOCKS.search(out)
     token = re.search(r"#code=([\w-]+)", out).group(1)  # type: ignore[union-attr]
@@ -57,10 +62,7 @@ def test_a_loopback_bind_says_only_this_machine_reaches_the_page(
 ) -> None:
     """QA: web_bind 127.0.0.1 printed "open http://127.0.0.1:PORT/ on a phone on the same
     network", which no phone can."""
-    config = home / "c.yaml"
-    config.write_text(f"web_bind: '{bind}'\nweb_port: 9123\n")
-    assert main(["web", "--config", str(config)]) == 0
-    out = capsys.readouterr().out
+    out = web_output(home, capsys, bind)
     assert "on a phone on" not in out and "same network" not in out
     assert "this machine only" in out and "set web_bind to 0.0.0.0" in out
 
@@ -68,10 +70,7 @@ def test_a_loopback_bind_says_only_this_machine_reaches_the_page(
 def test_qr_of_a_loopback_address_is_not_drawn_but_its_link_pairs_this_machine(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = home / "c.yaml"
-    config.write_text("web_bind: 127.0.0.1\nweb_port: 9123\n")
-    assert main(["web", "--qr", "--config", str(config)]) == 0
-    out = capsys.readouterr().out
+    out = web_output(home, capsys, "127.0.0.1", "--qr")
     assert not QR_BLOCKS.search(out) and "no QR code: a phone cannot open" in out
     token = re.search(r"http://127\.0\.0\.1:9123/#code=([\w-]+)", out).group(1)  # type: ignore[union-attr]
     assert store(home).use_qr_token(token)
