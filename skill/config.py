@@ -47,7 +47,7 @@ class Settings:
         lo=LENGTH_SCALE_RANGE[0],
         hi=LENGTH_SCALE_RANGE[1],
     )
-    volume: float = _key(0.8, "Start volume, 0.0 to 1.0.", lo=0.0, hi=1.0)
+    volume: float = _key(0.8, "Start volume, 0.2 to 1.0 (quieter is silent).", lo=0.2, hi=1.0)
     wake_word: str | None = _key(
         None,
         "Say this before each command: a trained wake phrase ('hey jarvis', best measured;"

@@ -42,7 +42,7 @@ def test_none_override_keeps_file_value(tmp_path: Path) -> None:
     [
         ("volum: 0.5\n", "unknown key 'volum'. Did you mean 'volume'?"),
         ("volume: loud\n", "key 'volume' must be a number"),
-        ("volume: 3\n", "key 'volume' is 3; allowed: 0.0 to 1.0"),
+        ("volume: 3\n", "key 'volume' is 3; allowed: 0.2 to 1.0"),
         ("no_gpio: 1\n", "key 'no_gpio' must be true/false"),
         ("log_level: chatty\n", "allowed: debug, info, warning, error"),
         ("volume: [1\n", ":2: not valid YAML"),

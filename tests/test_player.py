@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from typing import Any
 
 import pytest
 from test_player_support import real_library, run_until, start, tiny_library
@@ -27,7 +28,7 @@ from skill.core.events import (
 )
 from skill.core.exercise import Library
 from skill.core.plan import planned_total
-from skill.core.player import Player, PlayerSettings
+from skill.core.player import MIN_VOLUME, Player, PlayerSettings
 from skill.core.simulate import Simulation
 
 TICK = 0.1
@@ -191,15 +192,30 @@ def test_back_in_the_first_exercise_restarts_it() -> None:
     assert sim.spoken()[-1].startswith("Reach.")
 
 
-def test_next_at_the_end_finishes_the_routine() -> None:
-    sim = Simulation(tiny_library())
-    start(sim)
+def _next_to_the_end(sim: Simulation) -> list[dict[str, Any]]:
     for _ in range(20):
         if sim.player.mode == "idle":
             break
         sim.send(Command("next"))
     assert sim.player.mode == "idle"
-    assert sum(isinstance(a, RecordSession) for a in sim.actions) == 1
+    return [a.record for a in sim.actions if isinstance(a, RecordSession)]
+
+
+def test_next_at_the_end_finishes_the_routine_and_counts_only_what_was_done() -> None:
+    """QA: six "next" recorded 'quick stretch, 0 min, finished' and made a streak day."""
+    skipped = Simulation(tiny_library())
+    start(skipped)
+    assert _next_to_the_end(skipped) == []  # not one hold begun: no session
+    done = Simulation(tiny_library())
+    start(done)
+    run_until(done, lambda s: in_hold(s) and s.player.beat is not None and s.player.beat.rep == 2)
+    (record,) = _next_to_the_end(done)
+    assert record["finished"] is False and record["steps_done"] == 0  # its reps cut short
+    whole = Simulation(tiny_library())
+    start(whole)
+    whole.run()
+    (record,) = [a.record for a in whole.actions if isinstance(a, RecordSession)]
+    assert record["finished"] is True and record["steps_done"] == record["steps_total"]
 
 
 def _in_mode(mode: str) -> Simulation:
@@ -286,6 +302,19 @@ def test_louder_and_quieter_change_the_volume() -> None:
     assert SetVolume(0.2) in sim.send(Command("louder"))
     assert SetVolume(-0.2) in sim.send(Command("quieter"))
     assert sim.player.mode == "running"
+
+
+def test_quieter_never_mutes_the_coach_and_the_limits_are_said() -> None:
+    """QA: four "quieter" from 0.8 silenced the coach, each still answering "Volume down."."""
+    sim = _in_mode("running")
+    assert SetVolume(0.2) in sim.send(Command("louder"))
+    assert not [a for a in sim.send(Command("louder")) if isinstance(a, SetVolume)]
+    assert sim.spoken()[-1] == phrases.ACKS["loudest"]
+    for _ in range(10):
+        sim.send(Command("quieter"))
+    changes = [a.delta for a in sim.actions if isinstance(a, SetVolume)]
+    assert 0.8 + sum(changes) == pytest.approx(MIN_VOLUME)
+    assert sim.spoken()[-1] == phrases.ACKS["quietest"]
 
 
 def test_time_left_names_the_hold_and_the_routine() -> None:
@@ -621,8 +650,7 @@ def test_the_button_in_idle_resumes_a_resumable_session_else_starts_afresh() -> 
     assert old.player.resumable_routine() is None
     old.send(Command("start", source="button"))
     assert old.player.mode == "running" and not old.spoken()[0].startswith("Welcome back.")
-    started = old.player.snapshot()
-    assert started is not None and started["beat"] == 0  # from the top, as before
+    assert old.player.index == 0  # from the top, as before
 
 
 def test_a_sessions_minutes_leave_out_breaks_and_the_gap_before_a_resume() -> None:
@@ -643,3 +671,46 @@ def test_a_sessions_minutes_leave_out_breaks_and_the_gap_before_a_resume() -> No
     elapsed = record["ended_at"] - record["started_at"]
     assert elapsed > 10 * 3600
     assert record["active_s"] == pytest.approx(before + 5.0 + (sim.now - began), abs=2 * TICK)
+
+
+def test_an_interrupted_session_that_is_never_resumed_goes_into_the_history() -> None:
+    """QA: a session cut off by a restart vanished when another began, or when 'resume'
+    found it too old: 4 of 9 sessions were missing from the history and the streak."""
+    library = tiny_library()
+    snap, saved_wall = _snapshot_mid_hold(library)
+    replaced = Simulation(library, saved=snap, wall_start=saved_wall + 600)
+    replaced.send(Command("start"))
+    expired = Simulation(library, saved=snap, wall_start=saved_wall + 13 * 3600)
+    expired.send(Command("resume"))
+    assert phrases.TOO_OLD in expired.spoken()
+    for sim in (replaced, expired):
+        (record,) = [a.record for a in sim.actions if isinstance(a, RecordSession)]
+        assert record["outcome"] == "interrupted" and record["finished"] is False
+        assert record["started_at"] == snap["started_at"]
+        assert record["ended_at"] == snap["saved_at"] == saved_wall
+        assert record["active_s"] == snap["active_s"]
+        assert record["routine"] == "tiny" and record["steps_total"] == 3
+    assert replaced.player.mode == "running"
+
+
+def test_a_new_routine_starts_at_the_configured_pace() -> None:
+    """QA: "slower" carried over into the next routine (until a restart reset it)."""
+    sim = Simulation(tiny_library())
+    start(sim)
+    sim.send(Command("slower"))
+    assert sim.player.pace > 1.0
+    sim.send(Command("stop"))
+    sim.send(Command("start"))
+    assert sim.player.pace == 1.0
+
+
+def test_a_session_saved_before_its_first_hold_is_not_counted_when_replaced() -> None:
+    """QA: a start and a restart during the props wait counted as a day stretched."""
+    library = tiny_library()
+    early = Simulation(library)
+    start(early)
+    snap = early.player.snapshot()
+    assert snap is not None and snap["exercised"] is False
+    later = Simulation(library, saved=snap, wall_start=early.wall_start + 600)
+    later.send(Command("start"))
+    assert not [a for a in later.actions if isinstance(a, RecordSession)]

@@ -50,8 +50,11 @@ def test_random_sessions_never_break_the_player(
             assert player.mode == "idle"
     sim.send(Command("stop"))
     assert player.mode == "idle"
-    starts = sum(1 for a in sim.actions if isinstance(a, RecordSession))
-    assert starts == _sessions_begun(sim)
+    records = [a.record for a in sim.actions if isinstance(a, RecordSession)]
+    # one record at most a session, none for a session stopped before its first hold; its
+    # active time (kept to 0.1 s) within its span
+    assert len(records) <= _sessions_begun(sim)
+    assert all(0.0 <= r["active_s"] <= r["ended_at"] - r["started_at"] + 0.05 for r in records)
 
 
 def _sessions_begun(sim: Simulation) -> int:

@@ -518,7 +518,7 @@ def run_exits_1(tmp_path: Path, *args: str) -> str:
     [
         ("log_level: loud\n", ["log_level", "debug, info, warning, error"]),
         ("volumme: 0.5\n", ["volumme", "Did you mean 'volume'"]),
-        ("volume: 3\n", ["volume", "0.0 to 1.0"]),
+        ("volume: 3\n", ["volume", "0.2 to 1.0"]),
         ("default_routine: uper_back\n", ["default_routine", "Did you mean 'upper_back'?"]),
         ("wake_word: ''\n", ["wake_word", "is empty"]),
     ],

@@ -89,7 +89,8 @@ def test_show_prints_the_timed_plan(capsys: pytest.CaptureFixture[str]) -> None:
 def test_show_simulate_prints_a_timeline(capsys: pytest.CaptureFixture[str]) -> None:
     if real_library() is None:
         pytest.skip("the shipped library is not there yet")
-    assert main(["show", "quick stretch", "--simulate", "t=30 pause; t=45 resume; t=60 stop"]) == 0
+    script = "t=30 pause; t=45 resume; t=150 stop"  # stopped in cat-cow's rest: a session
+    assert main(["show", "quick stretch", "--simulate", script]) == 0
     out = capsys.readouterr().out
     assert "command  pause" in out and "command  stop" in out and "record" in out
 

@@ -55,6 +55,8 @@ ACKS = {
     "fastest": "That is already the quickest pace.",
     "louder": "Volume up.",
     "quieter": "Volume down.",
+    "loudest": "That is as loud as I go.",
+    "quietest": "That is as quiet as I go.",
 }
 
 

@@ -54,6 +54,8 @@ TICK_COUNTDOWN_MIN_S = 4.0
 MOVE_COUNT_SLACK_S = 0.2  # a moving rep's count is spoken only if it fits in the rep
 SPEECH_WATCHDOG_S = 30.0  # a SpeechDone this overdue was lost: go on rather than hang
 READY_REMINDER_S = 30.0  # while waiting for the props: remind this often
+# "quieter" stops here: at 0 the coach is silent, and the person cannot tell why.
+MIN_VOLUME = 0.2
 WHAT_TIMED = {"hold": "hold", "move": "rep", "rest": "rest", "gap": "break"}
 SpeakKind = Literal["instruction", "ack", "count", "cue", "info"]
 
@@ -63,6 +65,7 @@ class PlayerSettings:
     default_routine: str | None = None  # None: the library's default
     resume_window_hours: float = 12.0
     pace: float = 1.0
+    volume: float = 0.8  # the speaker's volume at start (Settings.volume)
     volume_step: float = 0.2
     led_interval_s: float = 0.5
     speech_seconds: SpeechTimer = estimate_speech_seconds  # for plans and time left
@@ -89,6 +92,9 @@ class _Session:
     # before a resume.
     active_s: float = 0.0
     counted_to: float | None = None  # the clock time active_s runs to; None: not counting
+    # A hold or a moving rep has begun: before that (the intro, the props) nothing was done,
+    # and there is no session to count in the history or the streak.
+    exercised: bool = False
 
 
 def clamp_pace(pace: float) -> float:
@@ -116,6 +122,7 @@ class Player:
         self._mode: Mode = "idle"
         self._phase: Phase = "none"  # within running: speaking, lead-in before a hold, timing
         self.pace = clamp_pace(self.settings.pace)
+        self.volume = self.settings.volume  # the speaker's, followed here to know its limits
         self.plan: Plan | None = None
         self.index = 0
         self.last_routine = str(saved.get("routine", "")) if saved else ""
@@ -204,6 +211,9 @@ class Player:
             session.active_s += max(0.0, now - session.counted_to)
         coaching = self._mode == "running" and self._phase != "ready"
         session.counted_to = now if coaching else None
+        beat = self.beat
+        if self._phase == "timed" and beat is not None and beat.kind in ("hold", "move"):
+            session.exercised = True
 
     def _active_s(self, session: _Session) -> float:
         """The session's active time up to now (without counting it in)."""
@@ -370,11 +380,14 @@ class Player:
 
     def _end_session(self, finished: bool) -> list[Action]:
         out: list[Action] = []
-        if self._session is not None:
+        if self._session is not None and self._session.exercised:
             out.append(RecordSession(self._record(self._session, finished)))
         self._session = None
         self._mode, self._phase = "idle", "none"
         self._awaiting = self._jump = self._held = self.saved = None
+        # "slower" in a routine was for that one (a restart forgot it anyway, so the next ran
+        # at either pace); said while idle, it still sets the next routine's
+        self.pace = clamp_pace(self.settings.pace)
         out.append(SaveProgress(None))
         return out + self._set_led(LedState.READY)
 
@@ -385,6 +398,9 @@ class Player:
         for seg in plan.exercise_segments():
             by_step.setdefault(seg.step, set()).add(seg.index)
         done = sum(1 for segs in by_step.values() if segs <= session.completed)
+        # "next" all the way to the end is not a finished routine
+        finished = finished and done > 0
+        outcome = "finished" if finished else "stopped"
         return {
             "routine": session.routine.id,
             "name": session.routine.name,
@@ -394,7 +410,7 @@ class Player:
             "steps_done": done,
             "steps_total": len(session.routine.steps),
             "finished": finished,
-            "outcome": "finished" if finished else "stopped",
+            "outcome": outcome,
             "resumed": session.resumed,
         }
 
@@ -420,6 +436,7 @@ class Player:
             "pace": self.pace,
             "started_at": self._session.started_at,
             "active_s": self._active_s(self._session),
+            "exercised": self._session.exercised,
             "saved_at": self.wall(),
         }
 
@@ -496,7 +513,15 @@ class Player:
         if routine is None:
             listing = phrases.list_text(self.library)
             return self._reply(f"{phrases.UNKNOWN_ROUTINE} {listing}", "info")
-        return [StopSpeech(), *self._begin(routine, resumed=False), *self._enter(0)]
+        out = [StopSpeech(), *self._close_saved()]
+        return out + self._begin(routine, resumed=False) + self._enter(0)
+
+    def _close_saved(self) -> list[Action]:
+        """An interrupted session that a new one replaces goes into the history as stopped
+        where it was saved, instead of vanishing with the state file it is replaced in."""
+        saved, self.saved = self.saved, None
+        record = interrupted_record(saved, self.library) if saved else None
+        return [RecordSession(record)] if record else []
 
     def _begin(
         self,
@@ -511,7 +536,8 @@ class Player:
         self.plan = build_plan(self.library, routine, self.pace, self.settings.speech_seconds)
         self._mode, self.last_routine, self._jump = "running", routine.id, None
         began = self.wall() if started_at is None else started_at
-        self._session = _Session(routine, began, resumed, active_s=active_s)
+        # a resumed session was saved mid-exercise (or its intro: a small overcount)
+        self._session = _Session(routine, began, resumed, active_s=active_s, exercised=resumed)
         return [Log(f"{'resuming' if resumed else 'starting'} routine {routine.id}")]
 
     def _cmd_stop(self, cmd: Command) -> list[Action]:
@@ -697,10 +723,19 @@ class Player:
         return self._reply(phrases.needs_text(routine, props), "info")
 
     def _cmd_louder(self, cmd: Command) -> list[Action]:
-        return [SetVolume(self.settings.volume_step), *self._reply(phrases.ACKS["louder"])]
+        return self._change_volume(self.settings.volume_step, "louder", "loudest")
 
     def _cmd_quieter(self, cmd: Command) -> list[Action]:
-        return [SetVolume(-self.settings.volume_step), *self._reply(phrases.ACKS["quieter"])]
+        return self._change_volume(-self.settings.volume_step, "quieter", "quietest")
+
+    def _change_volume(self, step: float, done: str, at_limit: str) -> list[Action]:
+        """Within MIN_VOLUME..1: "quieter" must never mute the coach, whose every reply
+        would then be unheard, "Volume down." among them."""
+        level = min(1.0, max(MIN_VOLUME, self.volume + step))
+        if abs(level - self.volume) < EPS:
+            return self._reply(phrases.ACKS[at_limit])
+        delta, self.volume = level - self.volume, level
+        return [SetVolume(round(delta, 6)), *self._reply(phrases.ACKS[done])]
 
     # --- resume after a restart ------------------------------------------------------------
 
@@ -728,7 +763,14 @@ class Player:
             return [*out, *self._reply(phrases.UNUSABLE_SESSION), Log(why, "warning")]
         routine, pace, target, remaining, started_at, active_s, saved_at = place
         if self.wall() - saved_at > self.settings.resume_window_hours * 3600:
-            return [SaveProgress(None), *self._reply(phrases.TOO_OLD), Log("saved session too old")]
+            record = interrupted_record(saved, self.library)
+            gone = [RecordSession(record)] if record else []
+            return [
+                *gone,
+                SaveProgress(None),
+                *self._reply(phrases.TOO_OLD),
+                Log("saved session too old"),
+            ]
         out = [StopSpeech(), *self._begin(routine, True, pace, started_at, active_s)]
         out += self._reply(phrases.welcome_back(routine))
         assert self.plan is not None
@@ -822,6 +864,37 @@ def _relocate(plan: Plan, saved: Mapping[str, Any]) -> int | None:
         if (beat.step, beat.set, beat.side, beat.rep) == place and kind_fits:
             return i
     return None
+
+
+def interrupted_record(saved: Mapping[str, Any], library: Library) -> dict[str, Any] | None:
+    """The history record of a saved session that was never resumed: stopped at its save
+    time, the exercises before the saved one done. None when the file cannot say when."""
+    try:
+        saved_at = _number(saved, "saved_at", None)
+        started_at = _number(saved, "started_at", saved_at)
+        active_s = _number(saved, "active_s", None)
+    except ValueError:
+        return None
+    if saved_at is None or started_at is None or saved.get("exercised") is False:
+        return None  # no time to record it at, or nothing was done (older files: done)
+    rid = str(saved.get("routine", "?"))
+    routine = library.routines.get(rid)
+    step = saved.get("step")
+    done = step if isinstance(step, int) and not isinstance(step, bool) and step > 0 else 0
+    record: dict[str, Any] = {
+        "routine": rid,
+        "name": routine.name if routine else rid,
+        "started_at": started_at,
+        "ended_at": saved_at,
+        "steps_done": min(done, len(routine.steps)) if routine else done,
+        "steps_total": len(routine.steps) if routine else None,
+        "finished": False,
+        "outcome": "interrupted",
+        "resumed": False,
+    }
+    if active_s is not None:
+        record["active_s"] = active_s
+    return record
 
 
 def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:

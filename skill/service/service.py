@@ -294,6 +294,7 @@ class Service:
             settings=PlayerSettings(
                 default_routine=settings.default_routine,
                 resume_window_hours=settings.resume_window_hours,
+                volume=settings.volume,
                 has_button=self.has_button,
             ),
             saved=self.store.load_saved(),
