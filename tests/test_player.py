@@ -173,12 +173,13 @@ def test_next_back_and_repeat_move_between_parts() -> None:
     assert sim.spoken()[-1].startswith("Roll.")
     sim.send(Command("back"))
     assert sim.spoken()[-1].startswith("Right side.")
-    # repeat during the second rep: the instruction again, then that rep's count, full hold.
+    # repeat during the second rep: the instruction again, counting that rep, full hold.
     run_until(sim, lambda s: in_hold(s) and s.player.beat is not None and s.player.beat.rep == 2)
     sim.send(Command("repeat"))
     assert sim.spoken()[-1].startswith("Right side.")
+    assert sim.spoken()[-1].endswith("Hold. Two of two.")
     run_until(sim, in_hold)
-    assert sim.spoken()[-1] == "Two of two. Back into the stretch."
+    assert sim.player.beat is not None and sim.player.beat.rep == 2
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
 
 

@@ -189,7 +189,9 @@ def routine_phrases(library: Library, routine: Routine, speech: plan.SpeechTimer
     """Every sentence a no-command run of `routine` says, at every reachable pace."""
     texts: list[str] = []
     for pace in PACES:
-        texts += [b.text for b in plan.build_plan(library, routine, pace, speech).beats if b.text]
+        built = plan.build_plan(library, routine, pace, speech)
+        texts += [b.text for b in built.beats if b.text]
+        texts += built.openings.values()  # going back into a later rep: resume, repeat
     return _sentences(texts)
 
 

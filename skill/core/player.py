@@ -36,6 +36,7 @@ from skill.core.exercise import Exercise, Library, Routine, find_routine
 from skill.core.plan import (
     Beat,
     Plan,
+    Segment,
     SpeechTimer,
     build_plan,
     estimate_speech_seconds,
@@ -293,12 +294,27 @@ class Player:
     def _start_say(self, beat: Beat) -> list[Action]:
         assert self.plan is not None
         out: list[Action] = [PlayCue(beat.cue)] if beat.cue else []
-        speak = self._speak(fill_side(beat.text, beat.side), "instruction", wait=True)
+        speak = self._speak(self._words(beat), "instruction", wait=True)
         self._phase, self._awaiting, self._held = "say", speak.utterance_id, None
         out += [speak, *self._set_led(LedState.SPEAKING)]
         if self.index == self.plan.segment_of(self.index).start:
             out.append(self._save())
         return out
+
+    def _words(self, beat: Beat) -> str:
+        """What a spoken beat says. A segment entered on the way to a later rep (resume,
+        repeat) opens counting that rep: rep 1's count would tell the person rep 1 begins."""
+        assert self.plan is not None
+        here = self.plan.segment_of(self.index)
+        if self._jump is not None and self.index == here.start:
+            return self.plan.opening(here.index, self.plan.beats[self._jump[0]].rep)
+        return fill_side(beat.text, beat.side)
+
+    def _rep_ahead(self, index: int, here: Segment) -> int | None:
+        """The hold or moving rep at or after beat `index` in its segment (None: past them)."""
+        assert self.plan is not None
+        reps = (i for i in range(index, here.end) if self.plan.beats[i].kind in ("hold", "move"))
+        return next(reps, None)
 
     def _start_ready(self) -> list[Action]:
         """Wait, untimed, for ready, start or a short press: the props are being fetched."""
@@ -582,18 +598,18 @@ class Player:
         cautions = spoken_cautions(exercise) if exercise else []
         if cautions and " ".join(cautions) not in self.plan.beats[here.start].text:
             ack = " ".join([ack, *cautions])  # said again even where the segment does not
-        out = self._jump_to(ack, here.start)
-        if beat.rep > 1 and index > here.start:
-            first = next(
-                i
-                for i in range(here.start, here.end)
-                if self.plan.beats[i].rep == beat.rep and self.plan.beats[i].kind != "gap"
-            )
-            self._jump = (first, None)
-        return out
+        then = None
+        if beat.rep > 1 and index > here.start:  # this rep again, whole, after the instructions
+            ahead = (i for i in range(here.start, here.end) if self.plan.beats[i].rep == beat.rep)
+            rep = self._rep_ahead(next(ahead), here)
+            then = None if rep is None else (rep, None)
+        return self._jump_to(ack, here.start, then)
 
-    def _jump_to(self, ack: str, index: int) -> list[Action]:
-        self._mode, self._awaiting, self._jump, self._held = "running", None, None, None
+    def _jump_to(
+        self, ack: str, index: int, then: tuple[int, float | None] | None = None
+    ) -> list[Action]:
+        """Cut what is said, answer, and enter beat `index` (on the way to `then`, if given)."""
+        self._mode, self._awaiting, self._jump, self._held = "running", None, then, None
         return [StopSpeech(), *self._reply(ack), *self._enter(index)]
 
     def _cmd_time_left(self, cmd: Command) -> list[Action]:
@@ -731,11 +747,25 @@ class Player:
             return [SaveProgress(None), *self._reply(phrases.TOO_OLD), Log("saved session too old")]
         out = [StopSpeech(), *self._begin(routine, True, pace, started_at, active_s)]
         out += self._reply(phrases.welcome_back(routine))
+        return out + self._go_back_to(target, remaining)
+
+    def _go_back_to(self, target: int, remaining: float | None) -> list[Action]:
+        """Enter a saved place through words that lead into it: a rep (or the gap or words
+        before it) through the exercise's instructions, counting that rep, as the person must
+        get back into position; a rest or gap after the holds through the words that began
+        it ("Rest. Next: ..."), not the finished exercise's setup; the intro from its start.
+        The jump is set before _enter, so the save it makes is the saved place."""
         assert self.plan is not None
-        start = self.plan.segment_of(target).start
-        if target != start:
-            self._jump = (target, remaining)  # before _enter: its save is the saved place
-        return out + self._enter(start)
+        here = self.plan.segment_of(target)
+        rep = self._rep_ahead(target, here) if here.kind == "exercise" else None
+        if rep is not None:
+            hold = rep == target and self.plan.beats[rep].kind == "hold"
+            self._jump = (rep, remaining if hold else None)  # a moving rep again, counted
+            return self._enter(here.start)
+        said = max(i for i in range(here.start, target + 1) if self.plan.beats[i].kind == "say")
+        if said != target:
+            self._jump = (target, remaining)
+        return self._enter(said)
 
     def _locate(
         self, saved: Mapping[str, Any]

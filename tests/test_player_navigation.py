@@ -1,0 +1,149 @@
+"""Going back into a place (resume after a restart, repeat), and moving at the edges of a
+routine (the props wait, the intro, the closing words): what the person hears must match
+what the coach does next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_player_support import real_library, run_until, start, tiny_library
+
+from skill.core import phrases
+from skill.core.events import Command, Speak
+from skill.core.exercise import Library
+from skill.core.plan import build_plan
+from skill.core.simulate import Simulation
+
+TICK = 0.1
+HANDS_AND_KNEES = "Come onto your hands and knees."  # cat-cow's setup
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    lib = real_library()
+    assert lib is not None
+    return lib
+
+
+def at(sim: Simulation, kind: str, step: int, rep: int, side: str | None = None) -> bool:
+    """The player is timing beat `kind` of that step, rep (and side)."""
+    beat = sim.player.beat
+    return (
+        sim.player.phase == "timed"
+        and beat is not None
+        and (beat.kind, beat.step, beat.rep) == (kind, step, rep)
+        and (side is None or beat.side == side)
+    )
+
+
+def said_since(sim: Simulation, count: int) -> list[str]:
+    return [a.text for a in sim.actions[count:] if isinstance(a, Speak)]
+
+
+def resumed(library: Library, snap: dict[str, object]) -> Simulation:
+    """A new player, ten minutes later, told to resume `snap`."""
+    sim = Simulation(library, saved=snap, wall_start=1_700_000_000.0 + 600)
+    sim.send(Command("resume"))
+    return sim
+
+
+def snapshot_at(library: Library, kind: str, step: int, rep: int, left: float) -> dict[str, Any]:
+    """quick_stretch saved with `left` seconds of that beat to go (left side)."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, kind, step, rep, "left" if step == 1 else None))
+    assert sim.player.remaining_hold is not None
+    sim.advance_to(sim.now + sim.player.remaining_hold - left)
+    snap = sim.player.snapshot()
+    assert snap is not None and snap["remaining"] == pytest.approx(left, abs=TICK)
+    return snap
+
+
+# --- bug 1: resume and repeat count the rep they go back to ---------------------------------
+
+
+def test_resume_in_rep_three_counts_rep_three_then_holds_what_was_left(library: Library) -> None:
+    """QA: 'Hold. One of three.', a silent 5.8 s, then 'Switch sides': reps 2-3 unheard."""
+    sim = resumed(library, snapshot_at(library, "hold", step=1, rep=3, left=5.8))
+    opening = sim.spoken()[1]
+    assert opening.startswith("Side-lying rotation.") and "Lie on your left side." in opening
+    assert opening.endswith("Hold. Three of three."), opening
+    assert "One of three." not in opening
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
+    assert len(sim.spoken()) == 2  # straight from the count into the hold
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.side == "right")
+    words = [a.text for a in sim.actions if isinstance(a, Speak) and a.kind != "count"]
+    assert words[2] == "Come back to the middle. Switch sides."
+
+
+def test_a_break_during_the_resumed_instructions_keeps_the_rep_count(library: Library) -> None:
+    sim = resumed(library, snapshot_at(library, "hold", step=1, rep=3, left=5.8))
+    sim.advance_to(2.0)
+    sim.send(Command("pause"))
+    sim.send(Command("resume"))
+    assert sim.spoken()[-1].endswith("Hold. Three of three."), sim.spoken()[-1]
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
+
+
+def test_resume_in_the_rest_after_an_exercise_says_what_comes_next(library: Library) -> None:
+    """QA: cat-cow's whole setup again, a 6.8 s rest, then the next exercise (cat-cow skipped)."""
+    sim = resumed(library, snapshot_at(library, "rest", step=0, rep=0, left=6.8))
+    assert sim.spoken()[1:] == ["Relax. Rest. Next: side-lying rotation."]
+    run_until(sim, lambda s: at(s, "rest", step=0, rep=0))
+    assert sim.player.remaining_hold == pytest.approx(6.8, abs=TICK)
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.step == 1)
+    assert sim.spoken()[-1].startswith("Side-lying rotation.")
+    assert not any(HANDS_AND_KNEES in t for t in sim.spoken())
+
+
+def test_resume_in_the_gap_before_a_rep_counts_that_rep_with_a_full_hold(
+    library: Library,
+) -> None:
+    snap = snapshot_at(library, "gap", step=1, rep=3, left=1.0)
+    sim = resumed(library, snap)
+    assert sim.spoken()[1].endswith("Hold. Three of three.")
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
+    assert len(sim.spoken()) == 2
+
+
+def test_repeat_in_rep_three_counts_rep_three_once(library: Library) -> None:
+    """QA: '...Hold. One of three.' then at once 'Three of three. Back into the stretch.'"""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3, side="left"))
+    before = len(sim.actions)
+    sim.send(Command("repeat"))
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    said = said_since(sim, before)
+    assert said[0] == phrases.ACKS["repeat"]
+    assert said[1].endswith("Hold. Three of three.") and "One of three." not in said[1]
+    assert len(said) == 2, said
+    assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
+
+
+def test_repeat_in_an_alternating_rep_names_that_reps_side() -> None:
+    sim = Simulation(tiny_library())
+    start(sim, "other_one")
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=2))  # bird: rep 2 is the right side
+    sim.send(Command("repeat"))
+    opening = sim.spoken()[-1]
+    assert "Right side. Reach right." in opening and opening.endswith("Hold. Two of four.")
+    assert "left" not in opening.lower()
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=2, side="right"))
+
+
+def test_every_rep_a_repeat_goes_back_to_is_pre_rendered() -> None:
+    for library in filter(None, (tiny_library(), real_library())):
+        known = phrases.all_phrases(library)
+        for routine in library.routines.values():
+            plan = build_plan(library, routine)
+            for index, beat in enumerate(plan.beats):
+                if beat.kind not in ("hold", "move") or beat.rep < 2:
+                    continue
+                text = plan.opening(plan.segment_of(index).index, beat.rep)
+                missing = set(phrases.split_sentences(text)) - known
+                assert not missing, (routine.id, missing)
