@@ -10,7 +10,7 @@ import pytest
 from test_player_support import real_library, run_until, start, tiny_library
 
 from skill.core import phrases
-from skill.core.events import Command, Speak
+from skill.core.events import Command, Speak, StopSpeech
 from skill.core.exercise import Library
 from skill.core.plan import build_plan
 from skill.core.simulate import Simulation
@@ -147,3 +147,67 @@ def test_every_rep_a_repeat_goes_back_to_is_pre_rendered() -> None:
                 text = plan.opening(plan.segment_of(index).index, beat.rep)
                 missing = set(phrases.split_sentences(text)) - known
                 assert not missing, (routine.id, missing)
+
+
+# --- bug 2: back in the props wait or the intro stays there -----------------------------------
+
+
+def waiting_for_props(library: Library) -> Simulation:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "quick_stretch")
+    sim.advance_to(20.0)
+    assert sim.player.phase == "ready"
+    return sim
+
+
+def still_waiting(sim: Simulation) -> bool:
+    beat = sim.player.beat
+    return sim.player.phase == "ready" and beat is not None and beat.step < 0
+
+
+def test_back_while_waiting_for_the_props_keeps_waiting(library: Library) -> None:
+    """QA: 'From the top of this one.' then cat-cow, with no props and no 'ready'."""
+    sim = waiting_for_props(library)
+    for _ in range(2):  # the page's Back button twice: still nothing before
+        sim.send(Command("back"))
+        assert still_waiting(sim) and sim.player.mode == "running"
+        said = sim.spoken()[-1]
+        assert said.startswith(phrases.NOTHING_BEFORE)
+        assert "You need a blanket. Say ready when you have it." in said
+        assert set(phrases.split_sentences(said)) <= phrases.all_phrases(library)
+    assert phrases.ACKS["back_same"] not in sim.spoken()
+    sim.advance_to(sim.now + 25.0)  # no reminder yet: the request was just said
+    assert not any(t.startswith("I am waiting") for t in sim.spoken())
+    sim.send(Command("ready"))
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+
+
+def test_back_while_paused_in_the_props_wait_keeps_waiting(library: Library) -> None:
+    sim = waiting_for_props(library)
+    sim.send(Command("pause"))
+    sim.send(Command("back"))
+    assert still_waiting(sim) and sim.player.mode == "running"
+    assert "Say ready when you have it." in sim.spoken()[-1]
+
+
+def test_back_during_the_intro_lets_it_go_on(library: Library) -> None:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "quick_stretch")
+    sim.advance_to(2.0)
+    actions = sim.send(Command("back"))
+    assert not any(isinstance(a, StopSpeech) for a in actions)
+    assert [a.text for a in actions if isinstance(a, Speak)] == [phrases.NOTHING_BEFORE]
+    sim.advance_to(20.0)
+    assert still_waiting(sim)
+    tiny = Simulation(tiny_library())  # no props: the intro, then the first exercise
+    start(tiny)
+    tiny.advance_to(1.0)
+    tiny.send(Command("back"))
+    run_until(tiny, lambda s: s.player.beat is not None and s.player.beat.step == 0)
+    assert tiny.spoken()[-1].startswith("Reach.")
+    assert phrases.ACKS["back_same"] not in tiny.spoken()
+
+
+def test_the_new_replies_are_pre_rendered() -> None:
+    fixed = phrases.fixed_phrases(tiny_library())
+    assert {phrases.NOTHING_BEFORE} <= fixed

@@ -37,6 +37,7 @@ READY_BUTTON = "Or press the button once."
 UNDER_WAY = "We are under way. Carry on."
 ON_BREAK = "We are on a break. Say resume to go on."
 NOT_IN_EXERCISE = "Ask me that during an exercise."
+NOTHING_BEFORE = "There is nothing before this."  # "back" in the intro or the props wait
 NO_EASIER = "This one has no gentler version."
 NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 
@@ -168,6 +169,7 @@ def fixed_phrases(library: Library) -> set[str]:
         UNDER_WAY,
         ON_BREAK,
         NOT_IN_EXERCISE,
+        NOTHING_BEFORE,
         NO_EASIER,
         NO_HARDER,
         *option_texts(library),

@@ -213,7 +213,12 @@ def props_text(props: list[str]) -> str:
 
 def intro_text(routine: Routine, seconds: float, props: list[str] | None = None) -> str:
     text = f"{capitalize(routine.name)}, {minutes_phrase(seconds)}. {SAFETY}"
-    return f"{text} {props_text(props)} {ready_text(props)}" if props else text
+    return f"{text} {props_request(props)}" if props else text
+
+
+def props_request(props: list[str]) -> str:
+    """What the intro asks for before the coach waits: the props, and how to say ready."""
+    return f"{props_text(props)} {ready_text(props)}"
 
 
 def ready_text(props: list[str]) -> str:

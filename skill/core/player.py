@@ -41,6 +41,7 @@ from skill.core.plan import (
     build_plan,
     estimate_speech_seconds,
     fill_side,
+    props_request,
     routine_props,
     spoken_cautions,
 )
@@ -332,6 +333,13 @@ class Player:
         button = f" {phrases.READY_BUTTON}" if self.settings.has_button else ""
         return [self._speak(f"{beat.text}{button}", "info")]
 
+    def _ask_for_props(self, before: str = "") -> Speak:
+        """The intro's request again, while the coach waits: what to fetch, how to say ready."""
+        assert self.plan is not None
+        props = routine_props(self.library, self.plan.routine)
+        button = [phrases.READY_BUTTON] if self.settings.has_button else []
+        return self._speak(" ".join([before, props_request(props), *button]).strip(), "info")
+
     def _waiting_ready(self) -> bool:
         return self._mode == "running" and self._phase == "ready"
 
@@ -580,6 +588,8 @@ class Player:
             return self._reply(phrases.NOTHING_RUNNING)
         beat = self.plan.beats[self.index]
         here = self.plan.segment_of(self.index)
+        if here.kind == "intro":
+            return self._at_the_start()
         exercises = self.plan.exercise_segments()
         in_tail = here.kind == "exercise" and beat.rep == 0
         earlier = [s for s in exercises if s.index < here.index]
@@ -587,6 +597,17 @@ class Player:
             same = here if here.kind == "exercise" or not exercises else exercises[0]
             return self._jump_to(phrases.ACKS["back_same"], same.start)
         return self._jump_to(phrases.ACKS["back"], earlier[-1].start)
+
+    def _at_the_start(self) -> list[Action]:
+        """'Back' in the intro: nothing comes before it, so the intro goes on (after a break,
+        from its start) and the wait for the props goes on, asking for them again."""
+        assert self.plan is not None
+        if self._mode == "running" and self._phase == "say":
+            return self._reply(phrases.NOTHING_BEFORE)  # cutting the intro would only lose it
+        if self.plan.beats[self.index].kind != "ready":
+            return self._jump_to(phrases.NOTHING_BEFORE, self.index)
+        self._mode, self._awaiting, self._held = "running", None, None
+        return [StopSpeech(), *self._enter(self.index), self._ask_for_props(phrases.NOTHING_BEFORE)]
 
     def _cmd_repeat(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
