@@ -208,6 +208,36 @@ def test_back_during_the_intro_lets_it_go_on(library: Library) -> None:
     assert phrases.ACKS["back_same"] not in tiny.spoken()
 
 
+# --- bug 3: the props wait after a break, and "ready" said over the props sentence -------------
+
+
+def test_continue_after_a_break_in_the_props_wait_asks_for_them_again(library: Library) -> None:
+    """QA: 'Carrying on.' and then 30 s of silence."""
+    sim = waiting_for_props(library)
+    sim.send(Command("pause"))
+    sim.send(Command("resume"))
+    assert still_waiting(sim)
+    said = sim.spoken()[-1]
+    assert said.startswith("You need a blanket. Say ready when you have it."), said
+    assert phrases.ACKS["resume"] not in said
+    assert set(phrases.split_sentences(said)) <= phrases.all_phrases(library)
+
+
+def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library) -> None:
+    """QA: 'We are under way. Carry on.', then the coach waited for 'ready' all the same."""
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "quick_stretch")
+    sim.advance_to(4.0)  # the intro with the props is still being said
+    actions = sim.send(Command("ready"))
+    assert not any(isinstance(a, StopSpeech) for a in actions)  # the safety line is heard
+    assert phrases.UNDER_WAY not in sim.spoken()
+    intro_end = next(e.end for e in sim.timeline if e.kind == "say" and "You need" in e.text)
+    assert intro_end is not None
+    sim.advance_to(intro_end + 0.5)
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+    assert sim.spoken()[-1].startswith("Cat-cow.")
+
+
 def test_the_new_replies_are_pre_rendered() -> None:
     fixed = phrases.fixed_phrases(tiny_library())
     assert {phrases.NOTHING_BEFORE} <= fixed

@@ -343,6 +343,17 @@ class Player:
     def _waiting_ready(self) -> bool:
         return self._mode == "running" and self._phase == "ready"
 
+    def _props_being_asked(self) -> bool:
+        """The intro asking for the props is being said, and the wait for them comes next."""
+        nxt = self.index + 1
+        return (
+            self.plan is not None
+            and self._mode == "running"
+            and self._phase == "say"
+            and nxt < len(self.plan.beats)
+            and self.plan.beats[nxt].kind == "ready"
+        )
+
     def _start_timed(self, beat: Beat, total: float, left: float, fresh: bool) -> list[Action]:
         now = self.clock()
         self._phase, self._held = "timed", None
@@ -568,6 +579,9 @@ class Player:
             return self._resume_saved()
         self._mode = "running"
         beat = self.beat
+        if beat is not None and beat.kind == "ready":
+            # "Carrying on." and silence would hide that it still waits for "ready".
+            return [*self._enter(self.index), self._ask_for_props()]
         if beat is None or not beat.timed or self._held is None:
             return self._reply(phrases.ACKS["resume"]) + self._enter(self.index)
         text = phrases.ACKS["resume_hold" if beat.kind == "hold" else "resume"]
@@ -700,6 +714,12 @@ class Player:
     def _cmd_ready(self, cmd: Command) -> list[Action]:
         if self._waiting_ready():
             return self._advance()
+        if self._props_being_asked():
+            # Ready before the wait: the intro is said to its end (the safety line in it),
+            # then what follows the wait begins at once.
+            after_wait = self.index + 2
+            self._jump = (after_wait, None)
+            return [Log("ready while the props were being asked for: no wait")]
         if self._mode == "idle":
             return self._reply(phrases.NOTHING_RUNNING)
         if self._mode == "paused":
