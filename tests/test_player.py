@@ -192,13 +192,14 @@ def test_back_in_the_first_exercise_restarts_it() -> None:
     assert sim.spoken()[-1].startswith("Reach.")
 
 
-def test_next_at_the_end_finishes_the_routine() -> None:
+def test_next_past_the_last_part_finishes_after_the_closing_words() -> None:
     sim = Simulation(tiny_library())
     start(sim)
     for _ in range(20):
-        if sim.player.mode == "idle":
-            break
-        sim.send(Command("next"))
+        sim.send(Command("next"))  # the closing words are let be: nothing comes after them
+    assert sim.player.mode == "running"
+    assert sim.spoken()[-2:] == [phrases.NOTHING_AFTER] * 2
+    sim.run()
     assert sim.player.mode == "idle"
     assert sum(isinstance(a, RecordSession) for a in sim.actions) == 1
 

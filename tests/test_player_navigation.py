@@ -238,6 +238,33 @@ def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library) ->
     assert sim.spoken()[-1].startswith("Cat-cow.")
 
 
+# --- bug 4: next during the closing words --------------------------------------------------
+
+
+def in_closing_words(sim: Simulation) -> bool:
+    plan = sim.player.plan
+    return (
+        sim.player.beat is not None
+        and plan is not None
+        and plan.segment_of(sim.player.index).kind == "outro"
+    )
+
+
+def test_next_during_the_closing_words_lets_them_finish() -> None:
+    """QA: 'That is the end of quick stretch. Well done.' cut off by 'Skipping ahead.'"""
+    sim = Simulation(tiny_library())
+    start(sim)
+    run_until(sim, in_closing_words)
+    actions = sim.send(Command("next"))
+    assert not any(isinstance(a, StopSpeech) for a in actions)
+    assert [a.text for a in actions if isinstance(a, Speak)] == [phrases.NOTHING_AFTER]
+    assert phrases.ACKS["next"] not in sim.spoken()
+    sim.run()
+    assert sim.player.mode == "idle"
+    record = next(e.item for e in sim.timeline if e.kind == "record")
+    assert record.record["finished"] is True  # type: ignore[union-attr]
+
+
 def test_the_new_replies_are_pre_rendered() -> None:
     fixed = phrases.fixed_phrases(tiny_library())
-    assert {phrases.NOTHING_BEFORE} <= fixed
+    assert {phrases.NOTHING_BEFORE, phrases.NOTHING_AFTER} <= fixed

@@ -38,6 +38,7 @@ UNDER_WAY = "We are under way. Carry on."
 ON_BREAK = "We are on a break. Say resume to go on."
 NOT_IN_EXERCISE = "Ask me that during an exercise."
 NOTHING_BEFORE = "There is nothing before this."  # "back" in the intro or the props wait
+NOTHING_AFTER = "There is nothing after this."  # "next" during the closing words
 NO_EASIER = "This one has no gentler version."
 NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 
@@ -170,6 +171,7 @@ def fixed_phrases(library: Library) -> set[str]:
         ON_BREAK,
         NOT_IN_EXERCISE,
         NOTHING_BEFORE,
+        NOTHING_AFTER,
         NO_EASIER,
         NO_HARDER,
         *option_texts(library),

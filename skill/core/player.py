@@ -593,6 +593,8 @@ class Player:
         if self._mode == "idle" or self.plan is None:
             return self._reply(phrases.NOTHING_RUNNING)
         here = self.plan.segment_of(self.index)
+        if here.kind == "outro":
+            return self._at_the_end()
         target = self.plan.segments[min(here.index + 1, len(self.plan.segments) - 1)]
         start = target.start if target.index != here.index else len(self.plan.beats)
         return self._jump_to(phrases.ACKS["next"], start)
@@ -622,6 +624,13 @@ class Player:
             return self._jump_to(phrases.NOTHING_BEFORE, self.index)
         self._mode, self._awaiting, self._held = "running", None, None
         return [StopSpeech(), *self._enter(self.index), self._ask_for_props(phrases.NOTHING_BEFORE)]
+
+    def _at_the_end(self) -> list[Action]:
+        """'Next' during the closing words: nothing comes after them, so they are said to
+        the end (after a break, again), not cut off with "Skipping ahead."."""
+        if self._mode == "running":
+            return self._reply(phrases.NOTHING_AFTER)
+        return self._jump_to(phrases.NOTHING_AFTER, self.index)
 
     def _cmd_repeat(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
