@@ -174,12 +174,13 @@ def test_next_back_and_repeat_move_between_parts() -> None:
     assert sim.spoken()[-1].startswith("Roll.")
     sim.send(Command("back"))
     assert sim.spoken()[-1].startswith("Right side.")
-    # repeat during the second rep: the instruction again, then that rep's count, full hold.
+    # repeat during the second rep: the instruction again, counting that rep, full hold.
     run_until(sim, lambda s: in_hold(s) and s.player.beat is not None and s.player.beat.rep == 2)
     sim.send(Command("repeat"))
     assert sim.spoken()[-1].startswith("Right side.")
+    assert sim.spoken()[-1].endswith("Hold. Two of two.")
     run_until(sim, in_hold)
-    assert sim.spoken()[-1] == "Two of two. Back into the stretch."
+    assert sim.player.beat is not None and sim.player.beat.rep == 2
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
 
 
@@ -192,11 +193,18 @@ def test_back_in_the_first_exercise_restarts_it() -> None:
     assert sim.spoken()[-1].startswith("Reach.")
 
 
+def test_next_past_the_last_part_finishes_after_the_closing_words() -> None:
+    sim = Simulation(tiny_library())
+    start(sim)
+    _next_to_the_end(sim)
+    assert sim.spoken()[-3:-1] == [phrases.NOTHING_AFTER] * 2
+
+
 def _next_to_the_end(sim: Simulation) -> list[dict[str, Any]]:
     for _ in range(20):
-        if sim.player.mode == "idle":
-            break
-        sim.send(Command("next"))
+        sim.send(Command("next"))  # the closing words are let be: nothing comes after them
+    assert sim.player.mode == "running"
+    sim.run()
     assert sim.player.mode == "idle"
     return [a.record for a in sim.actions if isinstance(a, RecordSession)]
 

@@ -37,6 +37,8 @@ READY_BUTTON = "Or press the button once."
 UNDER_WAY = "We are under way. Carry on."
 ON_BREAK = "We are on a break. Say resume to go on."
 NOT_IN_EXERCISE = "Ask me that during an exercise."
+NOTHING_BEFORE = "There is nothing before this."  # "back" in the intro or the props wait
+NOTHING_AFTER = "There is nothing after this."  # "next" during the closing words
 NO_EASIER = "This one has no gentler version."
 NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 
@@ -170,6 +172,8 @@ def fixed_phrases(library: Library) -> set[str]:
         UNDER_WAY,
         ON_BREAK,
         NOT_IN_EXERCISE,
+        NOTHING_BEFORE,
+        NOTHING_AFTER,
         NO_EASIER,
         NO_HARDER,
         *option_texts(library),
@@ -191,7 +195,9 @@ def routine_phrases(library: Library, routine: Routine, speech: plan.SpeechTimer
     """Every sentence a no-command run of `routine` says, at every reachable pace."""
     texts: list[str] = []
     for pace in PACES:
-        texts += [b.text for b in plan.build_plan(library, routine, pace, speech).beats if b.text]
+        built = plan.build_plan(library, routine, pace, speech)
+        texts += [b.text for b in built.beats if b.text]
+        texts += built.openings.values()  # going back into a later rep: resume, repeat
     return _sentences(texts)
 
 

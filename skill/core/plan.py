@@ -8,8 +8,8 @@ time model). Timed beats keep their unscaled seconds; the pace is applied when p
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from skill.core.exercise import Change, Dosage, Exercise, Library, Position, Routine
@@ -141,6 +141,9 @@ class Plan:
     beats: tuple[Beat, ...]
     segments: tuple[Segment, ...]
     pace: float
+    # An exercise segment's first words for going back into it at a later rep (resume,
+    # repeat), by (segment, rep): its instructions counting that rep, on that rep's side.
+    openings: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
     def beat_seconds(
         self, beat: Beat, pace: float, speech: SpeechTimer = estimate_speech_seconds
@@ -163,6 +166,12 @@ class Plan:
 
     def exercise_segments(self) -> list[Segment]:
         return [s for s in self.segments if s.kind == "exercise"]
+
+    def opening(self, segment: int, rep: int) -> str:
+        """What begins `segment` when it is entered to go on at `rep`, sides filled: "Hold.
+        Three of three." for rep 3, as rep 1's count there would say rep 1 is starting."""
+        first = self.beats[self.segments[segment].start]
+        return self.openings.get((segment, rep), fill_side(first.text, first.side))
 
 
 def fill_side(text: str, side: str | None) -> str:
@@ -204,7 +213,12 @@ def props_text(props: list[str]) -> str:
 
 def intro_text(routine: Routine, seconds: float, props: list[str] | None = None) -> str:
     text = f"{capitalize(routine.name)}, {minutes_phrase(seconds)}. {SAFETY}"
-    return f"{text} {props_text(props)} {ready_text(props)}" if props else text
+    return f"{text} {props_request(props)}" if props else text
+
+
+def props_request(props: list[str]) -> str:
+    """What the intro asks for before the coach waits: the props, and how to say ready."""
+    return f"{props_text(props)} {ready_text(props)}"
 
 
 def ready_text(props: list[str]) -> str:
@@ -294,7 +308,7 @@ def _units(library: Library, routine: Routine) -> list[_Unit]:
     return units
 
 
-def _instruction(unit: _Unit, first_side: str | None) -> str:
+def _instruction(unit: _Unit, first_side: str | None, rep: int = 1) -> str:
     ex, d = unit.exercise, unit.dosage
     parts: list[str] = []
     if unit.first:
@@ -313,8 +327,17 @@ def _instruction(unit: _Unit, first_side: str | None) -> str:
     if d.hold_s > 0:
         parts.append(ex.hold_cue or HOLD)
         if reps > 1:
-            parts.append(count_text(1, reps))
+            parts.append(count_text(rep, reps))
     return _join(parts)
+
+
+def _openings(unit: _Unit, seg: int) -> dict[tuple[int, int], str]:
+    """The unit's instructions for each later rep: its count, and its side when they alternate."""
+    openings = {}
+    for rep in range(2, _rep_count(unit.dosage) + 1):
+        side = _rep_side(unit.dosage, unit.side, rep)
+        openings[(seg, rep)] = fill_side(_instruction(unit, side, rep), side)
+    return openings
 
 
 def _rep_count(d: Dosage) -> int:
@@ -397,7 +420,9 @@ def build_plan(
     """Flatten a routine: intro, each side/set of each exercise, rests, the closing words."""
     units = _units(library, routine)
     groups: list[tuple[SegmentKind, list[Beat], _Unit | None]] = []
+    openings: dict[tuple[int, int], str] = {}
     for n, unit in enumerate(units, start=1):
+        openings |= _openings(unit, n)
         after = units[n] if n < len(units) else None
         first_side = _rep_side(unit.dosage, unit.side, 1)
         first = Beat(
@@ -428,7 +453,7 @@ def build_plan(
     for index, (kind, group, owner) in enumerate(groups):
         segments.append(_segment(index, kind, group, len(beats), owner))
         beats += group
-    return Plan(routine, tuple(beats), tuple(segments), pace)
+    return Plan(routine, tuple(beats), tuple(segments), pace, openings)
 
 
 def planned_total(

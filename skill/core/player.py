@@ -36,10 +36,12 @@ from skill.core.exercise import Exercise, Library, Routine, find_routine
 from skill.core.plan import (
     Beat,
     Plan,
+    Segment,
     SpeechTimer,
     build_plan,
     estimate_speech_seconds,
     fill_side,
+    props_request,
     routine_props,
     spoken_cautions,
 )
@@ -303,12 +305,27 @@ class Player:
     def _start_say(self, beat: Beat) -> list[Action]:
         assert self.plan is not None
         out: list[Action] = [PlayCue(beat.cue)] if beat.cue else []
-        speak = self._speak(fill_side(beat.text, beat.side), "instruction", wait=True)
+        speak = self._speak(self._words(beat), "instruction", wait=True)
         self._phase, self._awaiting, self._held = "say", speak.utterance_id, None
         out += [speak, *self._set_led(LedState.SPEAKING)]
         if self.index == self.plan.segment_of(self.index).start:
             out.append(self._save())
         return out
+
+    def _words(self, beat: Beat) -> str:
+        """What a spoken beat says. A segment entered on the way to a later rep (resume,
+        repeat) opens counting that rep: rep 1's count would tell the person rep 1 begins."""
+        assert self.plan is not None
+        here = self.plan.segment_of(self.index)
+        if self._jump is not None and self.index == here.start:
+            return self.plan.opening(here.index, self.plan.beats[self._jump[0]].rep)
+        return fill_side(beat.text, beat.side)
+
+    def _rep_ahead(self, index: int, here: Segment) -> int | None:
+        """The hold or moving rep at or after beat `index` in its segment (None: past them)."""
+        assert self.plan is not None
+        reps = (i for i in range(index, here.end) if self.plan.beats[i].kind in ("hold", "move"))
+        return next(reps, None)
 
     def _start_ready(self) -> list[Action]:
         """Wait, untimed, for ready, start or a short press: the props are being fetched."""
@@ -326,8 +343,26 @@ class Player:
         button = f" {phrases.READY_BUTTON}" if self.settings.has_button else ""
         return [self._speak(f"{beat.text}{button}", "info")]
 
+    def _ask_for_props(self, before: str = "") -> Speak:
+        """The intro's request again, while the coach waits: what to fetch, how to say ready."""
+        assert self.plan is not None
+        props = routine_props(self.library, self.plan.routine)
+        button = [phrases.READY_BUTTON] if self.settings.has_button else []
+        return self._speak(" ".join([before, props_request(props), *button]).strip(), "info")
+
     def _waiting_ready(self) -> bool:
         return self._mode == "running" and self._phase == "ready"
+
+    def _props_being_asked(self) -> bool:
+        """The intro asking for the props is being said, and the wait for them comes next."""
+        nxt = self.index + 1
+        return (
+            self.plan is not None
+            and self._mode == "running"
+            and self._phase == "say"
+            and nxt < len(self.plan.beats)
+            and self.plan.beats[nxt].kind == "ready"
+        )
 
     def _start_timed(self, beat: Beat, total: float, left: float, fresh: bool) -> list[Action]:
         now = self.clock()
@@ -570,6 +605,9 @@ class Player:
             return self._resume_saved()
         self._mode = "running"
         beat = self.beat
+        if beat is not None and beat.kind == "ready":
+            # "Carrying on." and silence would hide that it still waits for "ready".
+            return [*self._enter(self.index), self._ask_for_props()]
         if beat is None or not beat.timed or self._held is None:
             return self._reply(phrases.ACKS["resume"]) + self._enter(self.index)
         text = phrases.ACKS["resume_hold" if beat.kind == "hold" else "resume"]
@@ -581,6 +619,8 @@ class Player:
         if self._mode == "idle" or self.plan is None:
             return self._reply(phrases.NOTHING_RUNNING)
         here = self.plan.segment_of(self.index)
+        if here.kind == "outro":
+            return self._at_the_end()
         target = self.plan.segments[min(here.index + 1, len(self.plan.segments) - 1)]
         start = target.start if target.index != here.index else len(self.plan.beats)
         return self._jump_to(phrases.ACKS["next"], start)
@@ -590,6 +630,8 @@ class Player:
             return self._reply(phrases.NOTHING_RUNNING)
         beat = self.plan.beats[self.index]
         here = self.plan.segment_of(self.index)
+        if here.kind == "intro":
+            return self._at_the_start()
         exercises = self.plan.exercise_segments()
         in_tail = here.kind == "exercise" and beat.rep == 0
         earlier = [s for s in exercises if s.index < here.index]
@@ -597,6 +639,24 @@ class Player:
             same = here if here.kind == "exercise" or not exercises else exercises[0]
             return self._jump_to(phrases.ACKS["back_same"], same.start)
         return self._jump_to(phrases.ACKS["back"], earlier[-1].start)
+
+    def _at_the_start(self) -> list[Action]:
+        """'Back' in the intro: nothing comes before it, so the intro goes on (after a break,
+        from its start) and the wait for the props goes on, asking for them again."""
+        assert self.plan is not None
+        if self._mode == "running" and self._phase == "say":
+            return self._reply(phrases.NOTHING_BEFORE)  # cutting the intro would only lose it
+        if self.plan.beats[self.index].kind != "ready":
+            return self._jump_to(phrases.NOTHING_BEFORE, self.index)
+        self._mode, self._awaiting, self._held = "running", None, None
+        return [StopSpeech(), *self._enter(self.index), self._ask_for_props(phrases.NOTHING_BEFORE)]
+
+    def _at_the_end(self) -> list[Action]:
+        """'Next' during the closing words: nothing comes after them, so they are said to
+        the end (after a break, again), not cut off with "Skipping ahead."."""
+        if self._mode == "running":
+            return self._reply(phrases.NOTHING_AFTER)
+        return self._jump_to(phrases.NOTHING_AFTER, self.index)
 
     def _cmd_repeat(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
@@ -608,18 +668,18 @@ class Player:
         cautions = spoken_cautions(exercise) if exercise else []
         if cautions and " ".join(cautions) not in self.plan.beats[here.start].text:
             ack = " ".join([ack, *cautions])  # said again even where the segment does not
-        out = self._jump_to(ack, here.start)
-        if beat.rep > 1 and index > here.start:
-            first = next(
-                i
-                for i in range(here.start, here.end)
-                if self.plan.beats[i].rep == beat.rep and self.plan.beats[i].kind != "gap"
-            )
-            self._jump = (first, None)
-        return out
+        then = None
+        if beat.rep > 1 and index > here.start:  # this rep again, whole, after the instructions
+            ahead = (i for i in range(here.start, here.end) if self.plan.beats[i].rep == beat.rep)
+            rep = self._rep_ahead(next(ahead), here)
+            then = None if rep is None else (rep, None)
+        return self._jump_to(ack, here.start, then)
 
-    def _jump_to(self, ack: str, index: int) -> list[Action]:
-        self._mode, self._awaiting, self._jump, self._held = "running", None, None, None
+    def _jump_to(
+        self, ack: str, index: int, then: tuple[int, float | None] | None = None
+    ) -> list[Action]:
+        """Cut what is said, answer, and enter beat `index` (on the way to `then`, if given)."""
+        self._mode, self._awaiting, self._jump, self._held = "running", None, then, None
         return [StopSpeech(), *self._reply(ack), *self._enter(index)]
 
     def _cmd_time_left(self, cmd: Command) -> list[Action]:
@@ -689,6 +749,12 @@ class Player:
     def _cmd_ready(self, cmd: Command) -> list[Action]:
         if self._waiting_ready():
             return self._advance()
+        if self._props_being_asked():
+            # Ready before the wait: the intro is said to its end (the safety line in it),
+            # then what follows the wait begins at once.
+            after_wait = self.index + 2
+            self._jump = (after_wait, None)
+            return [Log("ready while the props were being asked for: no wait")]
         if self._mode == "idle":
             return self._reply(phrases.NOTHING_RUNNING)
         if self._mode == "paused":
@@ -773,11 +839,25 @@ class Player:
             ]
         out = [StopSpeech(), *self._begin(routine, True, pace, started_at, active_s)]
         out += self._reply(phrases.welcome_back(routine))
+        return out + self._go_back_to(target, remaining)
+
+    def _go_back_to(self, target: int, remaining: float | None) -> list[Action]:
+        """Enter a saved place through words that lead into it: a rep (or the gap or words
+        before it) through the exercise's instructions, counting that rep, as the person must
+        get back into position; a rest or gap after the holds through the words that began
+        it ("Rest. Next: ..."), not the finished exercise's setup; the intro from its start.
+        The jump is set before _enter, so the save it makes is the saved place."""
         assert self.plan is not None
-        start = self.plan.segment_of(target).start
-        if target != start:
-            self._jump = (target, remaining)  # before _enter: its save is the saved place
-        return out + self._enter(start)
+        here = self.plan.segment_of(target)
+        rep = self._rep_ahead(target, here) if here.kind == "exercise" else None
+        if rep is not None:
+            hold = rep == target and self.plan.beats[rep].kind == "hold"
+            self._jump = (rep, remaining if hold else None)  # a moving rep again, counted
+            return self._enter(here.start)
+        said = max(i for i in range(here.start, target + 1) if self.plan.beats[i].kind == "say")
+        if said != target:
+            self._jump = (target, remaining)
+        return self._enter(said)
 
     def _locate(
         self, saved: Mapping[str, Any]

@@ -1,0 +1,270 @@
+"""Going back into a place (resume after a restart, repeat), and moving at the edges of a
+routine (the props wait, the intro, the closing words): what the person hears must match
+what the coach does next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_player_support import real_library, run_until, start, tiny_library
+
+from skill.core import phrases
+from skill.core.events import Command, Speak, StopSpeech
+from skill.core.exercise import Library
+from skill.core.plan import build_plan
+from skill.core.simulate import Simulation
+
+TICK = 0.1
+HANDS_AND_KNEES = "Come onto your hands and knees."  # cat-cow's setup
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    lib = real_library()
+    assert lib is not None
+    return lib
+
+
+def at(sim: Simulation, kind: str, step: int, rep: int, side: str | None = None) -> bool:
+    """The player is timing beat `kind` of that step, rep (and side)."""
+    beat = sim.player.beat
+    return (
+        sim.player.phase == "timed"
+        and beat is not None
+        and (beat.kind, beat.step, beat.rep) == (kind, step, rep)
+        and (side is None or beat.side == side)
+    )
+
+
+def said_since(sim: Simulation, count: int) -> list[str]:
+    return [a.text for a in sim.actions[count:] if isinstance(a, Speak)]
+
+
+def resumed(library: Library, snap: dict[str, object]) -> Simulation:
+    """A new player, ten minutes later, told to resume `snap`."""
+    sim = Simulation(library, saved=snap, wall_start=1_700_000_000.0 + 600)
+    sim.send(Command("resume"))
+    return sim
+
+
+def snapshot_at(library: Library, kind: str, step: int, rep: int, left: float) -> dict[str, Any]:
+    """quick_stretch saved with `left` seconds of that beat to go (left side)."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, kind, step, rep, "left" if step == 1 else None))
+    assert sim.player.remaining_hold is not None
+    sim.advance_to(sim.now + sim.player.remaining_hold - left)
+    snap = sim.player.snapshot()
+    assert snap is not None and snap["remaining"] == pytest.approx(left, abs=TICK)
+    return snap
+
+
+# --- bug 1: resume and repeat count the rep they go back to ---------------------------------
+
+
+def test_resume_in_rep_three_counts_rep_three_then_holds_what_was_left(library: Library) -> None:
+    """QA: 'Hold. One of three.', a silent 5.8 s, then 'Switch sides': reps 2-3 unheard."""
+    sim = resumed(library, snapshot_at(library, "hold", step=1, rep=3, left=5.8))
+    opening = sim.spoken()[1]
+    assert opening.startswith("Side-lying rotation.") and "Lie on your left side." in opening
+    assert opening.endswith("Hold. Three of three."), opening
+    assert "One of three." not in opening
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
+    assert len(sim.spoken()) == 2  # straight from the count into the hold
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.side == "right")
+    words = [a.text for a in sim.actions if isinstance(a, Speak) and a.kind != "count"]
+    assert words[2] == "Come back to the middle. Switch sides."
+
+
+def test_a_break_during_the_resumed_instructions_keeps_the_rep_count(library: Library) -> None:
+    sim = resumed(library, snapshot_at(library, "hold", step=1, rep=3, left=5.8))
+    sim.advance_to(2.0)
+    sim.send(Command("pause"))
+    sim.send(Command("resume"))
+    assert sim.spoken()[-1].endswith("Hold. Three of three."), sim.spoken()[-1]
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
+
+
+def test_resume_in_the_rest_after_an_exercise_says_what_comes_next(library: Library) -> None:
+    """QA: cat-cow's whole setup again, a 6.8 s rest, then the next exercise (cat-cow skipped)."""
+    sim = resumed(library, snapshot_at(library, "rest", step=0, rep=0, left=6.8))
+    assert sim.spoken()[1:] == ["Relax. Rest. Next: side-lying rotation."]
+    run_until(sim, lambda s: at(s, "rest", step=0, rep=0))
+    assert sim.player.remaining_hold == pytest.approx(6.8, abs=TICK)
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.step == 1)
+    assert sim.spoken()[-1].startswith("Side-lying rotation.")
+    assert not any(HANDS_AND_KNEES in t for t in sim.spoken())
+
+
+def test_resume_in_the_gap_before_a_rep_counts_that_rep_with_a_full_hold(
+    library: Library,
+) -> None:
+    snap = snapshot_at(library, "gap", step=1, rep=3, left=1.0)
+    sim = resumed(library, snap)
+    assert sim.spoken()[1].endswith("Hold. Three of three.")
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
+    assert len(sim.spoken()) == 2
+
+
+def test_repeat_in_rep_three_counts_rep_three_once(library: Library) -> None:
+    """QA: '...Hold. One of three.' then at once 'Three of three. Back into the stretch.'"""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3, side="left"))
+    before = len(sim.actions)
+    sim.send(Command("repeat"))
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
+    said = said_since(sim, before)
+    assert said[0] == phrases.ACKS["repeat"]
+    assert said[1].endswith("Hold. Three of three.") and "One of three." not in said[1]
+    assert len(said) == 2, said
+    assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
+
+
+def test_repeat_in_an_alternating_rep_names_that_reps_side() -> None:
+    sim = Simulation(tiny_library())
+    start(sim, "other_one")
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=2))  # bird: rep 2 is the right side
+    sim.send(Command("repeat"))
+    opening = sim.spoken()[-1]
+    assert "Right side. Reach right." in opening and opening.endswith("Hold. Two of four.")
+    assert "left" not in opening.lower()
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=2, side="right"))
+
+
+def test_every_rep_a_repeat_goes_back_to_is_pre_rendered() -> None:
+    for library in filter(None, (tiny_library(), real_library())):
+        known = phrases.all_phrases(library)
+        for routine in library.routines.values():
+            plan = build_plan(library, routine)
+            for index, beat in enumerate(plan.beats):
+                if beat.kind not in ("hold", "move") or beat.rep < 2:
+                    continue
+                text = plan.opening(plan.segment_of(index).index, beat.rep)
+                missing = set(phrases.split_sentences(text)) - known
+                assert not missing, (routine.id, missing)
+
+
+# --- bug 2: back in the props wait or the intro stays there -----------------------------------
+
+
+def waiting_for_props(library: Library) -> Simulation:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "quick_stretch")
+    sim.advance_to(20.0)
+    assert sim.player.phase == "ready"
+    return sim
+
+
+def still_waiting(sim: Simulation) -> bool:
+    beat = sim.player.beat
+    return sim.player.phase == "ready" and beat is not None and beat.step < 0
+
+
+def test_back_while_waiting_for_the_props_keeps_waiting(library: Library) -> None:
+    """QA: 'From the top of this one.' then cat-cow, with no props and no 'ready'."""
+    sim = waiting_for_props(library)
+    for _ in range(2):  # the page's Back button twice: still nothing before
+        sim.send(Command("back"))
+        assert still_waiting(sim) and sim.player.mode == "running"
+        said = sim.spoken()[-1]
+        assert said.startswith(phrases.NOTHING_BEFORE)
+        assert "You need a blanket. Say ready when you have it." in said
+        assert set(phrases.split_sentences(said)) <= phrases.all_phrases(library)
+    assert phrases.ACKS["back_same"] not in sim.spoken()
+    sim.advance_to(sim.now + 25.0)  # no reminder yet: the request was just said
+    assert not any(t.startswith("I am waiting") for t in sim.spoken())
+    sim.send(Command("ready"))
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+
+
+def test_back_while_paused_in_the_props_wait_keeps_waiting(library: Library) -> None:
+    sim = waiting_for_props(library)
+    sim.send(Command("pause"))
+    sim.send(Command("back"))
+    assert still_waiting(sim) and sim.player.mode == "running"
+    assert "Say ready when you have it." in sim.spoken()[-1]
+
+
+def test_back_during_the_intro_lets_it_go_on(library: Library) -> None:
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "quick_stretch")
+    sim.advance_to(2.0)
+    actions = sim.send(Command("back"))
+    assert not any(isinstance(a, StopSpeech) for a in actions)
+    assert [a.text for a in actions if isinstance(a, Speak)] == [phrases.NOTHING_BEFORE]
+    sim.advance_to(20.0)
+    assert still_waiting(sim)
+    tiny = Simulation(tiny_library())  # no props: the intro, then the first exercise
+    start(tiny)
+    tiny.advance_to(1.0)
+    tiny.send(Command("back"))
+    run_until(tiny, lambda s: s.player.beat is not None and s.player.beat.step == 0)
+    assert tiny.spoken()[-1].startswith("Reach.")
+    assert phrases.ACKS["back_same"] not in tiny.spoken()
+
+
+# --- bug 3: the props wait after a break, and "ready" said over the props sentence -------------
+
+
+def test_continue_after_a_break_in_the_props_wait_asks_for_them_again(library: Library) -> None:
+    """QA: 'Carrying on.' and then 30 s of silence."""
+    sim = waiting_for_props(library)
+    sim.send(Command("pause"))
+    sim.send(Command("resume"))
+    assert still_waiting(sim)
+    said = sim.spoken()[-1]
+    assert said.startswith("You need a blanket. Say ready when you have it."), said
+    assert phrases.ACKS["resume"] not in said
+    assert set(phrases.split_sentences(said)) <= phrases.all_phrases(library)
+
+
+def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library) -> None:
+    """QA: 'We are under way. Carry on.', then the coach waited for 'ready' all the same."""
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "quick_stretch")
+    sim.advance_to(4.0)  # the intro with the props is still being said
+    actions = sim.send(Command("ready"))
+    assert not any(isinstance(a, StopSpeech) for a in actions)  # the safety line is heard
+    assert phrases.UNDER_WAY not in sim.spoken()
+    intro_end = next(e.end for e in sim.timeline if e.kind == "say" and "You need" in e.text)
+    assert intro_end is not None
+    sim.advance_to(intro_end + 0.5)
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+    assert sim.spoken()[-1].startswith("Cat-cow.")
+
+
+# --- bug 4: next during the closing words --------------------------------------------------
+
+
+def in_closing_words(sim: Simulation) -> bool:
+    plan = sim.player.plan
+    return (
+        sim.player.beat is not None
+        and plan is not None
+        and plan.segment_of(sim.player.index).kind == "outro"
+    )
+
+
+def test_next_during_the_closing_words_lets_them_finish() -> None:
+    """QA: 'That is the end of quick stretch. Well done.' cut off by 'Skipping ahead.'"""
+    sim = Simulation(tiny_library())
+    start(sim)
+    run_until(sim, in_closing_words)
+    actions = sim.send(Command("next"))
+    assert not any(isinstance(a, StopSpeech) for a in actions)
+    assert [a.text for a in actions if isinstance(a, Speak)] == [phrases.NOTHING_AFTER]
+    assert phrases.ACKS["next"] not in sim.spoken()
+    sim.run()
+    assert sim.player.mode == "idle"
+    record = next(e.item for e in sim.timeline if e.kind == "record")
+    assert record.record["finished"] is True  # type: ignore[union-attr]
+
+
+def test_the_new_replies_are_pre_rendered() -> None:
+    fixed = phrases.fixed_phrases(tiny_library())
+    assert {phrases.NOTHING_BEFORE, phrases.NOTHING_AFTER} <= fixed
