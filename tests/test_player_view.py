@@ -79,3 +79,15 @@ def test_progress_follows_a_change_of_pace() -> None:
     sim.send(Command("slower"))
     assert player.pace > 1.0
     assert view_of(player)["progress"] == expected()
+
+
+def test_a_repeat_shows_the_rep_the_coach_counts_its_way_back_into() -> None:
+    """While the instructions are said again on the way back to rep 2, the page showed rep 1
+    although the coach said "Two of two"."""
+    sim = Simulation(tiny_library())
+    start(sim)
+    run_until(sim, lambda s: holding(s) and s.player.beat is not None and s.player.beat.rep == 2)
+    sim.send(Command("repeat"))
+    assert sim.player.phase == "say"  # the instructions, on the way back to the hold
+    ex = view_of(sim.player)["exercise"]
+    assert (ex["rep"], ex["reps"], ex["side"]) == (2, 2, "left")

@@ -164,6 +164,14 @@ class Player:
         return self.plan.beats[self.index]
 
     @property
+    def heading_to(self) -> Beat | None:
+        """The beat the player is on its way to (a resume, a repeat) while it says the words
+        that lead into it; else None. A screen shows that rep, as the coach counts it."""
+        if self._jump is None or self.plan is None or self._mode == "idle":
+            return None
+        return self.plan.beats[self._jump[0]]
+
+    @property
     def remaining_hold(self) -> float | None:
         """Seconds left in the current timed beat (frozen while paused), else None."""
         beat = self.beat

@@ -56,6 +56,9 @@ def view_of(player: Player) -> dict[str, Any]:
 def _exercise(player: Player, plan: Plan, beat: Beat) -> dict[str, Any] | None:
     if beat.step < 0:
         return None
+    ahead = player.heading_to
+    if ahead is not None and ahead.step == beat.step:
+        beat = ahead  # the rep the coach is counting its way back into
     step = plan.routine.steps[beat.step]
     exercise = player.library.exercises[step.exercise_id]
     return {
