@@ -223,14 +223,18 @@ def test_continue_after_a_break_in_the_props_wait_asks_for_them_again(library: L
     assert set(phrases.split_sentences(said)) <= phrases.all_phrases(library)
 
 
-def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library) -> None:
-    """QA: 'We are under way. Carry on.', then the coach waited for 'ready' all the same."""
+@pytest.mark.parametrize("word", ["ready", "start", "resume"])
+def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library, word: str) -> None:
+    """QA: 'We are under way. Carry on.', then the coach waited for 'ready' all the same
+    (and for "start" or "continue", the wait's other words: 'A routine is already going')."""
     sim = Simulation(library, ready_after_s=None)
     start(sim, "quick_stretch")
     sim.advance_to(4.0)  # the intro with the props is still being said
-    actions = sim.send(Command("ready"))
+    actions = sim.send(Command(word))
     assert not any(isinstance(a, StopSpeech) for a in actions)  # the safety line is heard
-    assert phrases.UNDER_WAY not in sim.spoken()
+    assert not {phrases.UNDER_WAY, phrases.ALREADY_RUNNING, phrases.ALREADY_GOING} & set(
+        sim.spoken()
+    )
     intro_end = next(e.end for e in sim.timeline if e.kind == "say" and "You need" in e.text)
     assert intro_end is not None
     sim.advance_to(intro_end + 0.5)

@@ -546,6 +546,8 @@ class Player:
                 return self._advance()
             # Another routine named before this one began: nothing was done, so none is recorded.
             return [StopSpeech(), *self._begin(other, resumed=False), *self._enter(0)]
+        if self._props_being_asked() and not cmd.args.get("routine"):
+            return self._cmd_ready(cmd)  # a bare "start" is one of the words the wait takes
         if self._mode == "running":
             return self._reply(phrases.ALREADY_RUNNING)
         if self._mode == "paused":
@@ -607,6 +609,8 @@ class Player:
     def _cmd_resume(self, cmd: Command) -> list[Action]:
         if self._waiting_ready():
             return self._advance()
+        if self._props_being_asked():
+            return self._cmd_ready(cmd)  # "continue" is one of the words the wait takes
         if self._mode == "running":
             return self._reply(phrases.ALREADY_GOING)
         if self._mode == "idle":
