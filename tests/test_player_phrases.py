@@ -8,6 +8,7 @@ from test_player_support import real_library, start, tiny_library
 from skill.core.events import COMMANDS, Command, DeviceProblem, Speak
 from skill.core.exercise import Library
 from skill.core.phrases import all_phrases, split_sentences
+from skill.core.player import PlayerSettings
 from skill.core.simulate import Simulation
 
 
@@ -44,12 +45,13 @@ def test_a_plain_run_of_every_routine_says_only_listed_sentences(library: Librar
         assert not missing, f"{routine_id}: not in all_phrases: {sorted(missing)[:5]}"
 
 
+@pytest.mark.parametrize("wake", [False, True], ids=["no-wake-word", "wake-word"])
 @pytest.mark.parametrize("name", COMMANDS)
-def test_each_command_says_only_listed_sentences(name: str) -> None:
+def test_each_command_says_only_listed_sentences(name: str, wake: bool) -> None:
     library = tiny_library()
-    phrases = all_phrases(library)
+    phrases = all_phrases(library, wake=wake)
     for when in (1.0, 40.0, 75.0, 120.0):
-        sim = Simulation(library, tick=None)
+        sim = Simulation(library, PlayerSettings(wake_word=wake), tick=None)
         sim.send(Command(name))  # while idle
         start(sim, "other_one")
         sim.advance_to(when)
@@ -78,3 +80,25 @@ def test_resume_after_restart_says_only_listed_sentences() -> None:
     again.send(Command("resume"))
     again.run()
     assert _said(again) <= all_phrases(library)
+
+
+def test_behind_a_wake_word_the_coach_asks_for_it_and_never_says_it() -> None:
+    """QA: with wake_word: hey jarvis the coach said "Say ready when you have it", and a bare
+    "ready" was refused. And it must not say the phrase itself: Piper saying "say hey jarvis,
+    resume" woke the detector (0.997-0.999), which then let any word through after it."""
+    from skill.core import phrases
+    from skill.speech_in.wake_word import TRAINED
+
+    library = tiny_library()
+    sim = Simulation(library, PlayerSettings(wake_word=True), tick=None)
+    sim.send(Command("start"))
+    sim.send(Command("pause"))
+    said = " ".join(a.text for a in sim.actions if isinstance(a, Speak))
+    assert "Say the wake word, then resume" in said
+    assert "Say resume" not in said
+    routine = library.routines["tiny"]
+    offer = phrases.resume_offer(routine, listening=True, button=True, wake_word="hey jarvis")
+    assert "say the wake word, then resume" in offer.lower() and "jarvis" not in offer.lower()
+    everything = " ".join(all_phrases(library, wake=True)).lower()
+    assert not [p for p in TRAINED if p in everything]
+    assert "You can say, each after the wake word: " in phrases.addressed(phrases.HELP, True)

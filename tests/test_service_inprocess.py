@@ -228,7 +228,8 @@ def test_start_up_offers_a_resumable_session_once_after_the_ready_line(
         (False, True, None, "Say resume to carry on."),
         (True, False, None, "Press the button to carry on."),
         (False, False, None, "Once I can hear you, say resume."),
-        (False, True, "hey jarvis", "Say hey jarvis, resume, to carry on."),
+        (False, True, "hey jarvis", "Say the wake word, then resume to carry on."),
+        (False, False, "hey jarvis", "Once I can hear you, say the wake word, then resume."),
     ],
 )
 def test_the_offer_names_only_the_ways_to_resume_there_are(

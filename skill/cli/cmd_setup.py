@@ -158,7 +158,7 @@ def render_phrases(settings: Any, voice_path: Path | None) -> str:
     settings = replace(settings, voice=str(voice_path) if voice_path else None)
     voice = wiring.open_voice(settings)
     cache = wiring.open_phrase_cache(settings, voice)
-    phrases = sorted(all_phrases(wiring.load_library()))
+    phrases = sorted(all_phrases(wiring.load_library(), wake=bool(settings.wake_word)))
     done = cache.render_missing(phrases, voice.synthesize)
     return f"{len(phrases)} phrases ready in {default_dir()} ({done} rendered now)"
 

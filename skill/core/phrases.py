@@ -7,6 +7,7 @@ produce (except the time-left answers, whose numbers change from second to secon
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from skill.core import plan
@@ -118,15 +119,32 @@ def welcome_back(routine: Routine) -> str:
     return f"Welcome back. Picking up {routine.name} where you left off."
 
 
+WAKE_WORD = "the wake word"
+
+
+def addressed(text: str, wake: bool) -> str:
+    """What the coach tells the person to say, for a coach behind a wake word ("Say the wake
+    word, then ready"): a bare "ready" is refused there. The coach never says the phrase
+    itself: its own voice woke its detector (Piper saying "say hey jarvis, resume" scored
+    0.997-0.999 on openWakeWord's model, played at -12 dB too), opening the window for any
+    word after its sentence."""
+    if not wake:
+        return text
+    text = re.sub(r"\b([Ss])ay (?=[a-z])", rf"\1ay {WAKE_WORD}, then ", text)
+    return text.replace("You can say: ", f"You can say, each after {WAKE_WORD}: ")
+
+
 def resume_offer(
     routine: Routine, listening: bool, button: bool, wake_word: str | None = None
 ) -> str:
     """Said once at start-up when an interrupted session can still be resumed, offering only
     the ways to resume that there are (a microphone being looked for again is no way yet)."""
-    ways = [f"say {wake_word}, resume," if wake_word else "say resume"] if listening else []
+    ways = ["say resume"] if listening else []
     ways += ["press the button"] if button else []
     how = " or ".join(ways) + " to carry on" if ways else "once I can hear you, say resume"
-    return f"You stopped in the middle of {routine.name}. {plan.capitalize(how)}."
+    return addressed(
+        f"You stopped in the middle of {routine.name}. {plan.capitalize(how)}.", bool(wake_word)
+    )
 
 
 def _about(seconds: float) -> str:
@@ -148,8 +166,9 @@ def time_left_text(
     return " ".join(plan.capitalize(p) for p in parts)
 
 
-def fixed_phrases(library: Library) -> set[str]:
-    """Acknowledgements, replies, help, list, notices, countdown and routine-level lines."""
+def fixed_phrases(library: Library, wake: bool = False) -> set[str]:
+    """Acknowledgements, replies, help, list, notices, countdown and routine-level lines (as
+    said behind a wake word, when `wake`)."""
     texts: list[str] = [
         NOTHING_RUNNING,
         NOTHING_TO_CONTINUE,
@@ -182,13 +201,13 @@ def fixed_phrases(library: Library) -> set[str]:
         *(countdown_text(n) for n in COUNTDOWN),
         *(welcome_back(r) for r in library.routines.values()),
         *(
-            resume_offer(r, listening, button)
+            resume_offer(r, listening, button, WAKE_WORD if wake else None)
             for r in library.routines.values()
             for listening in (True, False)
             for button in (True, False)
         ),
     ]
-    return _sentences(texts)
+    return _sentences(addressed(t, bool(wake)) for t in texts)
 
 
 def routine_phrases(library: Library, routine: Routine, speech: plan.SpeechTimer) -> set[str]:
@@ -202,12 +221,13 @@ def routine_phrases(library: Library, routine: Routine, speech: plan.SpeechTimer
 
 
 def all_phrases(
-    library: Library, speech: plan.SpeechTimer = plan.estimate_speech_seconds
+    library: Library, speech: plan.SpeechTimer = plan.estimate_speech_seconds, wake: bool = False
 ) -> set[str]:
-    """Every non-dynamic sentence the player can say, for pre-rendering into the cache."""
-    phrases = fixed_phrases(library)
+    """Every non-dynamic sentence the player can say, for pre-rendering into the cache (as
+    said behind a wake word, when `wake`: skill.core.player.PlayerSettings.wake_word)."""
+    phrases = fixed_phrases(library, wake)
     for routine in library.routines.values():
-        phrases |= routine_phrases(library, routine, speech)
+        phrases |= {addressed(p, wake) for p in routine_phrases(library, routine, speech)}
     return phrases
 
 

@@ -72,6 +72,7 @@ class PlayerSettings:
     led_interval_s: float = 0.5
     speech_seconds: SpeechTimer = estimate_speech_seconds  # for plans and time left
     has_button: bool = True  # False: never tell the person to use it
+    wake_word: bool = False  # commands follow a wake word: "Say the wake word, then ready"
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ class Player:
         if wait:
             seconds = self.settings.speech_seconds(text)
             self._overdue_at = self.clock() + 2 * seconds + SPEECH_WATCHDOG_S
+        text = phrases.addressed(text, self.settings.wake_word)
         return Speak(text, self._next_uid(), wait=wait, kind=kind)
 
     def _advance(self) -> list[Action]:

@@ -296,6 +296,7 @@ class Service:
                 resume_window_hours=settings.resume_window_hours,
                 volume=settings.volume,
                 has_button=self.has_button,
+                wake_word=bool(settings.wake_word),
             ),
             saved=self.store.load_saved(),
         )
@@ -346,7 +347,7 @@ class Service:
         speaker = Speaker(
             voice, cache, output, on_done=lambda uid: self.events.put(SpeechDone(uid))
         )
-        missing = cache.missing(sorted(all_phrases(self.library)))
+        missing = cache.missing(sorted(all_phrases(self.library, wake=bool(s.wake_word))))
         if missing:
             self.log.info("rendering %d phrases in the background", len(missing))
             _, self.prerender_stop = cache.start_background(
