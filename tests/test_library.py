@@ -256,6 +256,20 @@ def test_cli_list_shows_every_routine(
     assert next(ln for ln in out.splitlines() if " upper_back " in ln).startswith("*")
 
 
+def test_cli_list_says_when_the_config_cannot_be_read(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """QA: list showed the library's default routine and said nothing of a config the
+    service refuses to start on."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("CONFIGURATION_DIRECTORY", raising=False)
+    (tmp_path / "stretch-coach").mkdir()
+    (tmp_path / "stretch-coach" / "config.yaml").write_text("volume: 7\n")
+    assert cli.main(["list"]) == 0
+    err = capsys.readouterr().err
+    assert "key 'volume' is 7" in err and "the service will not start" in err
+
+
 def test_cli_check(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

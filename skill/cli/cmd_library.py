@@ -40,12 +40,14 @@ def _planned_total(library: Library, routine: Routine) -> float:
 
 
 def _default_routine(library: Library) -> str:
-    """The configured default routine; the library's when the config cannot be read."""
+    """The configured default routine; the library's when the config cannot be read, said
+    as a warning (the service would refuse to start on it)."""
     from skill import config
 
     try:
         return config.load_settings().default_routine
-    except config.ConfigError:
+    except config.ConfigError as err:
+        print(f"warning: {err} (the service will not start until it is fixed)", file=sys.stderr)
         return library.default_routine
 
 
