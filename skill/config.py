@@ -9,6 +9,8 @@ silently fall back to a default on a device with no screen.
 from __future__ import annotations
 
 import difflib
+import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -73,6 +75,7 @@ class Settings:
         "0.0.0.0",
         "Address the page listens on: 0.0.0.0 = the home network, 127.0.0.1 = this machine only.",
         nonempty=True,
+        address=True,
     )
     web_port: int = _key(8321, "Port of the phone page.", lo=1, hi=65535)
 
@@ -125,7 +128,42 @@ def check_value(key: str, value: Any, where: str) -> Any:
         raise ConfigError(
             f"{where}: key '{key}' is {value!r}; allowed: {', '.join(meta['choices'])}"
         )
+    if meta.get("address") and isinstance(value, str) and not is_address(value):
+        raise ConfigError(
+            f"{where}: key '{key}' is {value!r}, not an address; allowed: an IP address of "
+            "this machine (0.0.0.0 = every network, 127.0.0.1 = this machine only) or its name"
+        )
     return value
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def is_address(value: str) -> bool:
+    """An IP address, or a host name (labels of letters, digits and hyphens, not all digits:
+    "999.1.1.1" is a mistyped address, not a name)."""
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        pass
+    labels = value.rstrip(".").split(".")
+    named = all(_HOST_LABEL.fullmatch(label) for label in labels)
+    return named and not all(label.isdigit() for label in labels)
+
+
+PATH_KEYS = ("model", "voice")
+
+
+def _file_paths(values: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A file's model and voice paths as the person meant them: "~" is their home, and a
+    relative path is beside the config file (the service runs in /var/lib/stretch-coach)."""
+    out = dict(values)
+    for key in PATH_KEYS:
+        if isinstance(out.get(key), str):
+            named = Path(out[key]).expanduser()
+            out[key] = str(named if named.is_absolute() else path.parent / named)
+    return out
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -144,7 +182,8 @@ def read_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected 'key: value' lines, found {type(data).__name__}")
-    return {str(k): check_value(str(k), v, str(path)) for k, v in data.items()}
+    checked = {str(k): check_value(str(k), v, str(path)) for k, v in data.items()}
+    return _file_paths(checked, path)
 
 
 def load_settings(
@@ -161,8 +200,10 @@ def load_settings(
     """
     settings = DEFAULTS
     where = origins if origins is not None else {}
-    paths_read = [p for p in (files if files is not None else default_files()) if p.is_file()]
+    paths_read = [p for p in (files if files is not None else default_files()) if _readable(p)]
     if explicit is not None:
+        if explicit.is_dir():
+            raise ConfigError(f"{explicit}: a folder; --config takes a YAML file")
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: config file not found")
         paths_read.append(explicit)
@@ -172,8 +213,35 @@ def load_settings(
         where.update(dict.fromkeys(values, str(path)))
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     checked = {k: check_value(k, v, "command line") for k, v in given.items()}
+    checked.update({k: str(Path(v).expanduser()) for k, v in checked.items() if k in PATH_KEYS})
     where.update(dict.fromkeys(checked, "command line"))
-    return replace(settings, **checked)
+    settings = replace(settings, **checked)
+    _check_pins(settings, where)
+    return settings
+
+
+def _readable(path: Path) -> bool:
+    """A config file to read; False when there is none. Something else in its place (a
+    folder, a link to nothing) is a mistake to name, not a file to skip in silence."""
+    if path.is_file():
+        return True
+    if path.is_dir():
+        raise ConfigError(f"{path}: a folder where the config file belongs; move it aside")
+    if path.is_symlink():
+        raise ConfigError(f"{path}: a link to {path.readlink()}, which does not exist")
+    return False
+
+
+def _check_pins(settings: Settings, where: Mapping[str, str]) -> None:
+    """One pin cannot be both the button and the LED (gpiozero would then call the pin busy,
+    as if another program held it)."""
+    if settings.no_gpio or settings.button_pin != settings.led_pin:
+        return
+    origin = where.get("led_pin") or where.get("button_pin") or "config"
+    raise ConfigError(
+        f"{origin}: button_pin and led_pin are both {settings.led_pin}; give them different "
+        "pins (defaults: button 17, LED 18)"
+    )
 
 
 def check_routine(routine_id: str, routine_ids: Iterable[str], where: str) -> None:

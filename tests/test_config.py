@@ -97,3 +97,68 @@ def test_a_default_routine_not_in_the_library_suggests_the_closest() -> None:
     with pytest.raises(config.ConfigError) as err:
         config.check_routine("nonsense", routines, "command line")
     assert "Did you mean" not in str(err.value) and "command line" in str(err.value)
+
+
+def test_model_and_voice_paths_mean_what_the_person_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: 'model: ~/models/m' gave "no Vosk model at ~/models/m" although it was there, and
+    a relative path was looked for in the service's working folder (/var/lib/stretch-coach)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    file = write(folder, "model: ~/models/m\nvoice: voices/v.onnx\n")
+    settings = config.load_settings(files=[file])
+    assert settings.model == str(tmp_path / "home" / "models" / "m")
+    assert settings.voice == str(folder / "voices" / "v.onnx")
+    flags = config.load_settings(files=[], overrides={"model": "~/m2"})
+    assert flags.model == str(tmp_path / "home" / "m2")
+
+
+def test_a_folder_or_a_broken_link_where_the_config_belongs_is_named(tmp_path: Path) -> None:
+    """QA: a config.yaml that was a folder was skipped in silence: every setting default."""
+    folder = tmp_path / "config.yaml"
+    folder.mkdir()
+    with pytest.raises(config.ConfigError, match="a folder where the config file belongs"):
+        config.load_settings(files=[folder])
+    with pytest.raises(config.ConfigError, match="a folder; --config takes a YAML file"):
+        config.load_settings(files=[], explicit=folder)
+    link = tmp_path / "linked.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    with pytest.raises(config.ConfigError, match="which does not exist"):
+        config.load_settings(files=[link])
+
+
+def test_one_pin_for_the_button_and_the_led_is_refused(tmp_path: Path) -> None:
+    """QA: led_pin 17 was accepted, then gpiozero called the button pin busy "by another
+    program or a device-tree overlay" and both were dropped."""
+    file = write(tmp_path, "led_pin: 17\n")
+    with pytest.raises(
+        config.ConfigError, match=r"config.yaml: button_pin and led_pin are both 17"
+    ):
+        config.load_settings(files=[file])
+    assert config.load_settings(files=[file], overrides={"no_gpio": True}).led_pin == 17
+
+
+@pytest.mark.parametrize(
+    ("bind", "ok"),
+    [
+        ("0.0.0.0", True),
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("192.168.1.20", True),
+        ("localhost", True),
+        ("coach-pi.local", True),
+        ("not an address", False),
+        ("999.1.1.1", False),
+        ("http://192.168.1.20", False),
+    ],
+)
+def test_web_bind_must_be_an_address(tmp_path: Path, bind: str, ok: bool) -> None:
+    """QA: 'web_bind: not an address' was accepted; web printed http://not an address:8399/."""
+    file = write(tmp_path, f"web_bind: '{bind}'\n")
+    if ok:
+        assert config.load_settings(files=[file]).web_bind == bind
+    else:
+        with pytest.raises(config.ConfigError, match="not an address"):
+            config.load_settings(files=[file])

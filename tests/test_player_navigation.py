@@ -223,14 +223,16 @@ def test_continue_after_a_break_in_the_props_wait_asks_for_them_again(library: L
     assert set(phrases.split_sentences(said)) <= phrases.all_phrases(library)
 
 
-@pytest.mark.parametrize("word", ["ready", "start", "resume"])
+@pytest.mark.parametrize("word", ["ready", "start", "resume", "button"])
 def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library, word: str) -> None:
     """QA: 'We are under way. Carry on.', then the coach waited for 'ready' all the same
     (and for "start" or "continue", the wait's other words: 'A routine is already going')."""
     sim = Simulation(library, ready_after_s=None)
     start(sim, "quick_stretch")
     sim.advance_to(4.0)  # the intro with the props is still being said
-    actions = sim.send(Command(word))
+    # the button's short press arrives as "pause" (skill.core.gestures)
+    press = Command("pause", source="button") if word == "button" else Command(word)
+    actions = sim.send(press)
     assert not any(isinstance(a, StopSpeech) for a in actions)  # the safety line is heard
     assert not {phrases.UNDER_WAY, phrases.ALREADY_RUNNING, phrases.ALREADY_GOING} & set(
         sim.spoken()

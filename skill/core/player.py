@@ -596,6 +596,8 @@ class Player:
     def _cmd_pause(self, cmd: Command) -> list[Action]:
         if self._waiting_ready() and cmd.source == "button":
             return self._advance()  # the short press that means "ready"
+        if self._props_being_asked() and cmd.source == "button":
+            return self._cmd_ready(cmd)  # pressed as the request ends "Or press the button once."
         if self._mode == "idle":
             return self._reply(phrases.NOTHING_RUNNING)
         if self._mode == "paused":
