@@ -56,3 +56,18 @@ def test_session_wav_holds_both_voices_for_the_whole_session(demo: tuple) -> Non
     assert seconds == pytest.approx(result.seconds, abs=0.1)
     loud = np.abs(pcm.astype(np.int32)) > 1000
     assert loud.mean() > 0.2  # mostly speech, not silence
+
+
+@pytest.mark.parametrize(
+    ("out", "why"), [("nodir/x.wav", "there is no folder"), ("x.mp3", "ending in .wav")]
+)
+def test_a_wrong_out_is_refused_before_the_demo_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str, why: str
+) -> None:
+    """QA: --out in a missing folder failed only after the whole demo; x.mp3 got a WAV."""
+    from skill.cli.main import main
+
+    assert main(["demo", "--fast", "--out", str(tmp_path / out)]) == 1
+    captured = capsys.readouterr()
+    assert why in captured.err and "demo:" not in captured.out.lower()
+    assert not list(tmp_path.iterdir())

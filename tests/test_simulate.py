@@ -98,7 +98,8 @@ def test_show_simulate_prints_a_timeline(capsys: pytest.CaptureFixture[str]) -> 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["show", "juggling"], "unknown routine 'juggling'; known routines:"),
+        (["show", "juggling"], "unknown routine 'juggling'. Known routines:"),
+        (["show", "uper_back"], "unknown routine 'uper_back'. Did you mean 'upper_back'?"),
         (["show", "quick stretch", "--simulate", "t=5 jump"], "unknown command 'jump'"),
         (["show", "quick stretch", "--pace", "3"], "--pace 3: use one of"),
     ],

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.play and args.fast:
         raise UserError("--play keeps real-time pace; leave out --fast")
+    _check_out(args.out)
     # With --json stdout is only the JSON (for a pipe); the transcript goes to stderr.
     stream = sys.stderr if args.json else sys.stdout
 
@@ -59,3 +60,12 @@ def run(args: argparse.Namespace) -> int:
         if result.wav:
             print(f"Listen to the whole conversation: {result.wav}")
     return 0 if result.all_acted else 1
+
+
+def _check_out(out: Path) -> None:
+    """Before the run, not after it: a wrong --out wasted the whole demo."""
+    if out.suffix.lower() != ".wav":
+        raise UserError(f"--out {out}: give a file name ending in .wav")
+    folder = out.parent
+    if not folder.is_dir():
+        raise UserError(f"--out {out}: there is no folder {folder}")

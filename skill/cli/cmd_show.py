@@ -54,10 +54,14 @@ def resolve(library: Library, query: str) -> Routine:
     """The routine a loose name means, or a UserError listing the known ones."""
     from skill.core.exercise import find_routine
 
+    from skill.config import did_you_mean
+
     routine = library.routines.get(query) or find_routine(library, query)
     if routine is None:
+        names = [*library.routines, *(r.name for r in library.routines.values())]
+        hint = did_you_mean(query, names)
         known = ", ".join(f"{r.name} ({r.id})" for r in library.routines.values()) or "none"
-        raise UserError(f"unknown routine {query!r}; known routines: {known}")
+        raise UserError(f"unknown routine {query!r}.{hint} Known routines: {known}")
     return routine
 
 
