@@ -52,9 +52,8 @@ def _load() -> Library:
 
 def resolve(library: Library, query: str) -> Routine:
     """The routine a loose name means, or a UserError listing the known ones."""
-    from skill.core.exercise import find_routine
-
     from skill.config import did_you_mean
+    from skill.core.exercise import find_routine
 
     routine = library.routines.get(query) or find_routine(library, query)
     if routine is None:
