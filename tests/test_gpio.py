@@ -5,25 +5,28 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from gpiozero import Device
+from gpiozero import LED, Device
+from gpiozero.exc import PinPWMUnsupported
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from skill.config import Settings
 from skill.core.events import Command, LedState, SetLed
 from skill.hardware.gpio import (
     ButtonInput,
-    GpioError,
     NoButton,
     NoLed,
     Pattern,
     StatusLed,
     board_model,
     explain_pin_error,
+    on_off,
     open_gpio,
     pattern_for,
     plan_gpio,
@@ -353,23 +356,148 @@ def test_open_gpio_with_mock_pins(factory: MockFactory, rec: Recorder) -> None:
         led.close()
 
 
-def test_busy_pin_names_the_pin_and_the_fix(factory: MockFactory, rec: Recorder) -> None:
-    settings = Settings(button_pin=18, led_pin=18)
-    env = {"GPIOZERO_PIN_FACTORY": "mock"}
-    with pytest.raises(GpioError, match=r"button pin GPIO18 is busy.*button_pin:"):
-        open_gpio(settings, logging.getLogger("t"), rec.commands.put, lambda: "idle", env=env)
-    # the LED opened first was released again: the pin is free for the next try
-    StatusLed(18).close()
+MOCK_ENV = {"GPIOZERO_PIN_FACTORY": "mock"}
 
 
-def test_invalid_pin_is_explained(factory: MockFactory, rec: Recorder) -> None:
-    settings = Settings(button_pin=17, led_pin=99)
-    env = {"GPIOZERO_PIN_FACTORY": "mock"}
-    with pytest.raises(GpioError, match=r"LED pin 99 is not a usable GPIO.*led_pin:"):
-        open_gpio(settings, logging.getLogger("t"), rec.commands.put, lambda: "idle", env=env)
+def opened(
+    settings: Settings,
+    rec: Recorder,
+    caplog: pytest.LogCaptureFixture,
+    origins: dict[str, str] | None = None,
+) -> tuple[Any, Any, list[str]]:
+    """open_gpio on the mock factory: the button, the LED and what was logged."""
+    log = logging.getLogger("test.gpio")
+    with caplog.at_level(logging.INFO, logger="test.gpio"):
+        button, led = open_gpio(
+            settings, log, rec.commands.put, lambda: "idle", env=MOCK_ENV, origins=origins
+        )
+    return button, led, [r.getMessage() for r in caplog.records if r.name == "test.gpio"]
 
 
-def test_pi5_without_lgpio_says_how_to_get_it(tmp_path: Path, rec: Recorder) -> None:
+def test_a_busy_led_pin_keeps_the_button(
+    factory: MockFactory, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GPIO18 held by a DAC HAT's I2S clock: the button still works, and the log says why
+    there is no LED (bug: both were replaced by stand-ins)."""
+    hat = LED(18)  # what the HAT's overlay holds
+    button, led, lines = opened(Settings(), rec, caplog)
+    try:
+        assert isinstance(button, ButtonInput) and isinstance(led, NoLed)
+        tap(factory.pin(17))
+        assert rec.commands.get(timeout=2.0).name == "start"
+        missing = [line for line in lines if "Running without the LED" in line]
+        assert len(missing) == 1 and "LED pin GPIO18 is busy" in missing[0], lines
+        assert not any("without the button" in line for line in lines), lines
+        assert "button on GPIO17, no LED" in lines[-1], lines
+    finally:
+        button.close()
+        hat.close()
+
+
+def test_a_busy_button_pin_keeps_the_led(
+    factory: MockFactory, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(button_pin=18, led_pin=18)  # the LED opens first and holds the pin
+    button, led, lines = opened(settings, rec, caplog)
+    try:
+        assert isinstance(button, NoButton) and isinstance(led, StatusLed)
+        led.set(LedState.SPEAKING)
+        assert factory.pin(18).state == pytest.approx(0.5)
+        missing = [line for line in lines if "Running without the button" in line]
+        assert len(missing) == 1, lines
+        assert re.search(r"button pin GPIO18 is busy.*button_pin:", missing[0]), missing
+        assert "no button, LED on GPIO18" in lines[-1], lines
+    finally:
+        led.close()
+    StatusLed(18).close()  # released again: the pin is free for the next try
+
+
+def test_invalid_pin_is_explained(
+    factory: MockFactory, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    button, led, lines = opened(Settings(button_pin=17, led_pin=99), rec, caplog)
+    button.close()
+    assert isinstance(button, ButtonInput) and isinstance(led, NoLed)
+    assert any(re.search(r"LED pin 99 is not a usable GPIO.*led_pin:", line) for line in lines)
+
+
+def test_a_factory_without_pwm_keeps_both_with_an_on_off_led(
+    rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """gpiozero's mock (no PWM class) and native factories cannot dim: no pin would do, so
+    the LED is kept as on/off and the advice is what to install, not another pin."""
+    previous = Device.pin_factory
+    Device.pin_factory = plain = MockFactory()  # MockPin: no PWM
+    try:
+        button, led, lines = opened(Settings(), rec, caplog)
+        try:
+            assert isinstance(button, ButtonInput) and isinstance(led, StatusLed)
+            assert not led.dimmable
+            led.set(LedState.SPEAKING)
+            assert plain.pin(18).state  # on: an on/off LED has no half brightness
+            led.set(LedState.OFF)
+            assert not plain.pin(18).state
+        finally:
+            button.close()
+            led.close()
+        text = "\n".join(lines)
+        assert "no PWM" in text and "python3-lgpio" in text, text
+        assert "choose another pin" not in text, text
+        assert "LED on GPIO18 (on/off)" in lines[-1], lines
+    finally:
+        plain.reset()
+        Device.pin_factory = previous
+
+
+def test_an_led_without_pwm_still_shows_every_state_apart() -> None:
+    shown = [on_off(pattern_for(s, 0.5)) for s in LedState]
+    assert len(set(shown)) == len(shown)
+    assert all(p.kind != "pulse" and p.level in (0.0, 1.0) for p in shown)
+
+
+def test_an_led_without_pwm_blinks_for_ready() -> None:
+    previous = Device.pin_factory
+    Device.pin_factory = plain = MockFactory()
+    led = StatusLed(18)
+    try:
+        led.set(LedState.READY)
+        wait_for(plain.pin(18), 1.0)  # breathing becomes a slow blink
+    finally:
+        led.close()
+        plain.reset()
+        Device.pin_factory = previous
+
+
+def test_the_fix_names_the_file_the_pin_came_from(
+    factory: MockFactory, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    mine = "/home/pi/.config/stretch-coach/config.yaml"
+    hat = LED(18)
+    try:
+        button, _, lines = opened(Settings(), rec, caplog, origins={"led_pin": mine})
+        button.close()
+    finally:
+        hat.close()
+    missing = next(line for line in lines if "without the LED" in line)
+    assert f"`led_pin:` in {mine}" in missing and "/etc/" not in missing, missing
+
+
+def test_a_default_pin_points_at_the_config_not_a_file_it_did_not_come_from(
+    factory: MockFactory, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    hat = LED(18)
+    try:
+        button, _, lines = opened(Settings(), rec, caplog, origins={"button_pin": "/x.yaml"})
+        button.close()
+    finally:
+        hat.close()
+    missing = next(line for line in lines if "without the LED" in line)
+    assert "`led_pin:` in the config" in missing and "/etc/" not in missing, missing
+
+
+def test_pi5_without_lgpio_says_how_to_get_it(
+    tmp_path: Path, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
     try:
         import lgpio  # noqa: F401
 
@@ -378,15 +506,28 @@ def test_pi5_without_lgpio_says_how_to_get_it(tmp_path: Path, rec: Recorder) -> 
         pass
     model = tmp_path / "model"
     model.write_bytes(b"Raspberry Pi 5 Model B Rev 1.0\x00")
-    with pytest.raises(GpioError, match=r"python3-lgpio.*--system-site-packages"):
-        open_gpio(
-            Settings(),
-            logging.getLogger("t"),
-            rec.commands.put,
-            lambda: "idle",
-            model_files=[model],
-            env={},
+    log = logging.getLogger("test.gpio")
+    with caplog.at_level(logging.INFO, logger="test.gpio"):
+        button, led = open_gpio(
+            Settings(), log, rec.commands.put, lambda: "idle", model_files=[model], env={}
         )
+    assert isinstance(button, NoButton) and isinstance(led, NoLed)
+    assert re.search(r"python3-lgpio.*--system-site-packages", caplog.text)
+    assert ".;" not in caplog.text and "Running without the button and LED." in caplog.text
+
+
+def test_no_message_runs_two_sentences_together(
+    factory: MockFactory, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each explanation is a sentence; what the service does about it is the next one
+    (bug: "…or use --no-gpio.; running without the button and LED")."""
+    hat = LED(18)
+    try:
+        button, _, lines = opened(Settings(), rec, caplog)
+        button.close()
+    finally:
+        hat.close()
+    assert lines and not any(".;" in line or ".." in line for line in lines), lines
 
 
 @pytest.mark.parametrize(
@@ -395,7 +536,9 @@ def test_pi5_without_lgpio_says_how_to_get_it(tmp_path: Path, rec: Recorder) -> 
         (RuntimeError("GPIO busy"), "GPIO17 is busy"),
         (PermissionError("[Errno 13] /dev/gpiochip0"), "gpio group"),
         (RuntimeError("can not open gpiochip"), "gpio group"),
+        (PinPWMUnsupported(), "has no PWM"),
     ],
 )
 def test_driver_errors_are_explained(err: Exception, expected: str) -> None:
-    assert expected in explain_pin_error("button", "button_pin", 17, err)
+    text = explain_pin_error("button", "button_pin", 17, err)
+    assert expected in text and text.endswith(".") and ".;" not in text

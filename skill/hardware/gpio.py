@@ -4,7 +4,7 @@ Thin shell around the pure gesture detector: gpiozero delivers edges on its own 
 a one-shot timer (only while something is pending, never a busy loop) resolves double
 and long presses, and each gesture becomes the same `Command` the voice path produces.
 On a machine without GPIO (or with --no-gpio) `open_gpio` hands back do-nothing devices,
-so the service code never branches on hardware.
+so the service code never branches on hardware; a pin that fails costs only its own device.
 """
 
 from __future__ import annotations
@@ -145,6 +145,18 @@ FLASH_S = 0.15
 HOLD_STEPS = 8  # progress is shown in eighths, so a tick does not restart the blink
 
 
+def on_off(pattern: Pattern) -> Pattern:
+    """The pattern as an LED without PWM shows it: no fading, no half brightness.
+
+    Breathing (ready) becomes a blink with the same 2 s timing, still apart from paused (1 s).
+    """
+    if pattern.kind == "pulse":
+        return Pattern("blink", on_s=pattern.on_s, off_s=pattern.off_s)
+    if pattern.kind == "steady":
+        return Pattern("steady", level=1.0 if pattern.level > 0 else 0.0)
+    return pattern
+
+
 def pattern_for(state: LedState, progress: float | None = None) -> Pattern:
     """Each state's pattern, chosen to be told apart across a room (see the README table)."""
     if state is LedState.READY:
@@ -166,7 +178,7 @@ def pattern_for(state: LedState, progress: float | None = None) -> Pattern:
 
 
 class StatusLed:
-    """A gpiozero PWMLED showing the player's LedState.
+    """A gpiozero PWMLED showing the player's LedState (a plain LED if there is no PWM).
 
     HEARD is one quick flash, after which the LED returns to the latest other state; a
     state that arrives during the flash waits for it to finish, so the flash is always seen.
@@ -174,9 +186,20 @@ class StatusLed:
     """
 
     def __init__(self, pin: int = 18, active_high: bool = True, *, pin_factory: Any = None):
-        from gpiozero import PWMLED
+        from gpiozero import LED, PWMLED
+        from gpiozero.exc import PinPWMUnsupported
 
-        self._led = PWMLED(pin, active_high=active_high, initial_value=0, pin_factory=pin_factory)
+        self.dimmable = True
+        try:
+            self._led = PWMLED(
+                pin, active_high=active_high, initial_value=0, pin_factory=pin_factory
+            )
+        except PinPWMUnsupported:
+            # The pin factory (gpiozero's native one, say) cannot dim any pin, so another pin
+            # would not help; on/off still shows every state. PWMLED released the pin.
+            self.dimmable = False
+            self._led = LED(pin, active_high=active_high, pin_factory=pin_factory)
+        self.factory = factory_name(self._led.pin_factory)
         self._lock = threading.Lock()
         self._wanted = Pattern("off")
         self._applied: Pattern | None = Pattern("off")
@@ -212,10 +235,11 @@ class StatusLed:
             if not self._closed:
                 self._apply(self._wanted)
 
-    def _apply(self, pattern: Pattern) -> None:
-        if pattern == self._applied:
+    def _apply(self, wanted: Pattern) -> None:
+        if wanted == self._applied:
             return
-        self._applied = pattern
+        self._applied = wanted
+        pattern = wanted if self.dimmable else on_off(wanted)
         if pattern.kind == "pulse":
             self._led.pulse(fade_in_time=pattern.on_s, fade_out_time=pattern.off_s)
         elif pattern.kind == "blink":
@@ -308,12 +332,36 @@ def _make_factory(name: str | None) -> Any:
         ) from err
 
 
-def explain_pin_error(what: str, key: str, pin: int, err: BaseException) -> str:
-    """One actionable sentence for a pin that cannot be opened."""
-    from gpiozero.exc import BadPinFactory, GPIOPinInUse, PinInvalidPin
+def factory_name(factory: Any) -> str:
+    """gpiozero's pin factory as GPIOZERO_PIN_FACTORY names it: LGPIOFactory -> "lgpio"."""
+    return type(factory).__name__.removesuffix("Factory").lower()
+
+
+# The same advice wherever a pin factory falls short: a library with PWM the venv can see.
+PWM_LIBRARIES = (
+    "install python3-lgpio (a Pi 5 needs it) or python3-rpi.gpio, create the venv with "
+    "--system-site-packages (systemd/install.sh does), and leave GPIOZERO_PIN_FACTORY unset "
+    "or set it to lgpio"
+)
+
+
+def no_pwm_message(factory: str, pin: int) -> str:
+    """Why the LED only switches on and off, and how to get fades back."""
+    return (
+        f"the {factory} pin factory has no PWM, so the LED on GPIO{pin} is only on or off "
+        f"(no fades, no half brightness); for those, {PWM_LIBRARIES}."
+    )
+
+
+def explain_pin_error(
+    what: str, key: str, pin: int, err: BaseException, where: str = "the config"
+) -> str:
+    """One actionable sentence for a pin that cannot be opened; `where` is the config file
+    the pin was set in ("the config" for the default), so the fix names the right file."""
+    from gpiozero.exc import BadPinFactory, GPIOPinInUse, PinInvalidPin, PinPWMUnsupported
 
     text = str(err) or type(err).__name__
-    fix = f"choose another pin with `{key}:` in /etc/stretch-coach/config.yaml, or use --no-gpio"
+    fix = f"choose another pin with `{key}:` in {where}, or use --no-gpio"
     if isinstance(err, GPIOPinInUse) or "busy" in text.lower():
         return (
             f"{what} pin GPIO{pin} is busy ({text}): another program or a device-tree overlay "
@@ -321,6 +369,9 @@ def explain_pin_error(what: str, key: str, pin: int, err: BaseException) -> str:
         )
     if isinstance(err, PinInvalidPin):
         return f"{what} pin {pin} is not a usable GPIO on this board ({text}); {fix}."
+    if isinstance(err, PinPWMUnsupported):
+        # Every pin would fail the same way: the library is what to change, not the pin.
+        return f"{what} pin GPIO{pin}: this pin factory has no PWM ({text}); {PWM_LIBRARIES}."
     lowered = text.lower()
     if isinstance(err, PermissionError) or "permission" in lowered or "can not open" in lowered:
         return (
@@ -335,13 +386,37 @@ def explain_pin_error(what: str, key: str, pin: int, err: BaseException) -> str:
     return f"{what} pin GPIO{pin} cannot be used ({text}); {fix}."
 
 
-def _open(what: str, key: str, pin: int, make: Callable[[], T]) -> T:
+@dataclass(frozen=True)
+class PinSetting:
+    """One device's pin, with where it was set, for the message when it cannot be opened."""
+
+    what: str  # "button" | "LED"
+    key: str
+    pin: int
+    where: str
+
+
+def _pin(what: str, key: str, settings: Settings, origins: Mapping[str, str]) -> PinSetting:
+    # Pins have no command-line flags, so an origin is always a config file.
+    return PinSetting(what, key, getattr(settings, key), origins.get(key, "the config"))
+
+
+def _open(spec: PinSetting, make: Callable[[], T], log: logging.Logger) -> T | None:
+    """The device, or None once the log says which one is missing, why, and the fix."""
     try:
         return make()
-    except GpioError:
-        raise
     except Exception as err:
-        raise GpioError(explain_pin_error(what, key, pin, err)) from err
+        why = explain_pin_error(spec.what, spec.key, spec.pin, err, spec.where)
+        log.error("GPIO: %s Running without the %s.", why, spec.what)
+        return None
+
+
+def _wired(spec: PinSetting, device: object | None) -> str:
+    """What the start-up line says of one device: where it is, or that it is missing."""
+    if device is None:
+        return f"no {spec.what}"
+    plain = isinstance(device, StatusLed) and not device.dimmable
+    return f"{spec.what} on GPIO{spec.pin}{' (on/off)' if plain else ''}"
 
 
 def open_gpio(
@@ -352,42 +427,39 @@ def open_gpio(
     *,
     model_files: Sequence[Path] = MODEL_FILES,
     env: Mapping[str, str] | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> tuple[ButtonLike, LedLike]:
-    """The button and LED from the settings, or stand-ins (logged once) without GPIO.
+    """The button and LED from the settings; a logged stand-in for each one that fails.
 
-    Raises GpioError, naming the pin and the fix, when a pin is wrong, busy or forbidden.
+    Each device is opened on its own: the LED's pin (GPIO18 is a DAC HAT's I2S clock) being
+    busy must not cost a working button, nor the other way round. `origins` (from
+    config.load_settings) names the file to fix. Never raises for a pin or a pin factory.
     """
     plan = plan_gpio(settings.no_gpio, board_model(model_files), os.environ if env is None else env)
     if not plan.use:
         log.info("%s; running without the button and LED", plan.reason)
         return NoButton(), NoLed()
-    factory = _make_factory(plan.factory)
-    led = _open(
-        "LED",
-        "led_pin",
-        settings.led_pin,
-        lambda: StatusLed(settings.led_pin, settings.led_active_high, pin_factory=factory),
-    )
     try:
-        button = _open(
-            "button",
-            "button_pin",
-            settings.button_pin,
-            lambda: ButtonInput(
-                on_command,
-                mode_fn,
-                settings.button_pin,
-                settings.button_pull_up,
-                pin_factory=factory,
-            ),
-        )
-    except GpioError:
-        led.close()
-        raise
-    log.info(
-        "GPIO: %s; button on GPIO%d, LED on GPIO%d",
-        plan.reason,
-        settings.button_pin,
-        settings.led_pin,
+        factory = _make_factory(plan.factory)
+    except GpioError as err:
+        log.error("GPIO: %s Running without the button and LED.", err)
+        return NoButton(), NoLed()
+    where = origins or {}
+    led_pin = _pin("LED", "led_pin", settings, where)
+    button_pin = _pin("button", "button_pin", settings, where)
+    led = _open(
+        led_pin,
+        lambda: StatusLed(settings.led_pin, settings.led_active_high, pin_factory=factory),
+        log,
     )
-    return button, led
+    button = _open(
+        button_pin,
+        lambda: ButtonInput(
+            on_command, mode_fn, settings.button_pin, settings.button_pull_up, pin_factory=factory
+        ),
+        log,
+    )
+    if led is not None and not led.dimmable:
+        log.warning("GPIO: %s", no_pwm_message(led.factory, settings.led_pin))
+    log.info("GPIO: %s; %s, %s", plan.reason, _wired(button_pin, button), _wired(led_pin, led))
+    return button or NoButton(), led or NoLed()

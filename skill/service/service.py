@@ -415,13 +415,17 @@ class Service:
             self.log.debug("speaker busy: devices are looked for again on the next try")
 
     def _open_gpio(self) -> tuple[ButtonLike, LedLike]:
-        from skill.hardware.gpio import GpioError, NoButton, NoLed, open_gpio
+        from skill.hardware.gpio import open_gpio
 
-        try:
-            return open_gpio(self.settings, self.log, self.events.put, lambda: self.player.mode)
-        except GpioError as err:
-            self.log.error("GPIO: %s; running without the button and LED", err)
-            return NoButton(), NoLed()
+        # Each device that fails is logged and stood in for on its own (has_button and
+        # has_led then say what is there); origins name the config file to fix.
+        return open_gpio(
+            self.settings,
+            self.log,
+            self.events.put,
+            lambda: self.player.mode,  # read at each press: the player is built after this
+            origins=self.origins,
+        )
 
     @property
     def has_button(self) -> bool:
