@@ -443,8 +443,9 @@ class Player:
         for seg in plan.exercise_segments():
             by_step.setdefault(seg.step, set()).add(seg.index)
         done = sum(1 for segs in by_step.values() if segs <= session.completed)
-        # "next" all the way to the end is not a finished routine
-        finished = finished and done > 0
+        # reaching the end counts as finishing once the person stretched (a "next" from the
+        # intro to the end records nothing at all: _end_session)
+        finished = finished and session.exercised
         outcome = "finished" if finished else "stopped"
         return {
             "routine": session.routine.id,
