@@ -201,6 +201,45 @@ def test_piper_lower_bound_has_the_api_the_voice_uses() -> None:
     assert not piper.specifier.contains("1.2.0") and piper.specifier.contains("1.3.0")
 
 
+def make_dry_run(target: str) -> list[str]:
+    """The commands `make TARGET` would run from scratch (-B: every stamp out of date)."""
+    result = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", "-C", str(REPO), target],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+@needs_make
+def test_make_install_builds_no_venv_in_the_clone() -> None:
+    """Under sudo a .venv would be root-owned in the user's clone; install.sh makes its own."""
+    assert make_dry_run("install") == ["bash systemd/install.sh install"]
+
+
+@needs_make
+@pytest.mark.parametrize("target", ["setup", "run"])
+def test_make_setup_and_run_install_only_what_the_coach_runs_on(target: str) -> None:
+    commands = make_dry_run(target)
+    assert "bash scripts/system-deps.sh --runtime" in commands
+    assert any(re.search(r"pip install .*-c constraints\.txt -e \.$", c) for c in commands)
+    assert not any("[dev]" in c for c in commands), commands
+    assert commands[-1] == f".venv/bin/stretch-coach {target}"
+
+
+@needs_make
+@pytest.mark.parametrize("target", ["test", "demo"])
+def test_make_test_and_demo_keep_the_dev_venv(target: str) -> None:
+    commands = make_dry_run(target)
+    assert "bash scripts/system-deps.sh" in commands
+    assert any("-c constraints.txt -e '.[dev]'" in c for c in commands), commands
+
+
 def system_deps(tmp_path: Path, *args: str, apt: bool = True) -> tuple[int, str, list[str]]:
     """scripts/system-deps.sh with stand-ins for dpkg-query (nothing is installed) and
     apt-get (records what it was asked to install): (exit code, stderr, packages)."""
