@@ -102,7 +102,8 @@ prepare_dirs() {
     say "wrote $CONFIG_DIR/config.yaml (every key commented out, with its default)"
   fi
   # Models and voices are fetched now, as the service user, where the service looks for
-  # them: the service itself has no network (PrivateNetwork=yes).
+  # them: the service itself never downloads, and its unit lets it reach only loopback,
+  # link-local and private addresses (IPAddressDeny=any, IPAddressAllow=), not the internet.
   if "$VENV/bin/stretch-coach" setup --help >/dev/null 2>&1; then
     runuser -u "$APP" -- env STATE_DIRECTORY="$STATE_DIR" CACHE_DIRECTORY="$CACHE_DIR" \
       CONFIGURATION_DIRECTORY="$CONFIG_DIR" HOME="$STATE_DIR" \

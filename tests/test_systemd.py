@@ -304,6 +304,51 @@ def test_install_script_installs_the_runtime_packages_before_the_app() -> None:
     assert calls.index("install_system_deps") < calls.index("install_app")
 
 
+def test_install_script_quotes_only_settings_the_unit_has() -> None:
+    """A `Directive=value` the script names (as the reason for something) is in the unit."""
+    unit = UNIT.read_text()
+    quoted = re.findall(r"\b([A-Z][a-z]+(?:[A-Z][a-z]+)+)=([\w-]*)", INSTALL.read_text())
+    assert quoted
+    for directive, value in quoted:
+        assert re.search(rf"^{directive}={re.escape(value)}", unit, re.M), f"{directive}={value}"
+
+
+def service_directories() -> dict[str, str]:
+    """The directories systemd hands the service, as the environment variables it sets."""
+    unit = UNIT.read_text()
+    roots = {"State": "/var/lib", "Cache": "/var/cache", "Configuration": "/etc"}
+    found = {}
+    for kind, root in roots.items():
+        name = re.search(rf"^{kind}Directory=(\S+)", unit, re.M)
+        assert name, f"{kind}Directory="
+        found[f"{kind.upper()}_DIRECTORY"] = f"{root}/{name.group(1)}"
+    return found
+
+
+def test_documented_service_commands_see_the_service_directories() -> None:
+    """`stretch-coach` run by hand for the service reads the settings and routines of
+    /etc/stretch-coach and writes where the service reads (skill/paths.py), not ~/.config."""
+    readme = (REPO / "systemd" / "README.md").read_text().replace("\\\n", " ")
+    commands = [line for line in readme.splitlines() if "runuser -u stretch-coach" in line]
+    assert len(commands) >= 2  # setup, web
+    for command in commands:
+        env = dict(re.findall(r"\b([A-Z_]+_DIRECTORY)=(\S+)", command))
+        assert env == service_directories(), command
+
+
+def test_install_script_runs_setup_with_the_service_directories() -> None:
+    text = INSTALL.read_text().replace("\\\n", " ")
+    setup = next(line for line in text.splitlines() if "runuser" in line and " setup" in line)
+    app = re.search(r"^APP=(\S+)$", text, re.M)
+    assert app
+    values = dict(re.findall(r"^([A-Z_]+_DIR)=(\S+)$", text, re.M))
+    env = {
+        var: values[ref].replace("$APP", app.group(1))
+        for var, ref in re.findall(r'\b([A-Z_]+_DIRECTORY)="\$([A-Z_]+)"', setup)
+    }
+    assert env == service_directories()
+
+
 MDWE_PROBE = """
 import ctypes, sys
 sys.path.insert(0, sys.argv[1])
