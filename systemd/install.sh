@@ -5,6 +5,8 @@
 # Layout: app venv /opt/stretch-coach/venv, unit /etc/systemd/system/stretch-coach.service,
 # settings /etc/stretch-coach, progress and models /var/lib/stretch-coach, cache
 # /var/cache/stretch-coach, service user `stretch-coach` (groups audio, gpio).
+# Installs the Debian packages the coach needs (scripts/system-deps.sh --runtime) and the
+# Python packages at the versions constraints.txt pins; the repository's .venv is not used.
 set -euo pipefail
 umask 022
 
@@ -17,6 +19,7 @@ CONFIG_DIR=/etc/$APP
 STATE_DIR=/var/lib/$APP
 CACHE_DIR=/var/cache/$APP
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONSTRAINTS=$REPO/constraints.txt
 # The system's Python: the service cannot reach one under /root or /home (ProtectHome=yes).
 PYTHON=${PYTHON:-/usr/bin/python3}
 
@@ -58,6 +61,13 @@ create_user() {
   done
 }
 
+install_system_deps() {
+  # PortAudio (the microphone and speaker) and the ALSA tools; without apt-get it stops
+  # here and names them.
+  bash "$REPO/scripts/system-deps.sh" --runtime ||
+    die "could not install the Debian packages the service needs (see above); install them and run this again"
+}
+
 install_app() {
   # On a Pi the venv sees the system's python3-lgpio (the GPIO library the unit allows).
   local venv_args=()
@@ -73,7 +83,9 @@ install_app() {
   "$PYTHON" -m venv "${venv_args[@]}" "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # A regular (not editable) install: the wheel carries skill/ and the exercises/ folder.
-  "$VENV/bin/python" -m pip install -q "$REPO" ||
+  # The dependencies at the exact versions of constraints.txt, the ones `make test` checks.
+  [ -f "$CONSTRAINTS" ] || die "$CONSTRAINTS is missing: it pins the versions to install"
+  "$VENV/bin/python" -m pip install -q -c "$CONSTRAINTS" "$REPO" ||
     die "pip could not install $REPO into $VENV (it needs PyPI for the dependencies)"
   if [ -f "$REPO/README.md" ]; then cp "$REPO/README.md" "$PREFIX/README.md"; fi
   cp "$REPO/systemd/README.md" "$PREFIX/SERVICE.md"
@@ -90,7 +102,8 @@ prepare_dirs() {
     say "wrote $CONFIG_DIR/config.yaml (every key commented out, with its default)"
   fi
   # Models and voices are fetched now, as the service user, where the service looks for
-  # them: the service itself has no network (PrivateNetwork=yes).
+  # them: the service itself never downloads, and its unit lets it reach only loopback,
+  # link-local and private addresses (IPAddressDeny=any, IPAddressAllow=), not the internet.
   if "$VENV/bin/stretch-coach" setup --help >/dev/null 2>&1; then
     runuser -u "$APP" -- env STATE_DIRECTORY="$STATE_DIR" CACHE_DIRECTORY="$CACHE_DIR" \
       CONFIGURATION_DIRECTORY="$CONFIG_DIR" HOME="$STATE_DIR" \
@@ -117,6 +130,7 @@ do_install() {
   case "$(readlink -f "$(command -v "$PYTHON")")" in
     /root/* | /home/*) die "$PYTHON lives under /root or /home, which the service cannot read; use PYTHON=/usr/bin/python3" ;;
   esac
+  install_system_deps
   create_user
   install_app
   prepare_dirs

@@ -7,16 +7,22 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from skill.service import notify
 from skill.service.notify import Notifier, watchdog_interval
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "stretch-coach.service"
+INSTALL = REPO / "systemd" / "install.sh"
+SYSTEM_DEPS = REPO / "scripts" / "system-deps.sh"
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
 
@@ -157,6 +163,192 @@ def test_install_script_parses() -> None:
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
 
 
+def test_install_script_pins_the_versions_constraints_txt_gives() -> None:
+    """The service's venv gets what `make test` checked, not whatever PyPI has that day."""
+    text = INSTALL.read_text()
+    assert re.search(r"^CONSTRAINTS=\$REPO/constraints\.txt$", text, re.M)
+    installs = [line for line in text.splitlines() if re.search(r"pip install .*\$REPO", line)]
+    assert installs, "install.sh installs the app with pip"
+    for line in installs:
+        assert '-c "$CONSTRAINTS"' in line, line
+
+
+def constraints() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        name, sep, version = line.partition("==")
+        if sep and not line.startswith("#"):
+            pins[canonicalize_name(name.strip())] = version.strip()
+    return pins
+
+
+def test_constraints_pin_every_dependency_within_its_bounds() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = constraints()
+    for extra in [project["dependencies"], *project["optional-dependencies"].values()]:
+        for line in extra:
+            req = Requirement(line)
+            pin = pins.get(canonicalize_name(req.name))
+            assert pin, f"constraints.txt pins no version of {req.name}"
+            assert req.specifier.contains(pin, prereleases=True), f"{req.name}=={pin} vs {req}"
+
+
+def test_piper_lower_bound_has_the_api_the_voice_uses() -> None:
+    """skill/speech_out/voice.py calls synthesize(text, SynthesisConfig) for AudioChunks:
+    piper-tts 1.3.0 brought that API (its CHANGELOG); 1.2 had synthesize(text, wav_file)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    piper = next(Requirement(d) for d in project["dependencies"] if d.startswith("piper-tts"))
+    assert not piper.specifier.contains("1.2.0") and piper.specifier.contains("1.3.0")
+
+
+def make_dry_run(target: str) -> list[str]:
+    """The commands `make TARGET` would run from scratch (-B: every stamp out of date)."""
+    result = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", "-C", str(REPO), target],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+@needs_make
+def test_make_install_builds_no_venv_in_the_clone() -> None:
+    """Under sudo a .venv would be root-owned in the user's clone; install.sh makes its own."""
+    assert make_dry_run("install") == ["bash systemd/install.sh install"]
+
+
+@needs_make
+@pytest.mark.parametrize("target", ["setup", "run"])
+def test_make_setup_and_run_install_only_what_the_coach_runs_on(target: str) -> None:
+    commands = make_dry_run(target)
+    assert "bash scripts/system-deps.sh --runtime" in commands
+    assert any(re.search(r"pip install .*-c constraints\.txt -e \.$", c) for c in commands)
+    assert not any("[dev]" in c for c in commands), commands
+    assert commands[-1] == f".venv/bin/stretch-coach {target}"
+
+
+@needs_make
+@pytest.mark.parametrize("target", ["test", "demo"])
+def test_make_test_and_demo_keep_the_dev_venv(target: str) -> None:
+    commands = make_dry_run(target)
+    assert "bash scripts/system-deps.sh" in commands
+    assert any("-c constraints.txt -e '.[dev]'" in c for c in commands), commands
+
+
+def system_deps(tmp_path: Path, *args: str, apt: bool = True) -> tuple[int, str, list[str]]:
+    """scripts/system-deps.sh with stand-ins for dpkg-query (nothing is installed) and
+    apt-get (records what it was asked to install): (exit code, stderr, packages)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    log = tmp_path / "apt.log"
+    stubs = {"dpkg-query": "exit 1", "sudo": 'exec "$@"'}
+    if apt:
+        stubs["apt-get"] = f'[ "$1" = install ] && echo "$@" >>{log}; exit 0'
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    for tool in ("grep", "id"):
+        found = shutil.which(tool)
+        assert found
+        (bin_dir / tool).symlink_to(found)
+    result = subprocess.run(
+        [shutil.which("bash") or "/bin/bash", str(SYSTEM_DEPS), *args],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    asked = log.read_text().split() if log.exists() else []
+    return result.returncode, result.stderr, [a for a in asked if not a.startswith("-")][1:]
+
+
+def test_system_deps_runtime_mode_installs_only_what_the_coach_needs(tmp_path: Path) -> None:
+    code, _, packages = system_deps(tmp_path, "--runtime")
+    assert code == 0
+    assert sorted(packages) == ["alsa-utils", "libportaudio2"]
+
+
+def test_system_deps_default_and_test_modes_are_unchanged(tmp_path: Path) -> None:
+    code, _, packages = system_deps(tmp_path / "default")
+    assert code == 0
+    everything = ["alsa-utils", "espeak-ng", "libportaudio2", "libsox-fmt-all", "sox", "systemd"]
+    assert sorted(packages) == everything
+    code, _, packages = system_deps(tmp_path / "test", "--test")
+    assert code == 0
+    assert sorted(packages) == sorted([*everything, "chromium", "chromium-driver"])
+
+
+def test_system_deps_without_apt_names_the_missing_packages(tmp_path: Path) -> None:
+    code, err, _ = system_deps(tmp_path, "--runtime", apt=False)
+    assert code == 1
+    assert "libportaudio2" in err and "alsa-utils" in err
+
+
+def test_system_deps_refuses_an_unknown_mode(tmp_path: Path) -> None:
+    code, err, packages = system_deps(tmp_path, "--runtme")
+    assert code == 2 and "usage" in err and packages == []
+
+
+def test_install_script_installs_the_runtime_packages_before_the_app() -> None:
+    """A bare system gets PortAudio, without which the service cannot open a sound device."""
+    text = INSTALL.read_text()
+    assert re.search(r'bash "\$REPO/scripts/system-deps\.sh" --runtime \|\|\s*die ', text)
+    steps = re.search(r"^do_install\(\) \{\n(.*?)^\}", text, re.M | re.S)
+    assert steps
+    calls = [line.strip() for line in steps.group(1).splitlines()]
+    assert calls.index("install_system_deps") < calls.index("install_app")
+
+
+def test_install_script_quotes_only_settings_the_unit_has() -> None:
+    """A `Directive=value` the script names (as the reason for something) is in the unit."""
+    unit = UNIT.read_text()
+    quoted = re.findall(r"\b([A-Z][a-z]+(?:[A-Z][a-z]+)+)=([\w-]*)", INSTALL.read_text())
+    assert quoted
+    for directive, value in quoted:
+        assert re.search(rf"^{directive}={re.escape(value)}", unit, re.M), f"{directive}={value}"
+
+
+def service_directories() -> dict[str, str]:
+    """The directories systemd hands the service, as the environment variables it sets."""
+    unit = UNIT.read_text()
+    roots = {"State": "/var/lib", "Cache": "/var/cache", "Configuration": "/etc"}
+    found = {}
+    for kind, root in roots.items():
+        name = re.search(rf"^{kind}Directory=(\S+)", unit, re.M)
+        assert name, f"{kind}Directory="
+        found[f"{kind.upper()}_DIRECTORY"] = f"{root}/{name.group(1)}"
+    return found
+
+
+def test_documented_service_commands_see_the_service_directories() -> None:
+    """`stretch-coach` run by hand for the service reads the settings and routines of
+    /etc/stretch-coach and writes where the service reads (skill/paths.py), not ~/.config."""
+    readme = (REPO / "systemd" / "README.md").read_text().replace("\\\n", " ")
+    commands = [line for line in readme.splitlines() if "runuser -u stretch-coach" in line]
+    assert len(commands) >= 2  # setup, web
+    for command in commands:
+        env = dict(re.findall(r"\b([A-Z_]+_DIRECTORY)=(\S+)", command))
+        assert env == service_directories(), command
+
+
+def test_install_script_runs_setup_with_the_service_directories() -> None:
+    text = INSTALL.read_text().replace("\\\n", " ")
+    setup = next(line for line in text.splitlines() if "runuser" in line and " setup" in line)
+    app = re.search(r"^APP=(\S+)$", text, re.M)
+    assert app
+    values = dict(re.findall(r"^([A-Z_]+_DIR)=(\S+)$", text, re.M))
+    env = {
+        var: values[ref].replace("$APP", app.group(1))
+        for var, ref in re.findall(r'\b([A-Z_]+_DIRECTORY)="\$([A-Z_]+)"', setup)
+    }
+    assert env == service_directories()
+
+
 MDWE_PROBE = """
 import ctypes, sys
 sys.path.insert(0, sys.argv[1])
@@ -185,8 +377,6 @@ def test_memory_deny_write_execute_stays_off_while_audio_callbacks_need_it(
     If this ever reports "works", sounddevice no longer needs W+X memory and the unit can
     turn MemoryDenyWriteExecute=yes on.
     """
-    import sys
-
     result = subprocess.run(
         [sys.executable, "-c", MDWE_PROBE, str(REPO / "tests"), str(tmp_path)],
         capture_output=True,
