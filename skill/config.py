@@ -122,7 +122,8 @@ def check_value(key: str, value: Any, where: str) -> Any:
             )
         return float(value) if float in types else value
     if meta.get("nonempty") and isinstance(value, str) and not value.strip():
-        none = ", or leave the key out for none" if type(None) in types else ""
+        omit = "the flag" if where == "command line" else "the key"
+        none = f", or leave {omit} out for none" if type(None) in types else ""
         raise ConfigError(f"{where}: key '{key}' is empty; give a word{none}")
     if "choices" in meta and value not in meta["choices"]:
         raise ConfigError(
@@ -166,10 +167,36 @@ def _file_paths(values: dict[str, Any], path: Path) -> dict[str, Any]:
     return out
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """Parse one YAML config file into checked key/values (safe_load only)."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice: YAML keeps the last one in silence, and the
+    person edited the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"line {line}: key '{key}' is given twice; keep one")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _safe_data(text: str) -> Any:
+    """The document, built by the safe loader (as yaml.safe_load) with unique keys."""
+    loader = _UniqueKeyLoader(text)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Parse one YAML config file into checked key/values (the safe loader only)."""
+    try:
+        data = _safe_data(path.read_text(encoding="utf-8"))
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason})") from err
     except yaml.YAMLError as err:

@@ -162,3 +162,18 @@ def test_web_bind_must_be_an_address(tmp_path: Path, bind: str, ok: bool) -> Non
     else:
         with pytest.raises(config.ConfigError, match="not an address"):
             config.load_settings(files=[file])
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    """QA: 'volume: 0.3' then 'volume: 0.9' silently took the second; the person had
+    edited the first."""
+    file = write(tmp_path, "volume: 0.3\nled_pin: 23\nvolume: 0.9\n")
+    with pytest.raises(
+        config.ConfigError, match=r"config.yaml: line 3: key 'volume' is given twice"
+    ):
+        config.load_settings(files=[file])
+
+
+def test_an_empty_flag_says_to_leave_the_flag_out() -> None:
+    with pytest.raises(config.ConfigError, match="leave the flag out"):
+        config.load_settings(files=[], overrides={"wake_word": " "})
