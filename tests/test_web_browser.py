@@ -96,6 +96,17 @@ class Phone:
     def click(self, selector: str) -> None:
         self.css(selector).click()
 
+    def tap(self, selector: str) -> bool:
+        """Click if the button can still be clicked: the routine may end, and the page hide
+        its controls, between looking and clicking (the closing words end it on their own)."""
+        from selenium.common.exceptions import ElementNotInteractableException
+
+        try:
+            self.click(selector)
+        except ElementNotInteractableException:
+            return False
+        return True
+
     def shot(self, name: str) -> Path:
         SHOTS.mkdir(exist_ok=True)
         path = SHOTS / f"{name}.png"
@@ -205,8 +216,7 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     svc.wait_for(r"state paused -> running")
     where, presses = 0, 0
     while "state running -> idle" not in svc.log and presses < 12:
-        if phone.css("#active").is_displayed():
-            phone.click('button[data-command="next"]')
+        if phone.css("#active").is_displayed() and phone.tap('button[data-command="next"]'):
             where = svc.wait_for(r"command next from web", after=where + 1)[0]
             presses += 1
         time.sleep(0.5)  # the view after the jump arrives before the next press
