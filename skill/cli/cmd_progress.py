@@ -140,21 +140,20 @@ def _refusal(
 ) -> str | None:
     """Why the service would not resume this snapshot (None: it would), asked of a player
     started with it as the service starts one: resumable_routine() decides the offer at
-    start, and a dry run of 'resume' (its actions are not carried out) gives the reason it
-    would log as it sets the file aside. So status cannot promise what the coach refuses."""
-    from skill.core.events import Command, SaveProgress
+    start, and unfit_saved() is the reason 'resume' would give as it sets the file aside. So
+    status cannot promise what the coach refuses."""
     from skill.core.player import Player, PlayerSettings
 
     settings = PlayerSettings(resume_window_hours=window_hours)
     player = Player(library, lambda: 0.0, settings, saved, wall=lambda: now)
     if player.resumable_routine() is not None:
         return None
-    for action in player.handle(Command("resume")):
-        if isinstance(action, SaveProgress) and action.set_aside:
-            return (
-                f"the coach cannot pick it up: {action.set_aside}; "
-                "saying 'resume' sets the file aside as state.json.unusable-..."
-            )
+    why = player.unfit_saved()
+    if why:
+        return (
+            f"the coach cannot pick it up: {why}; "
+            "saying 'resume' sets the file aside as state.json.unusable-..."
+        )
     return (
         f"too old: it could be resumed until {_shown(until.isoformat())} "
         f"(resume_window_hours: {window_hours:g})"

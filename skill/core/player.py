@@ -443,10 +443,7 @@ class Player:
         for seg in plan.exercise_segments():
             by_step.setdefault(seg.step, set()).add(seg.index)
         done = sum(1 for segs in by_step.values() if segs <= session.completed)
-        # reaching the end counts as finishing once the person stretched (a "next" from the
-        # intro to the end records nothing at all: _end_session)
-        finished = finished and session.exercised
-        outcome = "finished" if finished else "stopped"
+        # (only a session that reached a hold is recorded: _end_session)
         return {
             "routine": session.routine.id,
             "name": session.routine.name,
@@ -456,7 +453,7 @@ class Player:
             "steps_done": done,
             "steps_total": len(session.routine.steps),
             "finished": finished,
-            "outcome": outcome,
+            "outcome": "finished" if finished else "stopped",
             "resumed": session.resumed,
         }
 
@@ -568,7 +565,10 @@ class Player:
         """An interrupted session that a new one replaces goes into the history as stopped
         where it was saved, instead of vanishing with the state file it is replaced in."""
         saved, self.saved = self.saved, None
-        record = interrupted_record(saved, self.library) if saved else None
+        return self._record_interrupted(saved) if saved else []
+
+    def _record_interrupted(self, saved: Mapping[str, Any]) -> list[Action]:
+        record = interrupted_record(saved, self.library)
         return [RecordSession(record)] if record else []
 
     def _begin(
@@ -835,21 +835,25 @@ class Player:
             return None
         return routine
 
+    def unfit_saved(self) -> str | None:
+        """Why the saved session does not fit the library, as 'resume' would log it when it
+        sets the file aside; None when it fits (or nothing is saved)."""
+        place = self._locate(self.saved) if self.saved else None
+        return _unfit(place) if isinstance(place, str) else None
+
     def _resume_saved(self) -> list[Action]:
         saved, self.saved = self.saved, None
         if not saved:
             return self._reply(phrases.NOTHING_TO_CONTINUE)
         place = self._locate(saved)
         if isinstance(place, str):
-            why = f"saved session does not fit the library: {place}"
+            why = _unfit(place)
             out: list[Action] = [SaveProgress(None, set_aside=why)]
             return [*out, *self._reply(phrases.UNUSABLE_SESSION), Log(why, "warning")]
         routine, pace, target, remaining, started_at, active_s, saved_at = place
         if self.wall() - saved_at > self.settings.resume_window_hours * 3600:
-            record = interrupted_record(saved, self.library)
-            gone = [RecordSession(record)] if record else []
             return [
-                *gone,
+                *self._record_interrupted(saved),
                 SaveProgress(None),
                 *self._reply(phrases.TOO_OLD),
                 Log("saved session too old"),
@@ -961,6 +965,10 @@ def _relocate(plan: Plan, saved: Mapping[str, Any]) -> int | None:
         if (beat.step, beat.set, beat.side, beat.rep) == place and kind_fits:
             return i
     return None
+
+
+def _unfit(why: str) -> str:
+    return f"saved session does not fit the library: {why}"
 
 
 def interrupted_record(saved: Mapping[str, Any], library: Library) -> dict[str, Any] | None:
