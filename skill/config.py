@@ -20,6 +20,7 @@ import yaml
 
 from skill import paths
 from skill.errors import ConfigError
+from skill.yaml_lines import YamlTextError, parse_yaml
 
 SYSTEM_CONFIG = Path("/etc/stretch-coach/config.yaml")
 # The speaking paces (Piper length scale) a setting and a voice may have: twice as fast or
@@ -167,44 +168,19 @@ def _file_paths(values: dict[str, Any], path: Path) -> dict[str, Any]:
     return out
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """safe_load that refuses a key given twice: YAML keeps the last one in silence, and the
-    person edited the first."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                line = key_node.start_mark.line + 1
-                raise ConfigError(f"line {line}: key '{key}' is given twice; keep one")
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _safe_data(text: str) -> Any:
-    """The document, built by the safe loader (as yaml.safe_load) with unique keys."""
-    loader = _UniqueKeyLoader(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
 def read_file(path: Path) -> dict[str, Any]:
     """Parse one YAML config file into checked key/values (the safe loader only)."""
     try:
-        data = _safe_data(path.read_text(encoding="utf-8"))
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from err
+        data, twice_given = parse_yaml(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason})") from err
-    except yaml.YAMLError as err:
-        line, problem = "", str(err)
-        if isinstance(err, yaml.MarkedYAMLError):
-            line = f":{err.problem_mark.line + 1}" if err.problem_mark else ""
-            problem = str(err.problem)
-        raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from err
+    except YamlTextError as err:
+        where = f"{path}:{err.line}" if err.line else str(path)
+        raise ConfigError(f"{where}: {err.message}") from err
+    if twice_given:
+        # YAML keeps the last in silence, and the person edited the first.
+        number, key = twice_given[0]
+        raise ConfigError(f"{path}: line {number}: key '{key}' is given twice; keep one")
     if data is None:
         return {}
     if not isinstance(data, Mapping):

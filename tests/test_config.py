@@ -45,7 +45,11 @@ def test_none_override_keeps_file_value(tmp_path: Path) -> None:
         ("volume: 3\n", "key 'volume' is 3; allowed: 0.2 to 1.0"),
         ("no_gpio: 1\n", "key 'no_gpio' must be true/false"),
         ("log_level: chatty\n", "allowed: debug, info, warning, error"),
-        ("volume: [1\n", ":2: not valid YAML"),
+        ("volume: [1\n", ":2: YAML syntax error"),
+        ("volume:\n\t0.5\n", ":2: YAML syntax error: a tab is used for indentation"),
+        # Neither a date that is no date nor deep nesting may end in a traceback.
+        ("volume: 2024-13-45\n", "YAML value cannot be read: month must be in 1..12"),
+        ("volume: " + "[" * 5000 + "]" * 5000 + "\n", "YAML"),
         ("- a list\n", "expected 'key: value' lines"),
         (b"voice: \xff\xfe\n", "not UTF-8"),
         ("wake_word: ''\n", "key 'wake_word' is empty"),

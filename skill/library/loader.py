@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
 from skill.core.exercise import (
     Change,
     Dosage,
@@ -31,6 +29,7 @@ from skill.core.exercise import (
     Variant,
     find_routine,
 )
+from skill.yaml_lines import YamlMap, YamlSeq, YamlTextError, parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
@@ -97,62 +96,6 @@ class LoadResult:
     problems: tuple[Problem, ...]
 
 
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-class _Map(dict[Any, Any]):
-    """A YAML mapping that remembers its own line and each key's line."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-
-class _Seq(list[Any]):
-    """A YAML sequence that remembers its own line and each item's line."""
-
-    line: int = 0
-    item_lines: list[int]
-
-
-_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LineLoader(_SafeBase):  # type: ignore[valid-type,misc]
-    """A safe loader (no arbitrary objects; libyaml when present) that records lines."""
-
-    duplicate_keys: list[tuple[int, str]]
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain word, not a list or mapping", key_node.start_mark
-            )
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in result:
-            loader.duplicate_keys.append((line, str(key)))
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    result = _Seq(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
-
 FILE_SKIPPED = "this file is skipped"
 
 
@@ -170,43 +113,13 @@ def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
         line = data[: err.start].count(b"\n") + 1
         msg = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
         return None, [_file_problem(name, line, msg)]
-    loader = _LineLoader(text)
-    loader.duplicate_keys = []
     try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else 0
-        tab = _tab_indent_line(text, line)
-        if tab:
-            msg = "a tab is used for indentation; YAML indents with spaces only"
-            return None, [_file_problem(name, tab, f"YAML syntax error: {msg}")]
-        what = " ".join(p for p in (err.context, err.problem) if p) or "cannot be read"
-        if "'\\t'" in what:
-            what = f"a tab where YAML does not allow one (use spaces): {what}"
-        return None, [_file_problem(name, line, f"YAML syntax error: {what}")]
-    except yaml.YAMLError as err:
-        return None, [_file_problem(name, 0, f"YAML error: {err}")]
-    except RecursionError:
-        return None, [_file_problem(name, 0, "YAML nested too deeply")]
-    except (ValueError, TypeError, OverflowError) as err:  # e.g. a date like 2024-13-45
-        return None, [_file_problem(name, 0, f"YAML value cannot be read: {err}")]
-    finally:
-        loader.dispose()
+        doc, twice_given = parse_yaml(text)
+    except YamlTextError as err:
+        return None, [_file_problem(name, err.line, err.message)]
     twice = "the last one is used"
-    problems = [
-        Problem(name, ln, "", key, "key given twice", twice) for ln, key in loader.duplicate_keys
-    ]
+    problems = [Problem(name, ln, "", key, "key given twice", twice) for ln, key in twice_given]
     return doc, problems
-
-
-def _tab_indent_line(text: str, upto: int) -> int:
-    """The first line (1-based) up to `upto` whose indentation holds a tab, else 0."""
-    for number, line in enumerate(text.splitlines()[: max(upto, 1)], start=1):
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        if "\t" in indent and line.strip():
-            return number
-    return 0
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -225,7 +138,7 @@ class _Ctx:
         self.problems.append(Problem(self.file, line, self.where, key, message, self.outcome))
 
 
-def _line(mapping: _Map, key: str) -> int:
+def _line(mapping: YamlMap, key: str) -> int:
     return mapping.key_lines.get(key, mapping.line)
 
 
@@ -246,7 +159,7 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _unknown_keys(ctx: _Ctx, mapping: _Map, allowed: Sequence[str]) -> None:
+def _unknown_keys(ctx: _Ctx, mapping: YamlMap, allowed: Sequence[str]) -> None:
     for key in mapping:
         if key in allowed:
             continue
@@ -255,13 +168,13 @@ def _unknown_keys(ctx: _Ctx, mapping: _Map, allowed: Sequence[str]) -> None:
         ctx.add(_line(mapping, key), str(key), f"unknown key{hint}")
 
 
-def _missing(ctx: _Ctx, mapping: _Map, required: Sequence[str]) -> None:
+def _missing(ctx: _Ctx, mapping: YamlMap, required: Sequence[str]) -> None:
     for key in required:
         if key not in mapping:
             ctx.add(mapping.line, key, "missing (required)")
 
 
-def _text(ctx: _Ctx, mapping: _Map, key: str, default: str | None = None) -> str | None:
+def _text(ctx: _Ctx, mapping: YamlMap, key: str, default: str | None = None) -> str | None:
     value = mapping.get(key, default)
     if key not in mapping:
         return default
@@ -274,7 +187,7 @@ def _text(ctx: _Ctx, mapping: _Map, key: str, default: str | None = None) -> str
     return value.strip()
 
 
-def _texts(ctx: _Ctx, mapping: _Map, key: str) -> tuple[str, ...]:
+def _texts(ctx: _Ctx, mapping: YamlMap, key: str) -> tuple[str, ...]:
     if key not in mapping:
         return ()
     value = mapping[key]
@@ -291,7 +204,7 @@ def _texts(ctx: _Ctx, mapping: _Map, key: str) -> tuple[str, ...]:
 
 
 def _item_lines(seq: list[Any], fallback: int) -> list[int]:
-    return list(seq.item_lines) if isinstance(seq, _Seq) else [fallback] * len(seq)
+    return list(seq.item_lines) if isinstance(seq, YamlSeq) else [fallback] * len(seq)
 
 
 def _spoken(ctx: _Ctx, key: str, line: int, texts: Iterable[str], sides: str | None) -> None:
@@ -305,7 +218,7 @@ def _spoken(ctx: _Ctx, key: str, line: int, texts: Iterable[str], sides: str | N
             ctx.add(line, key, "uses {side}/{other} but dosage.sides is 'none'")
 
 
-def _number(ctx: _Ctx, mapping: _Map, key: str) -> float | None:
+def _number(ctx: _Ctx, mapping: YamlMap, key: str) -> float | None:
     value = mapping[key]
     lo, hi, whole = DOSAGE_LIMITS[key]
     line = _line(mapping, key)
@@ -325,7 +238,7 @@ def _number(ctx: _Ctx, mapping: _Map, key: str) -> float | None:
     return int(value) if whole else float(value)
 
 
-def _dosage_fields(ctx: _Ctx, mapping: _Map) -> dict[str, Any]:
+def _dosage_fields(ctx: _Ctx, mapping: YamlMap) -> dict[str, Any]:
     """The dosage keys present in `mapping`, checked (shared by exercises and routine steps)."""
     out: dict[str, Any] = {}
     for key in DOSAGE_LIMITS:
@@ -346,7 +259,7 @@ def _dosage_fields(ctx: _Ctx, mapping: _Map) -> dict[str, Any]:
 
 
 def _dosage(ctx: _Ctx, value: Any, line: int) -> Dosage | None:
-    if not isinstance(value, _Map):
+    if not isinstance(value, YamlMap):
         ctx.add(line, "dosage", f"should be a mapping of hold_s, reps, ..., got {_describe(value)}")
         return None
     _unknown_keys(ctx, value, DOSAGE_KEYS)
@@ -364,7 +277,7 @@ def _dosage(ctx: _Ctx, value: Any, line: int) -> Dosage | None:
 
 
 def _source(ctx: _Ctx, value: Any, line: int, key: str) -> SourcePage | None:
-    if not isinstance(value, _Map):
+    if not isinstance(value, YamlMap):
         ctx.add(line, key, f"should be a mapping with seed and title, got {_describe(value)}")
         return None
     _unknown_keys(ctx, value, SOURCE_KEYS)
@@ -373,7 +286,7 @@ def _source(ctx: _Ctx, value: Any, line: int, key: str) -> SourcePage | None:
     return SourcePage(seed, title) if seed and title else None
 
 
-def _list_of_maps(ctx: _Ctx, mapping: _Map, key: str) -> list[tuple[Any, int]]:
+def _list_of_maps(ctx: _Ctx, mapping: YamlMap, key: str) -> list[tuple[Any, int]]:
     if key not in mapping:
         return []
     value = mapping[key]
@@ -383,10 +296,10 @@ def _list_of_maps(ctx: _Ctx, mapping: _Map, key: str) -> list[tuple[Any, int]]:
     return list(zip(value, _item_lines(value, _line(mapping, key)), strict=True))
 
 
-def _variants(ctx: _Ctx, mapping: _Map) -> tuple[Variant, ...]:
+def _variants(ctx: _Ctx, mapping: YamlMap) -> tuple[Variant, ...]:
     out = []
     for item, line in _list_of_maps(ctx, mapping, "variants"):
-        if not isinstance(item, _Map):
+        if not isinstance(item, YamlMap):
             ctx.add(line, "variants", f"each variant should be a mapping, got {_describe(item)}")
             continue
         _unknown_keys(ctx, item, VARIANT_KEYS)
@@ -402,7 +315,7 @@ def _variants(ctx: _Ctx, mapping: _Map) -> tuple[Variant, ...]:
     return tuple(out)
 
 
-def _entry_id(ctx: _Ctx, item: _Map) -> str | None:
+def _entry_id(ctx: _Ctx, item: YamlMap) -> str | None:
     value = item.get("id")
     if "id" not in item:
         return None
@@ -413,21 +326,21 @@ def _entry_id(ctx: _Ctx, item: _Map) -> str | None:
     return value
 
 
-def _sources(ctx: _Ctx, item: _Map) -> tuple[SourcePage, ...]:
+def _sources(ctx: _Ctx, item: YamlMap) -> tuple[SourcePage, ...]:
     pages = (
         _source(ctx, src, line, "sources") for src, line in _list_of_maps(ctx, item, "sources")
     )
     return tuple(page for page in pages if page)
 
 
-def _check_spoken(ctx: _Ctx, item: _Map, built: dict[str, Any], sides: str | None) -> None:
+def _check_spoken(ctx: _Ctx, item: YamlMap, built: dict[str, Any], sides: str | None) -> None:
     for key in SPOKEN_KEYS:
         value = built[key]
         texts = value if isinstance(value, tuple) else (value,) if isinstance(value, str) else ()
         _spoken(ctx, key, _line(item, key), texts, sides)
 
 
-def _change(ctx: _Ctx, item: _Map, key: str, default: Change) -> Change:
+def _change(ctx: _Ctx, item: YamlMap, key: str, default: Change) -> Change:
     """One of CHANGES (the planner times each); a typo gets a did-you-mean."""
     value = item.get(key, default)
     if value in CHANGES:
@@ -440,7 +353,7 @@ def _change(ctx: _Ctx, item: _Map, key: str, default: Change) -> Change:
 
 
 def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
-    if not isinstance(item, _Map):
+    if not isinstance(item, YamlMap):
         ctx.add(line, "", f"each exercise should be a mapping, got {_describe(item)}")
         return None
     before = len(ctx.problems)
@@ -517,7 +430,7 @@ class _RoutineDraft:
 def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
     if isinstance(item, str):
         return _StepRef(item, {}, line)
-    if not isinstance(item, _Map):
+    if not isinstance(item, YamlMap):
         msg = f"each step should be an exercise id or a mapping, got {_describe(item)}"
         ctx.add(line, "steps", msg)
         return None
@@ -534,7 +447,7 @@ def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
 
 
 def _routine(ctx: _Ctx, item: Any, line: int) -> _RoutineDraft | None:
-    if not isinstance(item, _Map):
+    if not isinstance(item, YamlMap):
         ctx.add(line, "", f"each routine should be a mapping, got {_describe(item)}")
         return None
     before = len(ctx.problems)
@@ -570,12 +483,12 @@ def _skipped(kind: str, entry_id: str | None, kept: _Kept) -> str:
 
 
 def _raw_id(item: Any) -> str | None:
-    value = item.get("id") if isinstance(item, _Map) else None
+    value = item.get("id") if isinstance(item, YamlMap) else None
     return value if isinstance(value, str) and ID_PATTERN.match(value) else None
 
 
 def _entries(
-    ctx: _Ctx, doc: _Map, key: str, build: Callable[[_Ctx, Any, int], Any], kept: _Kept
+    ctx: _Ctx, doc: YamlMap, key: str, build: Callable[[_Ctx, Any, int], Any], kept: _Kept
 ) -> list[Any]:
     out = []
     kind = key.removesuffix("s")
@@ -620,7 +533,7 @@ def _read_file(path: Path, kept: _Kept) -> _FileContent:
     ctx = _Ctx(name, problems=problems, outcome=FILE_SKIPPED)
     if doc is None and not problems:
         return _FileContent(name, (), (), ())  # an empty file is fine
-    if doc is not None and not isinstance(doc, _Map):
+    if doc is not None and not isinstance(doc, YamlMap):
         ctx.add(
             1, "", f"the file should hold a mapping with exercises/routines, got {_describe(doc)}"
         )

@@ -1,0 +1,112 @@
+"""YAML as a person edits it: the safe loader only, every mapping and sequence remembering its
+lines, and one readable message for whatever keeps a text from loading.
+
+The exercise library and the config file both read hand-edited YAML on a Pi with no
+debugger: each message names the line, a tab says "tab", and nothing in a file (a date that
+is no date, brackets nested thousands deep) ends in a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class YamlMap(dict[Any, Any]):
+    """A YAML mapping that remembers its own line and each key's line."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class YamlSeq(list[Any]):
+    """A YAML sequence that remembers its own line and each item's line."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class YamlTextError(ValueError):
+    """A text that is not YAML the safe loader can build; `line` is 1-based, 0 if unknown."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[valid-type,misc]
+    """A safe loader (no arbitrary objects; libyaml when present) that records lines."""
+
+    duplicate_keys: list[tuple[int, str]]
+
+
+def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> YamlMap:
+    loader.flatten_mapping(node)
+    result = YamlMap()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain word, not a list or mapping", key_node.start_mark
+            )
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in result:
+            loader.duplicate_keys.append((line, str(key)))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> YamlSeq:
+    result = YamlSeq(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def parse_yaml(text: str) -> tuple[Any, list[tuple[int, str]]]:
+    """The document, and the (line, key) of each key given twice in one mapping (YAML keeps
+    the last in silence; the caller says what that costs). Raises YamlTextError."""
+    loader = _LineLoader(text)
+    loader.duplicate_keys = []
+    try:
+        return loader.get_single_data(), loader.duplicate_keys
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else 0
+        tab = _tab_indent_line(text, line)
+        if tab:
+            msg = "a tab is used for indentation; YAML indents with spaces only"
+            raise YamlTextError(tab, f"YAML syntax error: {msg}") from err
+        what = " ".join(p for p in (err.context, err.problem) if p) or "cannot be read"
+        if "'\\t'" in what:
+            what = f"a tab where YAML does not allow one (use spaces): {what}"
+        raise YamlTextError(line, f"YAML syntax error: {what}") from err
+    except yaml.YAMLError as err:
+        raise YamlTextError(0, f"YAML error: {err}") from err
+    except RecursionError as err:
+        raise YamlTextError(0, "YAML nested too deeply") from err
+    except (ValueError, TypeError, OverflowError) as err:  # e.g. a date like 2024-13-45
+        raise YamlTextError(0, f"YAML value cannot be read: {err}") from err
+    finally:
+        loader.dispose()
+
+
+def _tab_indent_line(text: str, upto: int) -> int:
+    """The first line (1-based) up to `upto` whose indentation holds a tab, else 0."""
+    for number, line in enumerate(text.splitlines()[: max(upto, 1)], start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            return number
+    return 0
