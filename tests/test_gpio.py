@@ -542,3 +542,22 @@ def test_no_message_runs_two_sentences_together(
 def test_driver_errors_are_explained(err: Exception, expected: str) -> None:
     text = explain_pin_error("button", "button_pin", 17, err)
     assert expected in text and text.endswith(".") and ".;" not in text
+
+
+def test_a_bad_pin_factory_in_the_environment_is_named_as_the_problem(
+    monkeypatch: pytest.MonkeyPatch, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: with GPIOZERO_PIN_FACTORY=bogus the advice was "or set GPIOZERO_PIN_FACTORY"."""
+    import os
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "bogus")
+    monkeypatch.setattr(Device, "pin_factory", None)  # gpiozero reads the variable again
+    log = logging.getLogger("test.gpio")
+    with caplog.at_level(logging.INFO, logger="test.gpio"):
+        button, led = open_gpio(Settings(), log, rec.commands.put, lambda: "idle", env=os.environ)
+    assert isinstance(button, NoButton) and isinstance(led, NoLed)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2, errors
+    for line in errors:
+        assert "GPIOZERO_PIN_FACTORY=bogus" in line and "unset it" in line, line
+        assert "lgpio, rpigpio, pigpio or mock" in line and "or set GPIOZERO" not in line, line
