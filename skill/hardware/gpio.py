@@ -367,11 +367,12 @@ def explain_pin_error(
     from gpiozero.exc import BadPinFactory, GPIOPinInUse, PinInvalidPin, PinPWMUnsupported
 
     text = str(err) or type(err).__name__
-    fix = f"choose another pin with `{key}:` in {where}, or use --no-gpio"
+    # Not --no-gpio: it would also turn off the other device, which works.
+    fix = f"set `{key}:` in {where} to another pin"
     if isinstance(err, GPIOPinInUse) or "busy" in text.lower():
         return (
             f"{what} pin GPIO{pin} is busy ({text}): another program or a device-tree overlay "
-            f"uses it; stop that, or {fix}."
+            f"uses it; stop that, or set `{key}:` in {where} to a free pin."
         )
     if isinstance(err, PinInvalidPin):
         return f"{what} pin {pin} is not a usable GPIO on this board ({text}); {fix}."
