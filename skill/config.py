@@ -223,6 +223,14 @@ def load_settings(
     return settings
 
 
+def setting_ref(key: str, where: str | None) -> str:
+    """A setting as advice names it, where the person set it (a `load_settings` origin):
+    the flag they gave, the config file that set it, or the config for a default."""
+    if where == "command line":
+        return "--" + key.replace("_", "-")
+    return f"{key} in {where or 'config'}"
+
+
 def _readable(path: Path) -> bool:
     """A config file to read; False when there is none. Something else in its place (a
     folder, a link to nothing) is a mistake to name, not a file to skip in silence."""

@@ -150,7 +150,7 @@ def _demo_cli(
 
 
 def test_demo_json_prints_only_the_json_on_stdout(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, out, err = _demo_cli(monkeypatch, capsys, "--fast", "--json")
     summary = json.loads(out)  # nothing else on stdout
@@ -159,10 +159,62 @@ def test_demo_json_prints_only_the_json_on_stdout(
 
 
 def test_demo_without_json_prints_the_transcript_on_stdout(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, out, _ = _demo_cli(monkeypatch, capsys, "--fast")
     assert "heard   : start upper back" in out and "commands recognized" in out
+
+
+def _config(xdg_home: Path, text: str) -> Path:
+    folder = xdg_home / "xdg_config_home" / "stretch-coach"
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(text, encoding="utf-8")
+    return folder / "config.yaml"
+
+
+def _demo_routine(monkeypatch: pytest.MonkeyPatch, *argv: str) -> object:
+    """The routine `stretch-coach demo ARGV` asks run_demo for."""
+    import skill.tools.demo
+    from skill.cli.main import main
+
+    asked: list[object] = []
+
+    def fake(routine: object, **kwargs: object) -> DemoResult:
+        asked.append(routine)
+        return _fake_run_demo(routine, **kwargs)
+
+    monkeypatch.setattr(skill.tools.demo, "run_demo", fake)
+    main(["demo", "--fast", "--json", *argv])
+    return asked[0] if asked else None
+
+
+def test_demo_starts_the_configured_default_routine(
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: the demo started the library's default, not the config's default_routine."""
+    monkeypatch.chdir(xdg_home)
+    _config(xdg_home, "default_routine: lower_back\n")
+    assert _demo_routine(monkeypatch) == "lower_back"
+    assert _demo_routine(monkeypatch, "desk_break") == "desk_break"  # named: it wins
+
+
+def test_demo_with_a_broken_config_says_which_file_and_runs_nothing(
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(xdg_home)
+    path = _config(xdg_home, "default_routine: [\n")
+    assert _demo_routine(monkeypatch) is None
+    assert f"stretch-coach: {path}:2: not valid YAML" in capsys.readouterr().err
+
+
+def test_demo_names_the_config_file_of_a_default_routine_that_is_no_routine(
+    xdg_home: Path,
+) -> None:
+    from skill.config import ConfigError
+    from skill.tools.demo import run_demo
+
+    with pytest.raises(ConfigError, match=r"config.yaml: key 'default_routine' is 'lowr_back'"):
+        run_demo("lowr_back", out=None, progress=False, configured_in="config.yaml")
 
 
 # --- every action reaches the demo, through the service's router ---------------------------

@@ -442,7 +442,7 @@ def test_a_factory_without_pwm_keeps_both_with_an_on_off_led(
             led.close()
         text = "\n".join(lines)
         assert "no PWM" in text and "python3-lgpio" in text, text
-        assert "choose another pin" not in text, text
+        assert "another pin" not in text and "free pin" not in text, text
         assert "LED on GPIO18 (on/off)" in lines[-1], lines
     finally:
         plain.reset()
@@ -542,3 +542,37 @@ def test_no_message_runs_two_sentences_together(
 def test_driver_errors_are_explained(err: Exception, expected: str) -> None:
     text = explain_pin_error("button", "button_pin", 17, err)
     assert expected in text and text.endswith(".") and ".;" not in text
+
+
+def test_a_bad_pin_factory_in_the_environment_is_named_as_the_problem(
+    monkeypatch: pytest.MonkeyPatch, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: with GPIOZERO_PIN_FACTORY=bogus the advice was "or set GPIOZERO_PIN_FACTORY"."""
+    import os
+
+    monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "bogus")
+    monkeypatch.setattr(Device, "pin_factory", None)  # gpiozero reads the variable again
+    log = logging.getLogger("test.gpio")
+    with caplog.at_level(logging.INFO, logger="test.gpio"):
+        button, led = open_gpio(Settings(), log, rec.commands.put, lambda: "idle", env=os.environ)
+    assert isinstance(button, NoButton) and isinstance(led, NoLed)
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2, errors
+    for line in errors:
+        assert "GPIOZERO_PIN_FACTORY=bogus" in line and "unset it" in line, line
+        assert "lgpio, rpigpio, pigpio or mock" in line and "or set GPIOZERO" not in line, line
+
+
+def test_a_busy_pin_is_not_told_to_turn_off_the_working_device_too(
+    factory: MockFactory, rec: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: a busy LED pin advised --no-gpio, which also turns off the working button."""
+    hat = LED(18)
+    try:
+        button, _, lines = opened(Settings(), rec, caplog, {"led_pin": "/etc/c.yaml"})
+        button.close()
+    finally:
+        hat.close()
+    busy = [line for line in lines if "is busy" in line]
+    assert len(busy) == 1 and "--no-gpio" not in busy[0], busy
+    assert "stop that, or set `led_pin:` in /etc/c.yaml to a free pin." in busy[0], busy

@@ -261,3 +261,51 @@ def test_the_offered_button_press_resumes_the_saved_place(home: Path) -> None:
     assert any(text.startswith("Welcome back.") for text in speech.said)
     snapshot = service.player.snapshot()
     assert snapshot is not None and snapshot["beat"] == saved["beat"]
+
+
+# --- device messages name where the device was chosen ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "mic_fix", "speaker_fix"),
+    [
+        ("command line", "another device with --input-device", "set --output-device to one"),
+        (
+            "/etc/stretch-coach/config.yaml",
+            "another device with input_device in /etc/stretch-coach/config.yaml",
+            "set output_device in /etc/stretch-coach/config.yaml to one",
+        ),
+    ],
+)
+def test_device_messages_name_the_flag_or_file_that_chose_the_device(
+    xdg_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    origin: str,
+    mic_fix: str,
+    speaker_fix: str,
+) -> None:
+    """QA: `run --output-device X` was told to "set output_device in config"."""
+    import sounddevice as sd
+
+    from skill.errors import MicrophoneError
+
+    def busy(*args: object, **kwargs: object) -> object:
+        raise sd.PortAudioError("Error opening InputStream: Device unavailable [PaErrorCode -9985]")
+
+    monkeypatch.setattr(sd, "query_devices", busy)
+    settings = replace(DEFAULTS, input_device="mic", output_device="no-such-speaker", web=False)
+    origins = {"input_device": origin, "output_device": origin}
+    devices = Devices(
+        gpio=(NoPress(), RecordingLed()),  # type: ignore[arg-type]
+        speech=RecordingSpeech(),
+        engine=ScriptedEngine(),
+        state_dir=xdg_home / "state",
+    )
+    service = Service(settings, logging.getLogger("test"), origins, devices)
+    with pytest.raises(MicrophoneError) as mic_error:
+        service._open_mic(lambda chunk: None)
+    assert mic_fix in str(mic_error.value) and "in config" not in str(mic_error.value)
+    caplog.set_level(logging.ERROR, logger="test")
+    service._open_speech()
+    assert speaker_fix in caplog.text and "in config" not in caplog.text, caplog.text

@@ -43,6 +43,24 @@ def test_parse_script_explains_bad_items(text: str, message: str) -> None:
         parse_script(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "t=30 pause t=45 resume",
+            "'t=30 pause t=45 resume': cannot read 't=45 resume' as part of 't=30 pause';"
+            " separate entries with ';', e.g. 't=30 pause; t=45 resume'",
+        ),
+        # Read as a routine called "upper back t=45 pause" (bug: no message at all).
+        ("t=0 start upper back T = 45 pause", "cannot read 'T = 45 pause' as part of"),
+    ],
+)
+def test_a_missing_semicolon_names_the_entry_it_could_not_read(text: str, message: str) -> None:
+    """QA: a missing ';' said "only start takes a routine name, not 't=45 resume'"."""
+    with pytest.raises(ScriptError, match=re.escape(message)):
+        parse_script(text)
+
+
 def test_a_scripted_session_follows_the_script() -> None:
     library = tiny_library()
     script = parse_script("t=30 pause; t=45 resume; t=60 next; t=100 stop")

@@ -125,18 +125,11 @@ class Phone:
         return int(text) if text.isdigit() else None
 
 
-@pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Phone]:
+def chromium(tmp_path: Path) -> Any:
+    """Headless Chromium at a phone's viewport, its profile in tmp_path/chromium."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    port = free_port()
-    config = tmp_path / "config.yaml"
-    config.write_text(f"web_bind: 127.0.0.1\nweb_port: {port}\n")
-    rig = Rig(tmp_path / "rig")
-    argv = [sys.executable, "-m", "skill", "run", "--no-gpio", "--config", str(config)]
-    svc = ServiceProcess(argv, service_env(rig.folder, rig.device))
-    rig.processes.append(svc)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
@@ -146,6 +139,19 @@ def phone(tmp_path: Path) -> Iterator[Phone]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
     driver.set_window_size(PHONE["width"], PHONE["height"])
+    return driver
+
+
+@pytest.fixture
+def phone(tmp_path: Path) -> Iterator[Phone]:
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"web_bind: 127.0.0.1\nweb_port: {port}\n")
+    rig = Rig(tmp_path / "rig")
+    argv = [sys.executable, "-m", "skill", "run", "--no-gpio", "--config", str(config)]
+    svc = ServiceProcess(argv, service_env(rig.folder, rig.device))
+    rig.processes.append(svc)
+    driver = chromium(tmp_path)
     try:
         svc.wait_for(r"web: open http://", timeout=60)
         yield Phone(driver, svc, f"http://127.0.0.1:{port}/", rig, argv)
@@ -247,3 +253,28 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     phone.svc.wait_for(r"command start from web")
     exit_code, _ = phone.svc.stop()
     assert exit_code == 0, phone.svc.log
+
+
+def test_the_code_field_takes_digits_of_any_script(tmp_path: Path) -> None:
+    """QA: a code in Arabic-Indic digits could not be sent: the field asked for 0-9 only."""
+    driver = chromium(tmp_path)
+    try:
+        driver.get((REPO / "skill" / "web" / "static" / "pair.html").as_uri())
+        valid = {
+            typed: driver.execute_script(
+                "const field = document.getElementById('code');"
+                "field.value = arguments[0]; return field.checkValidity();",
+                typed,
+            )
+            for typed in ("123 456", "١٢٣٤٥٦", "۱۲۳۴۵۶", "１２３\u3000４５６", "12345x", "①②③④⑤⑥")
+        }
+    finally:
+        driver.quit()
+    assert valid == {
+        "123 456": True,
+        "١٢٣٤٥٦": True,
+        "۱۲۳۴۵۶": True,
+        "１２３\u3000４５６": True,
+        "12345x": False,
+        "①②③④⑤⑥": False,
+    }

@@ -171,8 +171,8 @@ def test_a_non_ascii_code_is_a_wrong_try_not_a_server_error(
 ) -> None:
     """QA: "é12345" gave 500 and a traceback (hmac.compare_digest refuses non-ASCII str)."""
     site.request("POST", "/pair/request")
-    # Any non-digit code is a wrong code, counted like any other (Arabic-Indic digits too).
-    for tries, typed in enumerate(["é12345", "١٢٣٤٥٦", "12345🙂", "1234567\ud800"], 1):
+    # Any non-digit code is a wrong code, counted like any other (circled digits too).
+    for tries, typed in enumerate(["é12345", "①②③④⑤⑥", "12345🙂", "1234567\ud800"], 1):
         status, _, body = site.request("POST", "/pair", {"code": typed})
         left = WRONG_LIMIT - tries
         assert status == 403 and f"({left} more tries".encode() in body, (typed, body)
@@ -184,6 +184,23 @@ def test_full_width_digits_from_a_phone_keyboard_pair(site: Site) -> None:
     wide = site.codes[-1].translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
     status, _, body = site.request("POST", "/pair", {"code": f"{wide[:3]}\u3000{wide[3:]}"})
     assert status == 200, body
+
+
+@pytest.mark.parametrize("zero", ["\u0660", "\u06f0", "\u0966"], ids=["arabic", "persian", "hindi"])
+def test_digits_of_any_script_pair(site: Site, zero: str) -> None:
+    """QA: a code in Arabic-Indic digits (١٢٣) was a wrong try: NFKC keeps them as they are."""
+    site.request("POST", "/pair/request")
+    typed = site.codes[-1].translate({ord(d): ord(zero) + int(d) for d in "0123456789"})
+    status, _, body = site.request("POST", "/pair", {"code": typed})
+    assert status == 200, body
+
+
+def test_digit_like_signs_that_are_not_digits_are_a_wrong_try(site: Site) -> None:
+    """Superscript digits are not decimal digits (NFKC would have made them ASCII ones)."""
+    site.request("POST", "/pair/request")
+    raised = site.codes[-1].translate(dict(zip(map(ord, "0123456789"), "⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True)))
+    status, _, body = site.request("POST", "/pair", {"code": raised})
+    assert status == 403 and b"wrong code" in body, body
 
 
 def test_asking_for_codes_again_and_again_is_refused(site: Site) -> None:

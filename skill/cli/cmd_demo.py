@@ -15,7 +15,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "demo", help="a scripted person talks to the real coach; writes demo-session.wav"
     )
-    p.add_argument("routine", nargs="?", help="routine to start (default: the default routine)")
+    p.add_argument(
+        "routine", nargs="?", help="routine to start (default: default_routine of the config)"
+    )
+    p.add_argument("--config", type=Path, help="a YAML config file (after /etc and ~/.config)")
     p.add_argument("--fast", action="store_true", help="run the clock as fast as the CPU allows")
     p.add_argument("--play", action="store_true", help="also play it live on the sound card")
     p.add_argument("--out", type=Path, default=Path("demo-session.wav"), help="the WAV to write")
@@ -29,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.play and args.fast:
         raise UserError("--play keeps real-time pace; leave out --fast")
     _check_out(args.out)
+    routine, configured_in = _routine(args)
     # With --json stdout is only the JSON (for a pipe); the transcript goes to stderr.
     stream = sys.stderr if args.json else sys.stdout
 
@@ -39,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
     say("real recognizer; the coach's own voice leaks into the microphone as in a room.\n")
     bar = sys.stderr.isatty() and stream.isatty()  # the bar (on stderr) only on a terminal
     result = run_demo(
-        args.routine, fast=args.fast, play=args.play, out=args.out, report=say, progress=bar
+        routine,
+        fast=args.fast,
+        play=args.play,
+        out=args.out,
+        report=say,
+        progress=bar,
+        configured_in=configured_in,
     )
     summary = result.summary()
     if args.json:
@@ -60,6 +70,19 @@ def run(args: argparse.Namespace) -> int:
         if result.wav:
             print(f"Listen to the whole conversation: {result.wav}")
     return 0 if result.all_acted else 1
+
+
+def _routine(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The routine named on the command line, else the config's default_routine (what a
+    bare 'start' begins in `run`) with the file that set it; (None, None): the library's."""
+    if args.routine:
+        return args.routine, None
+    from skill.config import load_settings
+
+    origins: dict[str, str] = {}
+    settings = load_settings(explicit=args.config, origins=origins)
+    where = origins.get("default_routine")
+    return (settings.default_routine, where) if where else (None, None)
 
 
 def _check_out(out: Path) -> None:

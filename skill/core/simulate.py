@@ -216,6 +216,21 @@ def simulate(
 # --- scripts: "t=30 pause; t=45 resume; t=60 next" ------------------------------------------
 
 _ITEM = re.compile(r"^t\s*=\s*(?P<time>[0-9:.]+)\s+(?P<rest>.+)$", re.IGNORECASE)
+# A second "t=" inside an item: two entries run together, a ';' left out between them.
+_NEXT_ITEM = re.compile(r"\st\s*=\s*[0-9]", re.IGNORECASE)
+
+
+def _check_one_entry(item: str) -> None:
+    """Name the entry after a missing ';', rather than read it as a routine name or fail
+    on it as an argument."""
+    found = _NEXT_ITEM.search(item)
+    if found is None:
+        return
+    first, rest = item[: found.start()].strip(), item[found.start() :].strip()
+    raise ScriptError(
+        f"{item!r}: cannot read {rest!r} as part of {first!r}; separate entries with ';', "
+        f"e.g. '{first}; {rest}'"
+    )
 
 
 def _parse_time(text: str, item: str) -> float:
@@ -261,6 +276,7 @@ def parse_script(text: str) -> list[tuple[float, Command]]:
         match = _ITEM.match(item)
         if not match:
             raise ScriptError(f"{item!r}: expected 't=SECONDS COMMAND', e.g. 't=30 pause'")
+        _check_one_entry(item)
         items.append((_parse_time(match["time"], item), _parse_command(match["rest"], item)))
     return sorted(items, key=lambda pair: pair[0])
 

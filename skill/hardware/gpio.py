@@ -354,18 +354,25 @@ def no_pwm_message(factory: str, pin: int) -> str:
 
 
 def explain_pin_error(
-    what: str, key: str, pin: int, err: BaseException, where: str = "the config"
+    what: str,
+    key: str,
+    pin: int,
+    err: BaseException,
+    where: str = "the config",
+    env_factory: str | None = None,
 ) -> str:
     """One actionable sentence for a pin that cannot be opened; `where` is the config file
-    the pin was set in ("the config" for the default), so the fix names the right file."""
+    the pin was set in ("the config" for the default), so the fix names the right file;
+    `env_factory` is GPIOZERO_PIN_FACTORY when set, the first suspect when none loads."""
     from gpiozero.exc import BadPinFactory, GPIOPinInUse, PinInvalidPin, PinPWMUnsupported
 
     text = str(err) or type(err).__name__
-    fix = f"choose another pin with `{key}:` in {where}, or use --no-gpio"
+    # Not --no-gpio: it would also turn off the other device, which works.
+    fix = f"set `{key}:` in {where} to another pin"
     if isinstance(err, GPIOPinInUse) or "busy" in text.lower():
         return (
             f"{what} pin GPIO{pin} is busy ({text}): another program or a device-tree overlay "
-            f"uses it; stop that, or {fix}."
+            f"uses it; stop that, or set `{key}:` in {where} to a free pin."
         )
     if isinstance(err, PinInvalidPin):
         return f"{what} pin {pin} is not a usable GPIO on this board ({text}); {fix}."
@@ -377,6 +384,12 @@ def explain_pin_error(
         return (
             f"{what} pin GPIO{pin}: no permission to use the GPIO device ({text}); add the "
             "user to the gpio group (`sudo usermod -aG gpio $USER`, then log in again)."
+        )
+    if isinstance(err, BadPinFactory | ImportError) and env_factory:
+        return (
+            f"{what} pin GPIO{pin}: GPIOZERO_PIN_FACTORY={env_factory} cannot be loaded here "
+            f"({text}); unset it (gpiozero then picks one) or set it to a pin factory "
+            "installed here: lgpio, rpigpio, pigpio or mock."
         )
     if isinstance(err, BadPinFactory | ImportError):
         return (
@@ -401,12 +414,14 @@ def _pin(what: str, key: str, settings: Settings, origins: Mapping[str, str]) ->
     return PinSetting(what, key, getattr(settings, key), origins.get(key, "the config"))
 
 
-def _open(spec: PinSetting, make: Callable[[], T], log: logging.Logger) -> T | None:
+def _open(
+    spec: PinSetting, make: Callable[[], T], log: logging.Logger, env_factory: str | None
+) -> T | None:
     """The device, or None once the log says which one is missing, why, and the fix."""
     try:
         return make()
     except Exception as err:
-        why = explain_pin_error(spec.what, spec.key, spec.pin, err, spec.where)
+        why = explain_pin_error(spec.what, spec.key, spec.pin, err, spec.where, env_factory)
         log.error("GPIO: %s Running without the %s.", why, spec.what)
         return None
 
@@ -435,7 +450,8 @@ def open_gpio(
     busy must not cost a working button, nor the other way round. `origins` (from
     config.load_settings) names the file to fix. Never raises for a pin or a pin factory.
     """
-    plan = plan_gpio(settings.no_gpio, board_model(model_files), os.environ if env is None else env)
+    env = os.environ if env is None else env
+    plan = plan_gpio(settings.no_gpio, board_model(model_files), env)
     if not plan.use:
         log.info("%s; running without the button and LED", plan.reason)
         return NoButton(), NoLed()
@@ -445,12 +461,14 @@ def open_gpio(
         log.error("GPIO: %s Running without the button and LED.", err)
         return NoButton(), NoLed()
     where = origins or {}
+    env_factory = env.get("GPIOZERO_PIN_FACTORY") or None
     led_pin = _pin("LED", "led_pin", settings, where)
     button_pin = _pin("button", "button_pin", settings, where)
     led = _open(
         led_pin,
         lambda: StatusLed(settings.led_pin, settings.led_active_high, pin_factory=factory),
         log,
+        env_factory,
     )
     button = _open(
         button_pin,
@@ -458,6 +476,7 @@ def open_gpio(
             on_command, mode_fn, settings.button_pin, settings.button_pull_up, pin_factory=factory
         ),
         log,
+        env_factory,
     )
     if led is not None and not led.dimmable:
         log.warning("GPIO: %s", no_pwm_message(led.factory, settings.led_pin))

@@ -26,34 +26,38 @@ OVERFLOW_LOG_S = 60.0  # dropped audio is logged at most this often
 
 BUSY_HINT = (
     "another program holds the microphone; find it with `fuser -v /dev/snd/*` "
-    "(or `lsof /dev/snd/*`), stop it, or choose another device with 'input_device'"
+    "(or `lsof /dev/snd/*`), stop it"
 )
 
 
-def explain(err: Exception, device: str | int | None) -> str:
-    """A PortAudio error as a sentence that says what to do."""
+def explain(err: Exception, device: str | int | None, where: str | None = None) -> str:
+    """A PortAudio error as a sentence that says what to do; `where` is where the device
+    was set (a flag or a config file, see config.setting_ref), so the fix is made there."""
+    from skill.config import setting_ref
+
     text = str(err)
     name = "the default input" if device is None else f"input device {device!r}"
+    setting = setting_ref("input_device", where)
     if "busy" in text.lower() or "-9985" in text:
-        return f"{name} is busy: {BUSY_HINT}"
+        return f"{name} is busy: {BUSY_HINT}, or choose another device with {setting}"
     if "no default input" in text.lower() or "-9996" in text or "no input" in text.lower():
         return (
             f"no microphone found ({text}); plug one in, check `arecord -l`, "
-            "or set 'input_device' (see `stretch-coach devices`)"
+            f"or set {setting} (see `stretch-coach devices`)"
         )
     if "-9998" in text or "channels" in text.lower():
         return f"{name} has no input channels ({text}): is it a speaker? see `arecord -l`"
     return f"cannot open {name}: {text}"
 
 
-def input_rate(device: str | int | None) -> int:
+def input_rate(device: str | int | None, where: str | None = None) -> int:
     """The device's default sample rate (what it runs at without ALSA resampling)."""
     import sounddevice as sd
 
     try:
         info: Any = sd.query_devices(device, kind="input")
     except (ValueError, sd.PortAudioError) as err:
-        raise MicrophoneError(explain(err, device)) from err
+        raise MicrophoneError(explain(err, device, where)) from err
     if int(info["max_input_channels"]) < 1:
         raise MicrophoneError(f"{info['name']!r} has no input channels: see `arecord -l`")
     return int(info["default_samplerate"])
@@ -68,8 +72,10 @@ class Microphone:
         on_chunk: Callable[[npt.NDArray[np.int16]], None] | None = None,
         block_s: float = CHUNK_S,
         on_lost: Callable[[str], None] | None = None,
+        device_from: str | None = None,
     ) -> None:
         self.device = device
+        self.device_from = device_from  # where `device` was set, for the fix in messages
         self.on_chunk = on_chunk or (lambda chunk: None)
         self.on_lost = on_lost or (lambda detail: log.warning("microphone lost: %s", detail))
         self.block_s = block_s
@@ -83,7 +89,7 @@ class Microphone:
         import sounddevice as sd
         import soxr
 
-        self.rate = input_rate(self.device)
+        self.rate = input_rate(self.device, self.device_from)
         self._resampler = soxr.ResampleStream(self.rate, SAMPLE_RATE, 1, dtype="int16")
         self.lost = None
         try:
@@ -102,7 +108,7 @@ class Microphone:
             self._stream.start()
         except (sd.PortAudioError, ValueError) as err:
             self._stream = None
-            raise MicrophoneError(explain(err, self.device)) from err
+            raise MicrophoneError(explain(err, self.device, self.device_from)) from err
 
     def stop(self) -> None:
         stream, self._stream = self._stream, None

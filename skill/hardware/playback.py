@@ -31,21 +31,29 @@ LEAD_S = 0.08  # at most this much audio is handed over ahead of real time
 # A clip is resampled in pieces this long, as blocks need them: a long sentence is never
 # converted whole before its first block plays.
 IN_CHUNK_S = 0.05
-DEVICE_HINT = "set output_device in config to one listed by `stretch-coach devices`"
 
 
-def describe_open_error(device: str | int | None, err: Exception) -> str:
+def device_hint(where: str | None = None) -> str:
+    """The fix, made where the speaker was chosen (a flag or a config file, see
+    config.setting_ref)."""
+    from skill.config import setting_ref
+
+    return f"set {setting_ref('output_device', where)} to one listed by `stretch-coach devices`"
+
+
+def describe_open_error(device: str | int | None, err: Exception, where: str | None = None) -> str:
     name = "the default speaker" if device is None else f"speaker {device!r}"
     text = str(err)
+    hint = device_hint(where)
     if "busy" in text.lower() or "unavailable" in text.lower():
         return (
             f"{name} is busy: another program holds it ({text}). Close that program "
-            f"(e.g. another stretch-coach, a media player), or {DEVICE_HINT}"
+            f"(e.g. another stretch-coach, a media player), or {hint}"
         )
     lowered = text.lower()
     if any(w in lowered for w in ("no output device", "matching", "invalid", "querying device")):
-        return f"{name} was not found ({text}); {DEVICE_HINT}"
-    return f"cannot open {name}: {text}; {DEVICE_HINT}"
+        return f"{name} was not found ({text}); {hint}"
+    return f"cannot open {name}: {text}; {hint}"
 
 
 @dataclass
@@ -85,8 +93,10 @@ class AudioOutput:
         on_clip_done: ClipDone | None = None,
         on_clip_start: ClipStart | None = None,
         on_problem: Callable[[str], None] | None = None,
+        device_from: str | None = None,
     ) -> None:
         self.device = device
+        self.device_from = device_from  # where `device` was set, for the fix in messages
         self.on_clip_done = on_clip_done
         self.on_clip_start = on_clip_start
         self.on_problem = on_problem
@@ -181,7 +191,7 @@ class AudioOutput:
             channels = 1 if int(info["max_output_channels"]) >= 1 else 2
             return self._new_stream(samplerate, channels)
         except (sd.PortAudioError, ValueError) as err:
-            raise AudioDeviceError(describe_open_error(self.device, err)) from err
+            raise AudioDeviceError(describe_open_error(self.device, err, self.device_from)) from err
 
     def _new_stream(self, samplerate: int, channels: int) -> Any:
         import sounddevice as sd
@@ -352,7 +362,7 @@ class AudioOutput:
         self._written += len(block)
 
     def _device_failed(self, err: Exception) -> None:
-        message = f"speaker failed: {err}; {DEVICE_HINT}"
+        message = f"speaker failed: {err}; {device_hint(self.device_from)}"
         log.error("%s", message)
         with self._cond:
             cut = self._take_all()

@@ -339,7 +339,12 @@ class Service:
         voice = wiring.open_voice(s, lazy=True)
         cache = wiring.open_phrase_cache(s, voice)
         try:
-            output = AudioOutput(s.output_device, volume=s.volume, on_problem=self._speaker_problem)
+            output = AudioOutput(
+                s.output_device,
+                volume=s.volume,
+                on_problem=self._speaker_problem,
+                device_from=self.origins.get("output_device"),
+            )
         except AudioDeviceError as err:
             self.log.error("speaker: %s; %s", err, no_speaker_message(self.has_led))
             self.events.put(DeviceProblem("speaker", False, str(err)))
@@ -396,7 +401,12 @@ class Service:
         if self._mic_tries:
             self._refresh_devices()
         self._mic_tries += 1
-        mic = Microphone(self.settings.input_device, on_chunk, on_lost=lambda _: None)
+        mic = Microphone(
+            self.settings.input_device,
+            on_chunk,
+            on_lost=lambda _: None,
+            device_from=self.origins.get("input_device"),
+        )
         mic.start()
         self._mic_tries = 0
         return mic

@@ -560,16 +560,21 @@ def run_demo(
     progress: bool = True,
     log: logging.Logger | None = None,
     settings: Settings = DEFAULTS,
+    configured_in: str | None = None,
 ) -> DemoResult:
     """Play the scripted session through the real engines, built as the service builds them
     (the built-in settings by default: the script is said without a wake word); returns
-    what was heard and done."""
+    what was heard and done. `configured_in` is the config file that chose `routine`, named
+    (as the service names it) when that is no routine."""
+    from skill.config import check_routine
     from skill.core.exercise import find_routine
     from skill.core.player import Player
     from skill.speech_out.speaker import render
 
     log = log or logging.getLogger("stretch-coach.demo")
     library = wiring.load_library(log)
+    if configured_in is not None and routine is not None:
+        check_routine(routine, library.routines, configured_in)
     chosen = find_routine(library, routine or library.default_routine)
     if chosen is None:
         known = ", ".join(r.name for r in library.routines.values())

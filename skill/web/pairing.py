@@ -193,11 +193,18 @@ class PairingCodes:
 
 
 def _typed(code: str) -> str:
-    """The code as typed, without spaces: NFKC turns the full-width digits (and spaces) some
-    phone keyboards type into ASCII ones. Codes and QR tokens are ASCII, so any other
-    character makes it '', which never pairs (and compare_digest refuses non-ASCII str)."""
-    code = unicodedata.normalize("NFKC", code).strip().replace(" ", "")
+    """The code as typed, without spaces (a full-width one too), each digit as its ASCII
+    one: phone keyboards type full-width (０), Arabic-Indic (٠), Persian (۰) and other
+    scripts' decimal digits, which NFKC would leave alone. Codes and QR tokens are ASCII, so
+    any other character makes it '', which never pairs (and compare_digest refuses
+    non-ASCII str)."""
+    code = "".join(_ascii_digit(ch) for ch in code if not ch.isspace())
     return code if code.isascii() else ""
+
+
+def _ascii_digit(ch: str) -> str:
+    """A decimal digit of any script as ASCII; superscripts and the like are not digits."""
+    return str(unicodedata.decimal(ch)) if ch.isdecimal() else ch
 
 
 def _whole(seconds: float) -> int:
