@@ -204,7 +204,7 @@ def test_demo_with_a_broken_config_says_which_file_and_runs_nothing(
     monkeypatch.chdir(xdg_home)
     path = _config(xdg_home, "default_routine: [\n")
     assert _demo_routine(monkeypatch) is None
-    assert f"stretch-coach: {path}:2: not valid YAML" in capsys.readouterr().err
+    assert f"stretch-coach: {path}:2: YAML syntax error" in capsys.readouterr().err
 
 
 def test_demo_names_the_config_file_of_a_default_routine_that_is_no_routine(
