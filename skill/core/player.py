@@ -444,18 +444,14 @@ class Player:
             by_step.setdefault(seg.step, set()).add(seg.index)
         done = sum(1 for segs in by_step.values() if segs <= session.completed)
         # (only a session that reached a hold is recorded: _end_session)
-        return {
-            "routine": session.routine.id,
-            "name": session.routine.name,
-            "started_at": session.started_at,
-            "ended_at": self.wall(),
-            "active_s": self._active_s(session),
-            "steps_done": done,
-            "steps_total": len(session.routine.steps),
-            "finished": finished,
-            "outcome": "finished" if finished else "stopped",
-            "resumed": session.resumed,
-        }
+        routine = session.routine
+        return history_record(
+            (routine.id, routine.name),
+            (session.started_at, self.wall(), self._active_s(session)),
+            (done, len(routine.steps)),
+            "finished" if finished else "stopped",
+            resumed=session.resumed,
+        )
 
     def snapshot(self) -> dict[str, Any] | None:
         """Where the person is, as plain JSON-able data (None when idle)."""
@@ -971,6 +967,33 @@ def _unfit(why: str) -> str:
     return f"saved session does not fit the library: {why}"
 
 
+def history_record(
+    routine: tuple[str, str],
+    times: tuple[float, float, float | None],
+    steps: tuple[int, int | None],
+    outcome: str,
+    resumed: bool,
+) -> dict[str, Any]:
+    """One line of the history: the routine's (id, name), (started_at, ended_at, active_s:
+    None when an older file did not keep it), (steps_done, steps_total: None when the
+    routine is gone) and how it ended ("finished", "stopped", "interrupted")."""
+    (rid, name), (started_at, ended_at, active_s), (done, total) = routine, times, steps
+    record: dict[str, Any] = {
+        "routine": rid,
+        "name": name,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "steps_done": done,
+        "steps_total": total,
+        "finished": outcome == "finished",
+        "outcome": outcome,
+        "resumed": resumed,
+    }
+    if active_s is not None:
+        record["active_s"] = active_s
+    return record
+
+
 def interrupted_record(saved: Mapping[str, Any], library: Library) -> dict[str, Any] | None:
     """The history record of a saved session that was never resumed: stopped at its save
     time, the exercises before the saved one done. None when the file cannot say when."""
@@ -986,20 +1009,14 @@ def interrupted_record(saved: Mapping[str, Any], library: Library) -> dict[str, 
     routine = library.routines.get(rid)
     step = saved.get("step")
     done = step if isinstance(step, int) and not isinstance(step, bool) and step > 0 else 0
-    record: dict[str, Any] = {
-        "routine": rid,
-        "name": routine.name if routine else rid,
-        "started_at": started_at,
-        "ended_at": saved_at,
-        "steps_done": min(done, len(routine.steps)) if routine else done,
-        "steps_total": len(routine.steps) if routine else None,
-        "finished": False,
-        "outcome": "interrupted",
-        "resumed": False,
-    }
-    if active_s is not None:
-        record["active_s"] = active_s
-    return record
+    total = len(routine.steps) if routine else None
+    return history_record(
+        (rid, routine.name if routine else rid),
+        (started_at, saved_at, active_s),
+        (min(done, total) if total is not None else done, total),
+        "interrupted",
+        resumed=False,
+    )
 
 
 def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:
