@@ -64,7 +64,7 @@ class RecordingSpeech:
         self.current_text = ""
         self.current_audio = None
 
-    def say(self, text: str, utterance_id: int) -> None:
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> None:
         self.said.append(text)
 
     def cue(self, name: str) -> None:

@@ -31,7 +31,10 @@ class SpeechSink(Protocol):
     """The speaker: what the coach says and plays, and what is sounding now (the listening
     step needs both to tell the coach's echo from the person)."""
 
-    def say(self, text: str, utterance_id: int) -> None: ...
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> None:
+        """Queue `text`; a `timely` one is dropped when other speech is still to play."""
+        ...
+
     def cue(self, name: str) -> None: ...
     def stop(self) -> None: ...
     def change_volume(self, delta: float) -> None: ...
@@ -71,9 +74,9 @@ class ActionRouter:
 
     def apply_one(self, action: Action) -> None:
         match action:
-            case Speak(text=text, utterance_id=uid):
+            case Speak(text=text, utterance_id=uid, kind=kind):
                 self.log.info("coach says: %s", text)
-                self.speech.say(text, uid)
+                self.speech.say(text, uid, timely=kind == "count")
             case PlayCue(name=name):
                 self.speech.cue(name)
             case StopSpeech():

@@ -90,7 +90,7 @@ class SilentSpeech:
         self._timers: dict[int, threading.Timer] = {}
         self.current_text = ""
 
-    def say(self, text: str, utterance_id: int) -> None:
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> None:
         from skill.core.plan import estimate_speech_seconds
 
         timer = threading.Timer(estimate_speech_seconds(text), self._done, (utterance_id,))

@@ -94,6 +94,7 @@ class Speaker:
         self._ids = itertools.count(1)
         self._clips: dict[int, _ClipInfo] = {}
         self._active: dict[int, str] = {}  # utterance id -> text, until reported done
+        self._timely: set[int] = set()  # the active ones that are counts (Speaker.say)
         self._playing: int | None = None  # clip id now sounding
         self._requests: queue.Queue[tuple[int, int, str]] = queue.Queue()
         self.synthesizing = threading.Event()  # the background pre-render yields while set
@@ -104,10 +105,21 @@ class Speaker:
 
     # --- API used by the service, the demo and `say` ---
 
-    def say(self, text: str, utterance_id: int) -> None:
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> None:
+        """Queue `text`. A `timely` one (a count) is worth saying only at its time: while
+        other speech is still to play (an answer to "help" during a hold) it is not said, so
+        the counts after that answer come on time instead of in a rush."""
         with self._lock:
-            self._active[utterance_id] = text
-            self._requests.put((self._generation, utterance_id, text))
+            late = timely and any(uid not in self._timely for uid in self._active)
+            if not late:
+                self._active[utterance_id] = text
+                self._requests.put((self._generation, utterance_id, text))
+                if timely:
+                    self._timely.add(utterance_id)
+        if late:
+            log.debug("not said, other speech is still playing: %r", text)
+            if self.on_done:
+                self.on_done(utterance_id)
 
     def cue(self, name: str) -> None:
         pcm = tones.render(name, self.output.rate)
@@ -211,6 +223,7 @@ class Speaker:
 
     def _finish(self, uid: int) -> None:
         with self._lock:
+            self._timely.discard(uid)
             if self._active.pop(uid, None) is None:
                 return
         if self.on_done:

@@ -167,8 +167,8 @@ class RoomSpeech:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def say(self, text: str, utterance_id: int) -> None:
-        self.session.speak(text, utterance_id)
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> None:
+        self.session.speak(text, utterance_id, timely)
 
     def cue(self, name: str) -> None:
         self.session.cue(name)
@@ -237,6 +237,7 @@ class Session:
         self.wav_coach: Track | None = None
         self.wav_user: Track | None = None
         self.speaking: dict[int, tuple[float, str]] = {}  # uid -> (end time, text)
+        self.counts: set[int] = set()  # utterances that are counts (speak)
         self.coach_free_at = 0.0
         self.coach_clips: list[tuple[float, Pcm]] = []  # (start, 16 kHz audio) of each sentence
         self.person_free_at = 0.0
@@ -282,7 +283,15 @@ class Session:
             self._line("led", f"LED     : {state.value}")
         self.led = state
 
-    def speak(self, text: str, utterance_id: int) -> None:
+    def speak(self, text: str, utterance_id: int, timely: bool = False) -> None:
+        """As the speaker does (skill.speech_out.speaker.Speaker.say): a count is not said
+        while other speech is still to play."""
+        busy = [uid for uid, (end, _) in self.speaking.items() if end > self.t]
+        if timely and any(uid not in self.counts for uid in busy):
+            self._line("coach", f"coach   : ({text} not said: still speaking)", at=self.t)
+            return
+        if timely:
+            self.counts.add(utterance_id)
         pcm, rate = self.render(text)
         start, end = self._play(pcm, rate)
         self.coach_clips.append((start, resample(pcm, rate, MIC_RATE)))
