@@ -8,7 +8,13 @@ import pytest
 from test_player_support import real_library, tiny_library
 
 from skill.core.exercise import Library
-from skill.core.plan import build_plan, estimate_speech_seconds, planned_total
+from skill.core.plan import (
+    SENTENCE_PAUSE_S,
+    WORDS_PER_SECOND,
+    build_plan,
+    estimate_speech_seconds,
+    planned_total,
+)
 
 
 def _all_routines() -> list[tuple[Library, str]]:
@@ -22,7 +28,7 @@ def _all_routines() -> list[tuple[Library, str]]:
 def test_speech_estimate_grows_with_words_and_sentences() -> None:
     assert estimate_speech_seconds("") == 0.0
     one = estimate_speech_seconds("Lift your arm slowly.")
-    assert one == pytest.approx(4 / 2.4 + 0.3)
+    assert one == pytest.approx(4 / WORDS_PER_SECOND + SENTENCE_PAUSE_S)
     assert estimate_speech_seconds("Lift your arm slowly. Now hold.") > one
     assert estimate_speech_seconds("Lift. Your. Arm. Slowly.") > one  # pauses between sentences
 
