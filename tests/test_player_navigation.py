@@ -10,9 +10,10 @@ import pytest
 from test_player_support import real_library, run_until, start, tiny_library
 
 from skill.core import phrases
-from skill.core.events import Command, Speak, StopSpeech
+from skill.core.events import Command, RecordSession, SaveProgress, Speak, StopSpeech
 from skill.core.exercise import Library
 from skill.core.plan import build_plan
+from skill.core.player import SAVE_EVERY_S
 from skill.core.simulate import Simulation
 
 TICK = 0.1
@@ -274,3 +275,95 @@ def test_next_during_the_closing_words_lets_them_finish() -> None:
 def test_the_new_replies_are_pre_rendered() -> None:
     fixed = phrases.fixed_phrases(tiny_library())
     assert {phrases.NOTHING_BEFORE, phrases.NOTHING_AFTER} <= fixed
+
+
+# --- QA round 4: a power cut, a later side, "repeat" in a rest, what the history counts --
+
+
+def last_saved(sim: Simulation) -> dict[str, Any]:
+    """What a power cut leaves: the last place written, not one saved at a stop."""
+    saves = [a.snapshot for a in sim.actions if isinstance(a, SaveProgress) and a.snapshot]
+    return dict(saves[-1])
+
+
+def records(sim: Simulation) -> list[dict[str, Any]]:
+    return [dict(a.record) for a in sim.actions if isinstance(a, RecordSession)]
+
+
+def test_a_power_cut_in_a_long_hold_costs_at_most_the_save_interval(library: Library) -> None:
+    """QA: two minutes into the three-minute backbend the file still said 180 s left."""
+    sim = Simulation(library)
+    start(sim, "middle_back")
+    run_until(sim, lambda s: s.player.phase == "timed" and s.player.beat.base_s >= 60)
+    sim.advance_to(sim.now + 125.0)
+    left = sim.player.remaining_hold
+    assert left is not None
+    saved = last_saved(sim)["remaining"]
+    assert left <= saved <= left + SAVE_EVERY_S + TICK
+
+
+def test_a_power_cut_in_a_rest_resumes_the_rest(library: Library) -> None:
+    """QA: cut off in the rest after the rhomboid's holds, "resume" held rep 3 again."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "rest", step=0, rep=0))
+    sim.advance_to(sim.now + 3.0)
+    back = resumed(library, last_saved(sim))
+    assert back.spoken()[1:] == ["Relax. Rest. Next: side-lying rotation."]
+    run_until(back, lambda s: s.player.phase == "timed")
+    assert back.player.beat is not None and back.player.beat.kind == "rest"
+
+
+def test_resume_on_the_second_side_names_the_exercise_and_its_setup(library: Library) -> None:
+    """QA: "Welcome back. ... Right side. With your left hand..." never said which exercise
+    nor how to get into it; after a night away the person needs both."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "hold", step=1, rep=2, side="right"))
+    snap = sim.player.snapshot()
+    assert snap is not None
+    opening = resumed(library, snap).spoken()[1]
+    assert opening.startswith("Side-lying rotation."), opening
+    assert "Right side." in opening and opening.endswith("Hold. Two of three."), opening
+    # "repeat" on that side, the person still in place, keeps the short form
+    sim.send(Command("repeat"))
+    assert sim.spoken()[-1].startswith("Right side."), sim.spoken()[-1]
+
+
+def test_repeat_in_the_rest_between_sets_says_the_rest_again_not_the_set(
+    library: Library,
+) -> None:
+    """QA: "repeat" between snow angels' two sets of ten did set one again: thirty slides."""
+    sim = Simulation(library)
+    start(sim, "upper_back")
+    steps = library.routines["upper_back"].steps
+    step = next(i for i, st in enumerate(steps) if st.dosage.sets == 2 and st.dosage.hold_s == 0)
+    run_until(sim, lambda s: s.player.beat.kind == "rest" and s.player.beat.step == step)
+    assert sim.player.beat.set == 1
+    sim.send(Command("repeat"))
+    reps: set[tuple[int, int]] = set()
+
+    def into_next_step(s: Simulation) -> bool:
+        beat = s.player.beat
+        if s.player.phase == "timed" and beat.kind == "move":
+            reps.add((beat.set, beat.rep))
+        return beat.step != step
+
+    run_until(sim, into_next_step)
+    assert {set_ for set_, _ in reps} == {2}, sorted(reps)
+    assert len(reps) == 10
+
+
+def test_the_history_counts_what_was_done_before_a_resume_and_before_a_rest(
+    library: Library,
+) -> None:
+    """QA: resumed in the second exercise and stopped, the history said 0 done before it;
+    stopped in the rest after the last set, the finished exercise did not count."""
+    back = resumed(library, snapshot_at(library, "hold", step=1, rep=3, left=5.8))
+    back.send(Command("stop"))
+    assert records(back)[-1]["steps_done"] == 1
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "rest", step=0, rep=0))
+    sim.send(Command("stop"))
+    assert records(sim)[-1]["steps_done"] == 1

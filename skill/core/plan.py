@@ -148,6 +148,9 @@ class Plan:
     # An exercise segment's first words for going back into it at a later rep (resume,
     # repeat), by (segment, rep): its instructions counting that rep, on that rep's side.
     openings: Mapping[tuple[int, int], str] = field(default_factory=dict)
+    # The same for a resume into a later side or set, whose words alone ("Right side. With
+    # your left hand...") assume the person is still there: the exercise's name and setup too.
+    reentries: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
     def beat_seconds(
         self, beat: Beat, pace: float, speech: SpeechTimer = estimate_speech_seconds
@@ -171,9 +174,12 @@ class Plan:
     def exercise_segments(self) -> list[Segment]:
         return [s for s in self.segments if s.kind == "exercise"]
 
-    def opening(self, segment: int, rep: int) -> str:
+    def opening(self, segment: int, rep: int, whole: bool = False) -> str:
         """What begins `segment` when it is entered to go on at `rep`, sides filled: "Hold.
-        Three of three." for rep 3, as rep 1's count there would say rep 1 is starting."""
+        Three of three." for rep 3, as rep 1's count there would say rep 1 is starting.
+        `whole` (a resume): a later side or set opens with the exercise's name and setup."""
+        if whole and (segment, rep) in self.reentries:
+            return self.reentries[(segment, rep)]
         first = self.beats[self.segments[segment].start]
         return self.openings.get((segment, rep), fill_side(first.text, first.side))
 
@@ -312,15 +318,17 @@ def _units(library: Library, routine: Routine) -> list[_Unit]:
     return units
 
 
-def _instruction(unit: _Unit, first_side: str | None, rep: int = 1) -> str:
+def _instruction(unit: _Unit, first_side: str | None, rep: int = 1, whole: bool = False) -> str:
+    """The words that open the unit's `rep`; `whole`: with the name and setup, as its first
+    unit has them, also in a later side or set (a resume)."""
     ex, d = unit.exercise, unit.dosage
     parts: list[str] = []
-    if unit.first:
+    if unit.first or whole:
         parts.append(f"{capitalize(ex.name)}.")
         if unit.cautions:
             parts += spoken_cautions(ex)
         parts += ex.setup
-    elif unit.set > 1 and unit.side in (None, "left"):
+    if not unit.first and unit.set > 1 and unit.side in (None, "left"):
         parts.append(set_text(unit.set, d.sets))
     if first_side:
         parts.append(side_text(first_side))
@@ -335,12 +343,15 @@ def _instruction(unit: _Unit, first_side: str | None, rep: int = 1) -> str:
     return _join(parts)
 
 
-def _openings(unit: _Unit, seg: int) -> dict[tuple[int, int], str]:
-    """The unit's instructions for each later rep: its count, and its side when they alternate."""
+def _openings(unit: _Unit, seg: int, whole: bool = False) -> dict[tuple[int, int], str]:
+    """The unit's instructions for each later rep: its count, and its side when they
+    alternate; `whole`: for every rep of a later side or set, with the name and setup."""
+    if whole and unit.first:
+        return {}
     openings = {}
-    for rep in range(2, _rep_count(unit.dosage) + 1):
+    for rep in range(1 if whole else 2, _rep_count(unit.dosage) + 1):
         side = _rep_side(unit.dosage, unit.side, rep)
-        openings[(seg, rep)] = fill_side(_instruction(unit, side, rep), side)
+        openings[(seg, rep)] = fill_side(_instruction(unit, side, rep, whole), side)
     return openings
 
 
@@ -425,8 +436,10 @@ def build_plan(
     units = _units(library, routine)
     groups: list[tuple[SegmentKind, list[Beat], _Unit | None]] = []
     openings: dict[tuple[int, int], str] = {}
+    reentries: dict[tuple[int, int], str] = {}
     for n, unit in enumerate(units, start=1):
         openings |= _openings(unit, n)
+        reentries |= _openings(unit, n, whole=True)
         after = units[n] if n < len(units) else None
         first_side = _rep_side(unit.dosage, unit.side, 1)
         first = Beat(
@@ -457,7 +470,7 @@ def build_plan(
     for index, (kind, group, owner) in enumerate(groups):
         segments.append(_segment(index, kind, group, len(beats), owner))
         beats += group
-    return Plan(routine, tuple(beats), tuple(segments), pace, openings)
+    return Plan(routine, tuple(beats), tuple(segments), pace, openings, reentries)
 
 
 def planned_total(

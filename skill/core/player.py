@@ -56,6 +56,9 @@ TICK_COUNTDOWN_MIN_S = 4.0
 MOVE_COUNT_SLACK_S = 0.2  # a moving rep's count is spoken only if it fits in the rep
 SPEECH_WATCHDOG_S = 30.0  # a SpeechDone this overdue was lost: go on rather than hang
 READY_REMINDER_S = 30.0  # while waiting for the props: remind this often
+# During a hold, rest or moving set, where the person is is saved this often: a power cut
+# (no SIGTERM, no save at stop) then costs at most this much of it on "resume".
+SAVE_EVERY_S = 10.0
 # "quieter" stops here: at 0 the coach is silent, and the person cannot tell why.
 MIN_VOLUME = 0.2
 WHAT_TIMED = {"hold": "hold", "move": "rep", "rest": "rest", "gap": "break"}
@@ -143,6 +146,8 @@ class Player:
         self._led_at = -1e9
         self._devices_down: set[str] = set()
         self._remind_at = 0.0  # waiting for the props: when to remind
+        self._saved_clock = 0.0  # when the place was last saved (SAVE_EVERY_S)
+        self._reorient = False  # the next opening names the exercise and its setup (resume)
 
     # --- public state for the shell --------------------------------------------------------
 
@@ -189,7 +194,7 @@ class Player:
         if self._mode != "running" or self._phase != "timed":
             return None
         due = [self._end - c.remaining for c in self._cues if c.key not in self._fired]
-        return min([self._end, *due])
+        return min([self._end, self._saved_clock + SAVE_EVERY_S, *due])
 
     # --- events ----------------------------------------------------------------------------
 
@@ -262,6 +267,8 @@ class Player:
             return out + self._advance()
         if now - self._led_at >= self.settings.led_interval_s - EPS:
             out += self._set_led(LedState.HOLDING, self._progress(remaining), force=True)
+        if now - self._saved_clock >= SAVE_EVERY_S - EPS:
+            out.append(self._save())
         return out
 
     def _due_cues(self, remaining: float) -> list[Action]:
@@ -289,8 +296,8 @@ class Player:
         assert self.plan is not None
         here = self.plan.segment_of(self.index)
         nxt = self.index + 1
-        if nxt >= here.end and here.kind == "exercise" and self._session:
-            self._session.completed.add(here.index)
+        if here.kind == "exercise" and self._session and self._rep_ahead(nxt, here) is None:
+            self._session.completed.add(here.index)  # its last rep is over: the rest may follow
         return self._enter(nxt)
 
     def _enter(self, index: int, remaining: float | None = None) -> list[Action]:
@@ -328,7 +335,8 @@ class Player:
         assert self.plan is not None
         here = self.plan.segment_of(self.index)
         if self._jump is not None and self.index == here.start:
-            return self.plan.opening(here.index, self.plan.beats[self._jump[0]].rep)
+            whole, self._reorient = self._reorient, False
+            return self.plan.opening(here.index, self.plan.beats[self._jump[0]].rep, whole)
         return fill_side(beat.text, beat.side)
 
     def _rep_ahead(self, index: int, here: Segment) -> int | None:
@@ -388,7 +396,7 @@ class Player:
             out.append(self._speak(beat.text, "count") if fits else PlayCue("tick"))
         out += self._set_led(LedState.HOLDING, self._progress(left), force=True)
         out.append(Log(f"{beat.kind} {left:.1f} s: {self._where(beat)}", "debug"))
-        if beat.kind in ("hold", "move"):
+        if beat.kind in ("hold", "move", "rest"):
             out.append(self._save())
         return out
 
@@ -490,6 +498,7 @@ class Player:
     def _save(self) -> SaveProgress:
         snap = self.snapshot()
         self.saved = snap
+        self._saved_clock = self.clock()
         return SaveProgress(snap)
 
     # --- LED -------------------------------------------------------------------------------
@@ -681,6 +690,10 @@ class Player:
         cautions = spoken_cautions(exercise) if exercise else []
         if cautions and " ".join(cautions) not in self.plan.beats[here.start].text:
             ack = " ".join([ack, *cautions])  # said again even where the segment does not
+        if here.kind == "exercise" and self._rep_ahead(index, here) is None:
+            # In the rest or words after the last rep: say them again, not redo the set.
+            said = max(i for i in range(here.start, index + 1) if self.plan.beats[i].kind == "say")
+            return self._jump_to(phrases.ACKS["repeat"], said)
         then = None
         if beat.rep > 1 and index > here.start:  # this rep again, whole, after the instructions
             ahead = (i for i in range(here.start, here.end) if self.plan.beats[i].rep == beat.rep)
@@ -856,7 +869,17 @@ class Player:
             ]
         out = [StopSpeech(), *self._begin(routine, True, pace, started_at, active_s)]
         out += self._reply(phrases.welcome_back(routine))
+        self._count_done_before(target)
+        self._reorient = True  # after a night away, which exercise and how to get into it
         return out + self._go_back_to(target, remaining)
+
+    def _count_done_before(self, target: int) -> None:
+        """A resumed session's exercises before the saved place count as done, as they do
+        in the record of one never resumed (interrupted_record)."""
+        assert self.plan is not None and self._session is not None
+        for seg in self.plan.exercise_segments():
+            if seg.end <= target:
+                self._session.completed.add(seg.index)
 
     def _go_back_to(self, target: int, remaining: float | None) -> list[Action]:
         """Enter a saved place through words that lead into it: a rep (or the gap or words
