@@ -14,13 +14,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
 import yaml
 
 from skill import paths
 from skill.errors import ConfigError
 from skill.yaml_lines import YamlTextError, parse_yaml
+
+if TYPE_CHECKING:
+    from skill.core.exercise import Library
 
 SYSTEM_CONFIG = Path("/etc/stretch-coach/config.yaml")
 # The speaking paces (Piper length scale) a setting and a voice may have: twice as fast or
@@ -59,7 +62,10 @@ class Settings:
         nonempty=True,
     )
     default_routine: str = _key(
-        "upper_back", "Routine started by a bare 'start' or a short press.", nonempty=True
+        "upper_back",
+        "Routine started by a bare 'start' or a short press: its id or spoken name"
+        " ('lower_back' or 'lower back', as `stretch-coach list` shows them).",
+        nonempty=True,
     )
     resume_window_hours: float = _key(
         12.0, "How long an interrupted routine can be resumed.", lo=0.0, hi=168.0
@@ -255,14 +261,18 @@ def _check_pins(settings: Settings, where: Mapping[str, str]) -> None:
     )
 
 
-def check_routine(routine_id: str, routine_ids: Iterable[str], where: str) -> None:
-    """default_routine must name a routine of the loaded library (`stretch-coach list`)."""
-    known = sorted(routine_ids)
-    if routine_id in known:
-        return
-    hint = did_you_mean(routine_id, known)
+def check_routine(name: str, library: Library, where: str) -> str:
+    """The id of the routine default_routine names. It may name it as `show` and the voice
+    do (its id, spoken name or an alias: "lower back"); else a ConfigError lists them all."""
+    from skill.core.exercise import find_routine
+
+    found = library.routines.get(name) or find_routine(library, name)
+    if found is not None:
+        return found.id
+    known = sorted(library.routines)
+    hint = did_you_mean(name, [*known, *(r.name for r in library.routines.values())])
     raise ConfigError(
-        f"{where}: key 'default_routine' is {routine_id!r}, not a routine.{hint} "
+        f"{where}: key 'default_routine' is {name!r}, not a routine.{hint} "
         f"Routines: {', '.join(known)}"
     )
 

@@ -217,6 +217,20 @@ def test_demo_names_the_config_file_of_a_default_routine_that_is_no_routine(
         run_demo("lowr_back", out=None, progress=False, configured_in="config.yaml")
 
 
+def test_demo_takes_a_default_routine_named_as_spoken(
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: 'default_routine: lower back' was "not a routine" though `show lower back` works."""
+    from skill.config import check_routine
+
+    library = real_library()
+    assert library is not None
+    monkeypatch.chdir(xdg_home)
+    _config(xdg_home, "default_routine: lower back\n")
+    assert _demo_routine(monkeypatch) == "lower back"  # run_demo checks it, as below
+    assert check_routine("lower back", library, "config.yaml") == "lower_back"
+
+
 # --- every action reaches the demo, through the service's router ---------------------------
 
 

@@ -165,6 +165,26 @@ def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> No
     assert speech.volume > 0.8
 
 
+def test_a_default_routine_named_as_spoken_is_what_a_bare_start_begins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: 'default_routine: lower back' (the spoken name `show` takes) was refused."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
+    devices = Devices(
+        gpio=(NoPress(), RecordingLed()),  # type: ignore[arg-type]
+        speech=RecordingSpeech(),
+        engine=ScriptedEngine(),
+        open_mic=_no_mic,  # type: ignore[arg-type]
+        state_dir=tmp_path / "state",
+    )
+    settings = replace(DEFAULTS, default_routine="lower back", web=False)
+    origins = {"default_routine": "config.yaml"}
+    service = Service(settings, logging.getLogger("test"), origins, devices)
+    service._handle(Command("start", source="button"))
+    assert service.player.plan is not None
+    assert service.player.plan.routine.id == "lower_back"
+
+
 # --- start-up: an interrupted session is offered once ----------------------------------------
 
 

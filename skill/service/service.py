@@ -284,7 +284,8 @@ class Service:
         self.prerender_stop: threading.Event | None = None
         self.output: AudioOutput | None = None
         self._mic_tries = 0
-        self.library = self._load_library()
+        self.library = wiring.load_library(self.log)
+        default_routine = self._default_routine(self.library)
         self.store = ProgressStore(devices.state_dir or paths.state_dir())
         # GPIO first: what the player says and the log promises depends on what is wired.
         self.button, self.led = devices.gpio or self._open_gpio()
@@ -292,7 +293,7 @@ class Service:
             self.library,
             clock=time.monotonic,
             settings=PlayerSettings(
-                default_routine=settings.default_routine,
+                default_routine=default_routine,
                 resume_window_hours=settings.resume_window_hours,
                 volume=settings.volume,
                 has_button=self.has_button,
@@ -313,20 +314,16 @@ class Service:
 
     # --- building ------------------------------------------------------------------------
 
-    def _load_library(self) -> Library:
-        library = wiring.load_library(self.log)
-        self._check_default_routine(library)
-        return library
-
-    def _check_default_routine(self, library: Library) -> None:
-        """A default_routine that names no routine stops the service, as any bad setting does."""
+    def _default_routine(self, library: Library) -> str:
+        """The id of the configured default_routine, which may be given as `show` takes it
+        ("lower back"); one that names no routine stops the service, as any bad setting does."""
         from skill.config import DEFAULTS, check_routine
 
         wanted = self.settings.default_routine
         where = self.origins.get("default_routine")
         if where is None and wanted == DEFAULTS.default_routine:
-            return  # not chosen by the person: the player falls back to the library's default
-        check_routine(wanted, library.routines, where or "config")
+            return wanted  # not chosen by the person: the player falls back to the library's
+        return check_routine(wanted, library, where or "config")
 
     def _open_speech(self) -> SpeechSink:
         from skill.core.phrases import all_phrases
