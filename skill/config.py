@@ -102,8 +102,19 @@ def default_files() -> list[Path]:
 
 def _type_name(types: tuple[type, ...]) -> str:
     names = {bool: "true/false", int: "a whole number", float: "a number", str: "text"}
-    parts = [names.get(t, "null") for t in types if t is not type(None)]
+    # A float key takes a whole number too; "a number" already says so.
+    shown = [t for t in types if t is not type(None) and not (t is int and float in types)]
+    parts = [names.get(t, "null") for t in shown]
     return " or ".join(parts) + (" or null" if type(None) in types else "")
+
+
+def _expected(types: tuple[type, ...], meta: Mapping[str, Any]) -> str:
+    """What a key takes, in words: 'a number from 0.2 to 1.0', 'one of debug, info'."""
+    if "lo" in meta:
+        return f"{_type_name(types)} from {meta['lo']} to {meta['hi']}"
+    if "choices" in meta:
+        return f"one of {', '.join(meta['choices'])}"
+    return _type_name(types)
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
@@ -119,6 +130,12 @@ def check_value(key: str, value: Any, where: str) -> Any:
         hint = did_you_mean(key, known)
         raise ConfigError(f"{where}: unknown key '{key}'.{hint} Known keys: {', '.join(known)}")
     types, meta = _field_types()[key], known[key].metadata
+    if value is None and type(None) not in types:  # `volume:` with nothing after it
+        default = yaml.safe_dump(known[key].default).splitlines()[0]
+        raise ConfigError(
+            f"{where}: key '{key}' is empty; give {_expected(types, meta)}, "
+            f"or leave the key out for the default ({default})"
+        )
     is_bool = isinstance(value, bool)
     if not isinstance(value, types) or (is_bool and bool not in types):
         raise ConfigError(f"{where}: key '{key}' must be {_type_name(types)}, not {value!r}")

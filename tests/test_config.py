@@ -56,6 +56,12 @@ def test_none_override_keeps_file_value(tmp_path: Path) -> None:
         ("wake_word: ''\n", "key 'wake_word' is empty"),
         ("wake_word: '  '\n", "key 'wake_word' is empty"),
         ("default_routine: ''\n", "key 'default_routine' is empty"),
+        # QA: an empty value ended "... not None".
+        ("volume:\n", "key 'volume' is empty; give a number from 0.2 to 1.0, or leave the key"),
+        ("button_pin:\n", "key 'button_pin' is empty; give a whole number from 0 to 27"),
+        ("no_gpio:\n", "key 'no_gpio' is empty; give true/false, or leave the key out"),
+        ("log_level:\n", "key 'log_level' is empty; give one of debug, info, warning, error"),
+        ("default_routine:\n", "key 'default_routine' is empty; give text"),
     ],
 )
 def test_bad_file_names_file_key_and_allowed(tmp_path: Path, text: str, expected: str) -> None:
@@ -64,6 +70,7 @@ def test_bad_file_names_file_key_and_allowed(tmp_path: Path, text: str, expected
         config.load_settings(files=[path])
     assert str(path) in str(err.value)
     assert expected in str(err.value)
+    assert "None" not in str(err.value)
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
