@@ -20,7 +20,7 @@ import yaml
 
 from skill import paths
 from skill.errors import ConfigError
-from skill.yaml_lines import YamlTextError, parse_yaml
+from skill.yaml_lines import YamlTextError, describe_value, parse_yaml
 
 if TYPE_CHECKING:
     from skill.core.exercise import Library
@@ -207,7 +207,7 @@ def read_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: expected 'key: value' lines, found {type(data).__name__}")
+        raise ConfigError(f"{path}: expected 'key: value' lines, found {describe_value(data)}")
     checked = {str(k): check_value(str(k), v, str(path)) for k, v in data.items()}
     return _file_paths(checked, path)
 

@@ -73,6 +73,20 @@ def test_bad_file_names_file_key_and_allowed(tmp_path: Path, text: str, expected
     assert "None" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("- volume: 0.5\n", "a list"), ("0.5\n", "the number 0.5"), ("volume\n", "text 'volume'")],
+)
+def test_a_file_that_is_no_mapping_says_what_it_is_in_plain_words(
+    tmp_path: Path, text: str, found: str
+) -> None:
+    """QA: a config that was a YAML list gave "found YamlSeq", the reader's own type name."""
+    path = write(tmp_path, text)
+    with pytest.raises(config.ConfigError) as err:
+        config.load_settings(files=[path])
+    assert str(err.value) == f"{path}: expected 'key: value' lines, found {found}"
+
+
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(config.ConfigError, match="not found"):
         config.load_settings(files=[], explicit=tmp_path / "nope.yaml")
