@@ -198,6 +198,14 @@ def test_demo_starts_the_configured_default_routine(
     assert _demo_routine(monkeypatch, "desk_break") == "desk_break"  # named: it wins
 
 
+def test_demo_takes_a_routine_name_of_several_words_as_show_does(
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: `demo lower back` was "unrecognized arguments: back"; `show lower back` works."""
+    monkeypatch.chdir(xdg_home)
+    assert _demo_routine(monkeypatch, "lower", "back") == "lower back"
+
+
 def test_demo_with_a_broken_config_says_which_file_and_runs_nothing(
     xdg_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
