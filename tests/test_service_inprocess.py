@@ -221,6 +221,17 @@ def _starting(
     return service, speech
 
 
+def test_the_ready_line_offers_no_phone_page_that_is_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: `run --no-gpio` with `web: false` and no microphone offered the phone page."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
+    caplog.set_level(logging.INFO, logger="test")
+    _starting(tmp_path, None, button=False, listening=False)  # web is off there
+    ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
+    assert "from the phone page" not in ready and "phone page is off" in ready
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines

@@ -62,7 +62,9 @@ FLOOD_WINDOW_S = 2.0  # the pace is judged over windows this long
 FLOODING = "the microphone delivers audio faster than real time (device failed or input ended)"
 
 
-def ready_message(listening: bool, button: bool, wake_word: str | None = None) -> str:
+def ready_message(
+    listening: bool, button: bool, wake_word: str | None = None, web: bool = True
+) -> str:
     """The ready line, offering only the ways to start that there are."""
     say = f"say '{wake_word + ', ' if wake_word else ''}start upper back routine'"
     if listening and button:
@@ -71,8 +73,15 @@ def ready_message(listening: bool, button: bool, wake_word: str | None = None) -
         return f"ready: {say}"
     if button:
         return "ready: press the button to start (no microphone yet: it is looked for again)"
-    # The phone page starts after this line, and its own line gives its address.
-    return "ready: no microphone yet (it is looked for again); start a routine from the phone page"
+    if web:
+        # The phone page starts after this line, and its own line gives its address.
+        return (
+            "ready: no microphone yet (it is looked for again); start a routine from the phone page"
+        )
+    return (
+        "ready: no microphone yet (it is looked for again), and the phone page is off "
+        "(web: false): plug a microphone in to start a routine"
+    )
 
 
 def no_speaker_message(led: bool) -> str:
@@ -481,7 +490,8 @@ class Service:
     def greet(self) -> None:
         """The ready line, then, once, the offer of an interrupted session still resumable."""
         wake_word = self.settings.wake_word
-        self.log.info("%s", ready_message(self.mic.is_open, self.has_button, wake_word))
+        ready = ready_message(self.mic.is_open, self.has_button, wake_word, self.settings.web)
+        self.log.info("%s", ready)
         routine = self.player.resumable_routine()
         if routine is not None:
             text = resume_offer(routine, self.mic.is_open, self.has_button, wake_word)
