@@ -14,13 +14,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
 import yaml
 
 from skill import paths
 from skill.errors import ConfigError
-from skill.yaml_lines import YamlTextError, parse_yaml
+from skill.yaml_lines import YamlTextError, describe_value, parse_yaml
+
+if TYPE_CHECKING:
+    from skill.core.exercise import Library
 
 SYSTEM_CONFIG = Path("/etc/stretch-coach/config.yaml")
 # The speaking paces (Piper length scale) a setting and a voice may have: twice as fast or
@@ -59,7 +62,10 @@ class Settings:
         nonempty=True,
     )
     default_routine: str = _key(
-        "upper_back", "Routine started by a bare 'start' or a short press.", nonempty=True
+        "upper_back",
+        "Routine started by a bare 'start' or a short press: its id or spoken name"
+        " ('lower_back' or 'lower back', as `stretch-coach list` shows them).",
+        nonempty=True,
     )
     resume_window_hours: float = _key(
         12.0, "How long an interrupted routine can be resumed.", lo=0.0, hi=168.0
@@ -96,8 +102,19 @@ def default_files() -> list[Path]:
 
 def _type_name(types: tuple[type, ...]) -> str:
     names = {bool: "true/false", int: "a whole number", float: "a number", str: "text"}
-    parts = [names.get(t, "null") for t in types if t is not type(None)]
+    # A float key takes a whole number too; "a number" already says so.
+    shown = [t for t in types if t is not type(None) and not (t is int and float in types)]
+    parts = [names.get(t, "null") for t in shown]
     return " or ".join(parts) + (" or null" if type(None) in types else "")
+
+
+def _expected(types: tuple[type, ...], meta: Mapping[str, Any]) -> str:
+    """What a key takes, in words: 'a number from 0.2 to 1.0', 'one of debug, info'."""
+    if "lo" in meta:
+        return f"{_type_name(types)} from {meta['lo']} to {meta['hi']}"
+    if "choices" in meta:
+        return f"one of {', '.join(meta['choices'])}"
+    return _type_name(types)
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
@@ -113,6 +130,12 @@ def check_value(key: str, value: Any, where: str) -> Any:
         hint = did_you_mean(key, known)
         raise ConfigError(f"{where}: unknown key '{key}'.{hint} Known keys: {', '.join(known)}")
     types, meta = _field_types()[key], known[key].metadata
+    if value is None and type(None) not in types:  # `volume:` with nothing after it
+        default = yaml.safe_dump(known[key].default).splitlines()[0]
+        raise ConfigError(
+            f"{where}: key '{key}' is empty; give {_expected(types, meta)}, "
+            f"or leave the key out for the default ({default})"
+        )
     is_bool = isinstance(value, bool)
     if not isinstance(value, types) or (is_bool and bool not in types):
         raise ConfigError(f"{where}: key '{key}' must be {_type_name(types)}, not {value!r}")
@@ -184,7 +207,7 @@ def read_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: expected 'key: value' lines, found {type(data).__name__}")
+        raise ConfigError(f"{path}: expected 'key: value' lines, found {describe_value(data)}")
     checked = {str(k): check_value(str(k), v, str(path)) for k, v in data.items()}
     return _file_paths(checked, path)
 
@@ -255,14 +278,18 @@ def _check_pins(settings: Settings, where: Mapping[str, str]) -> None:
     )
 
 
-def check_routine(routine_id: str, routine_ids: Iterable[str], where: str) -> None:
-    """default_routine must name a routine of the loaded library (`stretch-coach list`)."""
-    known = sorted(routine_ids)
-    if routine_id in known:
-        return
-    hint = did_you_mean(routine_id, known)
+def check_routine(name: str, library: Library, where: str) -> str:
+    """The id of the routine default_routine names. It may name it as `show` and the voice
+    do (its id, spoken name or an alias: "lower back"); else a ConfigError lists them all."""
+    from skill.core.exercise import find_routine
+
+    found = library.routines.get(name) or find_routine(library, name)
+    if found is not None:
+        return found.id
+    known = sorted(library.routines)
+    hint = did_you_mean(name, [*known, *(r.name for r in library.routines.values())])
     raise ConfigError(
-        f"{where}: key 'default_routine' is {routine_id!r}, not a routine.{hint} "
+        f"{where}: key 'default_routine' is {name!r}, not a routine.{hint} "
         f"Routines: {', '.join(known)}"
     )
 

@@ -27,6 +27,24 @@ class YamlSeq(list[Any]):
     item_lines: list[int]
 
 
+def describe_value(value: Any) -> str:
+    """A wrong value in plain words ("a list", "the number 3"), never the reader's type names
+    and never a repr of a big structure (aliases can explode it)."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"true/false ({value})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"text {value[:40]!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return f"a {type(value).__name__}"
+
+
 class YamlTextError(ValueError):
     """A text that is not YAML the safe loader can build; `line` is 1-based, 0 if unknown."""
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from skill import config
+from skill.core.exercise import Library, Routine
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "config.yaml") -> Path:
@@ -55,6 +56,12 @@ def test_none_override_keeps_file_value(tmp_path: Path) -> None:
         ("wake_word: ''\n", "key 'wake_word' is empty"),
         ("wake_word: '  '\n", "key 'wake_word' is empty"),
         ("default_routine: ''\n", "key 'default_routine' is empty"),
+        # QA: an empty value ended "... not None".
+        ("volume:\n", "key 'volume' is empty; give a number from 0.2 to 1.0, or leave the key"),
+        ("button_pin:\n", "key 'button_pin' is empty; give a whole number from 0 to 27"),
+        ("no_gpio:\n", "key 'no_gpio' is empty; give true/false, or leave the key out"),
+        ("log_level:\n", "key 'log_level' is empty; give one of debug, info, warning, error"),
+        ("default_routine:\n", "key 'default_routine' is empty; give text"),
     ],
 )
 def test_bad_file_names_file_key_and_allowed(tmp_path: Path, text: str, expected: str) -> None:
@@ -63,6 +70,21 @@ def test_bad_file_names_file_key_and_allowed(tmp_path: Path, text: str, expected
         config.load_settings(files=[path])
     assert str(path) in str(err.value)
     assert expected in str(err.value)
+    assert "None" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("- volume: 0.5\n", "a list"), ("0.5\n", "the number 0.5"), ("volume\n", "text 'volume'")],
+)
+def test_a_file_that_is_no_mapping_says_what_it_is_in_plain_words(
+    tmp_path: Path, text: str, found: str
+) -> None:
+    """QA: a config that was a YAML list gave "found YamlSeq", the reader's own type name."""
+    path = write(tmp_path, text)
+    with pytest.raises(config.ConfigError) as err:
+        config.load_settings(files=[path])
+    assert str(err.value) == f"{path}: expected 'key: value' lines, found {found}"
 
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
@@ -90,17 +112,30 @@ def test_origins_say_where_each_key_was_last_set(tmp_path: Path) -> None:
     assert origins == {"default_routine": str(user), "volume": "command line"}
 
 
+def _library(*ids: str) -> Library:
+    """Routines with no steps, named as spoken: 'upper_back' is 'upper back'."""
+    routines = {i: Routine(i, i.replace("_", " "), "", ()) for i in ids}
+    return Library(routines=routines)
+
+
 def test_a_default_routine_not_in_the_library_suggests_the_closest() -> None:
-    routines = ["upper_back", "lower_back", "quick_stretch"]
-    config.check_routine("upper_back", routines, "x.yaml")  # fine: no error
+    library = _library("upper_back", "lower_back", "quick_stretch")
+    assert config.check_routine("upper_back", library, "x.yaml") == "upper_back"
     with pytest.raises(config.ConfigError) as err:
-        config.check_routine("uper_back", routines, "x.yaml")
+        config.check_routine("uper_back", library, "x.yaml")
     text = str(err.value)
     assert text.startswith("x.yaml: key 'default_routine' is 'uper_back'")
     assert "Did you mean 'upper_back'?" in text and "lower_back, quick_stretch" in text
     with pytest.raises(config.ConfigError) as err:
-        config.check_routine("nonsense", routines, "command line")
+        config.check_routine("nonsense", library, "command line")
     assert "Did you mean" not in str(err.value) and "command line" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["lower back", "Lower-Back", "the lower back routine"])
+def test_a_default_routine_may_be_named_as_show_and_voice_name_it(name: str) -> None:
+    """QA: 'default_routine: lower back' was "not a routine", though `show lower back` works."""
+    library = _library("upper_back", "lower_back")
+    assert config.check_routine(name, library, "x.yaml") == "lower_back"
 
 
 def test_model_and_voice_paths_mean_what_the_person_wrote(

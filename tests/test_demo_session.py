@@ -198,6 +198,14 @@ def test_demo_starts_the_configured_default_routine(
     assert _demo_routine(monkeypatch, "desk_break") == "desk_break"  # named: it wins
 
 
+def test_demo_takes_a_routine_name_of_several_words_as_show_does(
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: `demo lower back` was "unrecognized arguments: back"; `show lower back` works."""
+    monkeypatch.chdir(xdg_home)
+    assert _demo_routine(monkeypatch, "lower", "back") == "lower back"
+
+
 def test_demo_with_a_broken_config_says_which_file_and_runs_nothing(
     xdg_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -215,6 +223,20 @@ def test_demo_names_the_config_file_of_a_default_routine_that_is_no_routine(
 
     with pytest.raises(ConfigError, match=r"config.yaml: key 'default_routine' is 'lowr_back'"):
         run_demo("lowr_back", out=None, progress=False, configured_in="config.yaml")
+
+
+def test_demo_takes_a_default_routine_named_as_spoken(
+    xdg_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: 'default_routine: lower back' was "not a routine" though `show lower back` works."""
+    from skill.config import check_routine
+
+    library = real_library()
+    assert library is not None
+    monkeypatch.chdir(xdg_home)
+    _config(xdg_home, "default_routine: lower back\n")
+    assert _demo_routine(monkeypatch) == "lower back"  # run_demo checks it, as below
+    assert check_routine("lower back", library, "config.yaml") == "lower_back"
 
 
 # --- every action reaches the demo, through the service's router ---------------------------

@@ -99,11 +99,22 @@ def test_unknown_device_is_a_clear_error(mic_48k: Path) -> None:
         ("Error opening InputStream: Device unavailable [PaErrorCode -9985]", "fuser -v /dev/snd"),
         ("Device or resource busy", "another program holds the microphone"),
         ("Error querying device -1: no default input device", "no microphone found"),
+        # What sounddevice says on a machine with no sound card (no default device).
+        ("Error querying device -1", "no microphone found (Error querying device -1)"),
         ("Invalid number of channels [PaErrorCode -9998]", "no input channels"),
     ],
 )
 def test_portaudio_errors_become_advice(message: str, expected: str) -> None:
     assert expected in explain(Exception(message), None)
+
+
+def test_the_readme_symptom_of_no_microphone_is_what_the_log_says() -> None:
+    """QA: the README's "no microphone found" was, on a box with no sound card, logged as
+    "cannot open the default input: Error querying device -1"."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    row = next(ln for ln in readme.splitlines() if "LED blinks fast" in ln)
+    symptom = row.split('"')[1]
+    assert explain(Exception("Error querying device -1"), None).startswith(symptom)
 
 
 def test_busy_hint_names_the_tool() -> None:

@@ -398,6 +398,16 @@ def test_ready_line_offers_what_there_is() -> None:
     assert all(m.startswith("ready") for m in (both, voice, press, neither))
 
 
+def test_ready_line_offers_the_phone_page_only_when_it_is_on() -> None:
+    """QA: with `web: false`, no microphone and --no-gpio the line said "start a routine
+    from the phone page", a page that was off."""
+    off = ready_message(listening=False, button=False, web=False)
+    assert off.startswith("ready: no microphone yet") and "from the phone page" not in off
+    assert "phone page is off" in off and "plug a microphone in" in off
+    press = ready_message(listening=False, button=True, web=False)
+    assert "press the button" in press and "phone page" not in press
+
+
 def test_no_speaker_keeps_coaching_by_led(rig: Rig) -> None:
     svc = rig.start(output_device="no-such-speaker", gpio=True)
     err, _ = svc.wait_for(r"ERROR speaker: .*coaching by LED only")

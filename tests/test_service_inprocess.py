@@ -165,6 +165,26 @@ def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> No
     assert speech.volume > 0.8
 
 
+def test_a_default_routine_named_as_spoken_is_what_a_bare_start_begins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: 'default_routine: lower back' (the spoken name `show` takes) was refused."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
+    devices = Devices(
+        gpio=(NoPress(), RecordingLed()),  # type: ignore[arg-type]
+        speech=RecordingSpeech(),
+        engine=ScriptedEngine(),
+        open_mic=_no_mic,  # type: ignore[arg-type]
+        state_dir=tmp_path / "state",
+    )
+    settings = replace(DEFAULTS, default_routine="lower back", web=False)
+    origins = {"default_routine": "config.yaml"}
+    service = Service(settings, logging.getLogger("test"), origins, devices)
+    service._handle(Command("start", source="button"))
+    assert service.player.plan is not None
+    assert service.player.plan.routine.id == "lower_back"
+
+
 # --- start-up: an interrupted session is offered once ----------------------------------------
 
 
@@ -199,6 +219,17 @@ def _starting(
     service.mic.is_open = listening
     service.greet()
     return service, speech
+
+
+def test_the_ready_line_offers_no_phone_page_that_is_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: `run --no-gpio` with `web: false` and no microphone offered the phone page."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
+    caplog.set_level(logging.INFO, logger="test")
+    _starting(tmp_path, None, button=False, listening=False)  # web is off there
+    ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
+    assert "from the phone page" not in ready and "phone page is off" in ready
 
 
 @pytest.fixture

@@ -174,3 +174,15 @@ def test_a_folder_given_as_the_model_zip_is_named_as_a_folder(
     assert code == 1
     assert "no such file" not in out
     assert f"{tmp_path} is a folder" in out and ".zip" in out
+
+
+def test_a_model_zip_with_skip_model_is_refused_before_anything_is_done(
+    dirs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: `setup --model-zip bad.zip --skip-model` ignored the zip without a word."""
+    zip_path = fake_model_zip(tmp_path, "vosk-model-small-en-us-0.15")
+    code = cli.main(["setup", "--model-zip", str(zip_path), "--skip-model", "--skip-render"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert "--model-zip installs a model and --skip-model leaves it alone" in err
+    assert not dirs.exists()

@@ -146,3 +146,25 @@ def test_a_script_may_say_a_command_as_it_is_spoken() -> None:
 
     script = parse_script("t=5 what do I need; t=9 props; t=12 hold on")
     assert [c.name for _, c in script] == ["props", "props", "pause"]
+
+
+def test_show_help_says_what_pace_scales_and_that_simulate_says_ready_at_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """QA: --pace said "hold and rest scale" but it scales the changes of position too, and
+    --simulate did not say its person answers the props question with 'ready' at once."""
+    from skill.core.plan import build_plan
+
+    library = real_library()
+    assert library is not None
+    routine = library.routines["upper_back"]
+    gaps = [
+        [plan.beat_seconds(b, pace) for b in plan.beats if b.kind == "gap"]
+        for pace, plan in ((p, build_plan(library, routine, p)) for p in (1.0, 1.5))
+    ]
+    assert gaps[0] and gaps[1] == [s * 1.5 for s in gaps[0]]  # what the help must say
+    with pytest.raises(SystemExit):
+        main(["show", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "holds, rests, moves and changes of position" in text
+    assert "says 'ready' at once" in text

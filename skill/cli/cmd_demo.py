@@ -16,7 +16,9 @@ def register(sub: Any) -> None:
         "demo", help="a scripted person talks to the real coach; writes demo-session.wav"
     )
     p.add_argument(
-        "routine", nargs="?", help="routine to start (default: default_routine of the config)"
+        "routine",
+        nargs="*",
+        help="routine to start, name or id as `show` takes it (default: default_routine)",
     )
     p.add_argument("--config", type=Path, help="a YAML config file (after /etc and ~/.config)")
     p.add_argument("--fast", action="store_true", help="run the clock as fast as the CPU allows")
@@ -76,7 +78,7 @@ def _routine(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """The routine named on the command line, else the config's default_routine (what a
     bare 'start' begins in `run`) with the file that set it; (None, None): the library's."""
     if args.routine:
-        return args.routine, None
+        return " ".join(args.routine), None  # "lower back" comes as two words
     from skill.config import load_settings
 
     origins: dict[str, str] = {}

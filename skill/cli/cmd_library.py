@@ -39,19 +39,33 @@ def _planned_total(library: Library, routine: Routine) -> float:
     return planned_total(library, routine)
 
 
-def _default_routine(library: Library) -> str:
-    """The configured default routine; the library's when the config cannot be read, said
-    as a warning (the service would refuse to start on it)."""
+def _default_routine(library: Library) -> str | None:
+    """The id of the configured default routine, which may be named as `show` takes it.
+    What the service would refuse to start on is said as a warning: a config that cannot be
+    read (the library's default is marked) or a default that is no routine (none is)."""
     from skill import config
 
+    origins: dict[str, str] = {}
     try:
-        return config.load_settings().default_routine
+        wanted = config.load_settings(origins=origins).default_routine
     except config.ConfigError as err:
-        print(f"warning: {err} (the service will not start until it is fixed)", file=sys.stderr)
+        _warn_unstartable(err)
         return library.default_routine
+    where = origins.get("default_routine")
+    if where is None:
+        return wanted  # not chosen by the person: the service does not check it either
+    try:
+        return config.check_routine(wanted, library, where)
+    except config.ConfigError as err:
+        _warn_unstartable(err)
+        return None
 
 
-def list_lines(library: Library, default_id: str) -> list[str]:
+def _warn_unstartable(err: Exception) -> None:
+    print(f"warning: {err} (the service will not start until it is fixed)", file=sys.stderr)
+
+
+def list_lines(library: Library, default_id: str | None) -> list[str]:
     """One line per routine: marker, spoken name, id, duration, exercise count."""
     lines = []
     for routine in library.routines.values():
@@ -76,8 +90,6 @@ def run_list(args: argparse.Namespace) -> int:
         print(line)
     if default_id in result.library.routines:
         print("\n* = default routine (started by a bare 'start')")
-    else:
-        print(f"warning: the default routine '{default_id}' does not exist", file=sys.stderr)
     return 0
 
 

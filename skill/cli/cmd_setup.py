@@ -180,6 +180,11 @@ def run(args: argparse.Namespace) -> int:
     from skill.config import load_settings
     from skill.speech_out.voice import download_voice
 
+    if args.model_zip is not None and args.skip_model:
+        # Before anything is done: either way one of the two would be ignored in silence.
+        raise UserError(
+            "--model-zip installs a model and --skip-model leaves it alone: give one of them"
+        )
     settings = load_settings(explicit=args.config)
     failed: list[str] = []
     if not args.skip_model:

@@ -25,13 +25,16 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--simulate",
         metavar="SCRIPT",
-        help="timed commands, e.g. 't=30 pause; t=45 resume; t=60 next' (virtual clock)",
+        help="timed commands, e.g. 't=30 pause; t=45 resume; t=60 next' (virtual clock;"
+        " when the coach waits for the props, the person says 'ready' at once)",
     )
     p.add_argument(
         "--pace",
         type=float,
         default=1.0,
-        help=f"hold and rest scale, {PACE_MIN} to {PACE_MAX} in steps of 0.25 (default 1.0)",
+        # Every timed beat scales (Plan.beat_seconds); speech keeps the voice's pace.
+        help=f"scales holds, rests, moves and changes of position (not speech), {PACE_MIN}"
+        f" to {PACE_MAX} in steps of 0.25 (default 1.0)",
     )
     p.set_defaults(func=run_show)
 

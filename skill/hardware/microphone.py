@@ -40,7 +40,7 @@ def explain(err: Exception, device: str | int | None, where: str | None = None) 
     setting = setting_ref("input_device", where)
     if "busy" in text.lower() or "-9985" in text:
         return f"{name} is busy: {BUSY_HINT}, or choose another device with {setting}"
-    if "no default input" in text.lower() or "-9996" in text or "no input" in text.lower():
+    if _no_input(text):
         return (
             f"no microphone found ({text}); plug one in, check `arecord -l`, "
             f"or set {setting} (see `stretch-coach devices`)"
@@ -48,6 +48,14 @@ def explain(err: Exception, device: str | int | None, where: str | None = None) 
     if "-9998" in text or "channels" in text.lower():
         return f"{name} has no input channels ({text}): is it a speaker? see `arecord -l`"
     return f"cannot open {name}: {text}"
+
+
+def _no_input(text: str) -> bool:
+    """Whether PortAudio found no input device at all. With no sound card the default
+    device's index is -1, and sounddevice says only "Error querying device -1"."""
+    lower = text.lower()
+    signs = ("no default input", "-9996", "no input", "querying device -1")
+    return any(sign in lower for sign in signs)
 
 
 def input_rate(device: str | int | None, where: str | None = None) -> int:

@@ -29,7 +29,7 @@ from skill.core.exercise import (
     Variant,
     find_routine,
 )
-from skill.yaml_lines import YamlMap, YamlSeq, YamlTextError, parse_yaml
+from skill.yaml_lines import YamlMap, YamlSeq, YamlTextError, describe_value, parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
@@ -142,23 +142,6 @@ def _line(mapping: YamlMap, key: str) -> int:
     return mapping.key_lines.get(key, mapping.line)
 
 
-def _describe(value: Any) -> str:
-    """A short name for a wrong value (never repr a big structure: aliases can explode it)."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"true/false ({value})"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return f"text {value[:40]!r}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    return f"a {type(value).__name__}"
-
-
 def _unknown_keys(ctx: _Ctx, mapping: YamlMap, allowed: Sequence[str]) -> None:
     for key in mapping:
         if key in allowed:
@@ -179,7 +162,7 @@ def _text(ctx: _Ctx, mapping: YamlMap, key: str, default: str | None = None) -> 
     if key not in mapping:
         return default
     if not isinstance(value, str) or not value.strip():
-        ctx.add(_line(mapping, key), key, f"should be text, got {_describe(value)}")
+        ctx.add(_line(mapping, key), key, f"should be text, got {describe_value(value)}")
         return None
     if len(value) > MAX_TEXT:
         ctx.add(_line(mapping, key), key, f"text longer than {MAX_TEXT} characters")
@@ -192,12 +175,12 @@ def _texts(ctx: _Ctx, mapping: YamlMap, key: str) -> tuple[str, ...]:
         return ()
     value = mapping[key]
     if not isinstance(value, list):
-        ctx.add(_line(mapping, key), key, f"should be a list of text, got {_describe(value)}")
+        ctx.add(_line(mapping, key), key, f"should be a list of text, got {describe_value(value)}")
         return ()
     out = []
     for item, line in zip(value, _item_lines(value, _line(mapping, key)), strict=True):
         if not isinstance(item, str) or not item.strip() or len(item) > MAX_TEXT:
-            ctx.add(line, key, f"each item should be short text, got {_describe(item)}")
+            ctx.add(line, key, f"each item should be short text, got {describe_value(item)}")
         else:
             out.append(item.strip())
     return tuple(out)
@@ -224,10 +207,10 @@ def _number(ctx: _Ctx, mapping: YamlMap, key: str) -> float | None:
     line = _line(mapping, key)
     kind = "a whole number" if whole else "a number of seconds"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        ctx.add(line, key, f"should be {kind}, got {_describe(value)}")
+        ctx.add(line, key, f"should be {kind}, got {describe_value(value)}")
         return None
     if not math.isfinite(value) or (whole and value != int(value)):
-        ctx.add(line, key, f"should be {kind}, got {_describe(value)}")
+        ctx.add(line, key, f"should be {kind}, got {describe_value(value)}")
         return None
     if value < lo:
         ctx.add(line, key, f"{value} is too small; the least allowed is {lo}")
@@ -253,14 +236,16 @@ def _dosage_fields(ctx: _Ctx, mapping: YamlMap) -> dict[str, Any]:
         else:
             close = difflib.get_close_matches(str(sides), SIDES, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            msg = f"should be one of {', '.join(SIDES)}; got {_describe(sides)}{hint}"
+            msg = f"should be one of {', '.join(SIDES)}; got {describe_value(sides)}{hint}"
             ctx.add(_line(mapping, "sides"), "sides", msg)
     return out
 
 
 def _dosage(ctx: _Ctx, value: Any, line: int) -> Dosage | None:
     if not isinstance(value, YamlMap):
-        ctx.add(line, "dosage", f"should be a mapping of hold_s, reps, ..., got {_describe(value)}")
+        ctx.add(
+            line, "dosage", f"should be a mapping of hold_s, reps, ..., got {describe_value(value)}"
+        )
         return None
     _unknown_keys(ctx, value, DOSAGE_KEYS)
     _missing(ctx, value, ("hold_s",))
@@ -278,7 +263,7 @@ def _dosage(ctx: _Ctx, value: Any, line: int) -> Dosage | None:
 
 def _source(ctx: _Ctx, value: Any, line: int, key: str) -> SourcePage | None:
     if not isinstance(value, YamlMap):
-        ctx.add(line, key, f"should be a mapping with seed and title, got {_describe(value)}")
+        ctx.add(line, key, f"should be a mapping with seed and title, got {describe_value(value)}")
         return None
     _unknown_keys(ctx, value, SOURCE_KEYS)
     _missing(ctx, value, SOURCE_KEYS)
@@ -291,7 +276,7 @@ def _list_of_maps(ctx: _Ctx, mapping: YamlMap, key: str) -> list[tuple[Any, int]
         return []
     value = mapping[key]
     if not isinstance(value, list):
-        ctx.add(_line(mapping, key), key, f"should be a list, got {_describe(value)}")
+        ctx.add(_line(mapping, key), key, f"should be a list, got {describe_value(value)}")
         return []
     return list(zip(value, _item_lines(value, _line(mapping, key)), strict=True))
 
@@ -300,7 +285,9 @@ def _variants(ctx: _Ctx, mapping: YamlMap) -> tuple[Variant, ...]:
     out = []
     for item, line in _list_of_maps(ctx, mapping, "variants"):
         if not isinstance(item, YamlMap):
-            ctx.add(line, "variants", f"each variant should be a mapping, got {_describe(item)}")
+            ctx.add(
+                line, "variants", f"each variant should be a mapping, got {describe_value(item)}"
+            )
             continue
         _unknown_keys(ctx, item, VARIANT_KEYS)
         _missing(ctx, item, VARIANT_KEYS)
@@ -320,7 +307,7 @@ def _entry_id(ctx: _Ctx, item: YamlMap) -> str | None:
     if "id" not in item:
         return None
     if not isinstance(value, str) or not ID_PATTERN.match(value):
-        msg = f"should be lower_case_with_underscores, got {_describe(value)}"
+        msg = f"should be lower_case_with_underscores, got {describe_value(value)}"
         ctx.add(_line(item, "id"), "id", msg)
         return None
     return value
@@ -347,14 +334,14 @@ def _change(ctx: _Ctx, item: YamlMap, key: str, default: Change) -> Change:
         return cast(Change, value)
     close = difflib.get_close_matches(str(value), CHANGES, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    msg = f"should be one of {', '.join(CHANGES)}; got {_describe(value)}{hint}"
+    msg = f"should be one of {', '.join(CHANGES)}; got {describe_value(value)}{hint}"
     ctx.add(_line(item, key), key, msg)
     return default
 
 
 def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
     if not isinstance(item, YamlMap):
-        ctx.add(line, "", f"each exercise should be a mapping, got {_describe(item)}")
+        ctx.add(line, "", f"each exercise should be a mapping, got {describe_value(item)}")
         return None
     before = len(ctx.problems)
     ex_id = _entry_id(ctx, item)
@@ -365,7 +352,7 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
     if "position" in item and position not in POSITIONS:
         close = difflib.get_close_matches(str(position), POSITIONS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        msg = f"should be one of {', '.join(POSITIONS)}; got {_describe(position)}{hint}"
+        msg = f"should be one of {', '.join(POSITIONS)}; got {describe_value(position)}{hint}"
         ctx.add(_line(item, "position"), "position", msg)
     dosage = _dosage(ctx, item["dosage"], _line(item, "dosage")) if "dosage" in item else None
     sources = _sources(ctx, item)
@@ -431,13 +418,15 @@ def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
     if isinstance(item, str):
         return _StepRef(item, {}, line)
     if not isinstance(item, YamlMap):
-        msg = f"each step should be an exercise id or a mapping, got {_describe(item)}"
+        msg = f"each step should be an exercise id or a mapping, got {describe_value(item)}"
         ctx.add(line, "steps", msg)
         return None
     _unknown_keys(ctx, item, STEP_KEYS)
     exercise = item.get("exercise")
     if not isinstance(exercise, str):
-        ctx.add(item.line, "exercise", f"each step needs an exercise id, got {_describe(exercise)}")
+        ctx.add(
+            item.line, "exercise", f"each step needs an exercise id, got {describe_value(exercise)}"
+        )
         return None
     before = len(ctx.problems)
     overrides = _dosage_fields(ctx, item)
@@ -448,7 +437,7 @@ def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
 
 def _routine(ctx: _Ctx, item: Any, line: int) -> _RoutineDraft | None:
     if not isinstance(item, YamlMap):
-        ctx.add(line, "", f"each routine should be a mapping, got {_describe(item)}")
+        ctx.add(line, "", f"each routine should be a mapping, got {describe_value(item)}")
         return None
     before = len(ctx.problems)
     r_id = _entry_id(ctx, item)
@@ -535,7 +524,9 @@ def _read_file(path: Path, kept: _Kept) -> _FileContent:
         return _FileContent(name, (), (), ())  # an empty file is fine
     if doc is not None and not isinstance(doc, YamlMap):
         ctx.add(
-            1, "", f"the file should hold a mapping with exercises/routines, got {_describe(doc)}"
+            1,
+            "",
+            f"the file should hold a mapping with exercises/routines, got {describe_value(doc)}",
         )
         return _FileContent(name, (), (), tuple(ctx.problems))
     if doc is None:

@@ -62,7 +62,9 @@ FLOOD_WINDOW_S = 2.0  # the pace is judged over windows this long
 FLOODING = "the microphone delivers audio faster than real time (device failed or input ended)"
 
 
-def ready_message(listening: bool, button: bool, wake_word: str | None = None) -> str:
+def ready_message(
+    listening: bool, button: bool, wake_word: str | None = None, web: bool = True
+) -> str:
     """The ready line, offering only the ways to start that there are."""
     say = f"say '{wake_word + ', ' if wake_word else ''}start upper back routine'"
     if listening and button:
@@ -71,8 +73,15 @@ def ready_message(listening: bool, button: bool, wake_word: str | None = None) -
         return f"ready: {say}"
     if button:
         return "ready: press the button to start (no microphone yet: it is looked for again)"
-    # The phone page starts after this line, and its own line gives its address.
-    return "ready: no microphone yet (it is looked for again); start a routine from the phone page"
+    if web:
+        # The phone page starts after this line, and its own line gives its address.
+        return (
+            "ready: no microphone yet (it is looked for again); start a routine from the phone page"
+        )
+    return (
+        "ready: no microphone yet (it is looked for again), and the phone page is off "
+        "(web: false): plug a microphone in to start a routine"
+    )
 
 
 def no_speaker_message(led: bool) -> str:
@@ -284,7 +293,8 @@ class Service:
         self.prerender_stop: threading.Event | None = None
         self.output: AudioOutput | None = None
         self._mic_tries = 0
-        self.library = self._load_library()
+        self.library = wiring.load_library(self.log)
+        default_routine = self._default_routine(self.library)
         self.store = ProgressStore(devices.state_dir or paths.state_dir())
         # GPIO first: what the player says and the log promises depends on what is wired.
         self.button, self.led = devices.gpio or self._open_gpio()
@@ -292,7 +302,7 @@ class Service:
             self.library,
             clock=time.monotonic,
             settings=PlayerSettings(
-                default_routine=settings.default_routine,
+                default_routine=default_routine,
                 resume_window_hours=settings.resume_window_hours,
                 volume=settings.volume,
                 has_button=self.has_button,
@@ -313,20 +323,16 @@ class Service:
 
     # --- building ------------------------------------------------------------------------
 
-    def _load_library(self) -> Library:
-        library = wiring.load_library(self.log)
-        self._check_default_routine(library)
-        return library
-
-    def _check_default_routine(self, library: Library) -> None:
-        """A default_routine that names no routine stops the service, as any bad setting does."""
+    def _default_routine(self, library: Library) -> str:
+        """The id of the configured default_routine, which may be given as `show` takes it
+        ("lower back"); one that names no routine stops the service, as any bad setting does."""
         from skill.config import DEFAULTS, check_routine
 
         wanted = self.settings.default_routine
         where = self.origins.get("default_routine")
         if where is None and wanted == DEFAULTS.default_routine:
-            return  # not chosen by the person: the player falls back to the library's default
-        check_routine(wanted, library.routines, where or "config")
+            return wanted  # not chosen by the person: the player falls back to the library's
+        return check_routine(wanted, library, where or "config")
 
     def _open_speech(self) -> SpeechSink:
         from skill.core.phrases import all_phrases
@@ -484,7 +490,8 @@ class Service:
     def greet(self) -> None:
         """The ready line, then, once, the offer of an interrupted session still resumable."""
         wake_word = self.settings.wake_word
-        self.log.info("%s", ready_message(self.mic.is_open, self.has_button, wake_word))
+        ready = ready_message(self.mic.is_open, self.has_button, wake_word, self.settings.web)
+        self.log.info("%s", ready)
         routine = self.player.resumable_routine()
         if routine is not None:
             text = resume_offer(routine, self.mic.is_open, self.has_button, wake_word)

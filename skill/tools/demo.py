@@ -583,7 +583,7 @@ def run_demo(
     log = log or logging.getLogger("stretch-coach.demo")
     library = wiring.load_library(log)
     if configured_in is not None and routine is not None:
-        check_routine(routine, library.routines, configured_in)
+        check_routine(routine, library, configured_in)
     chosen = find_routine(library, routine or library.default_routine)
     if chosen is None:
         known = ", ".join(r.name for r in library.routines.values())
