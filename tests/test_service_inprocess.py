@@ -166,9 +166,10 @@ def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> No
 
 
 def test_a_default_routine_named_as_spoken_is_what_a_bare_start_begins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """QA: 'default_routine: lower back' (the spoken name `show` takes) was refused."""
+    caplog.set_level(logging.INFO, logger="test")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
     devices = Devices(
         gpio=(NoPress(), RecordingLed()),  # type: ignore[arg-type]
@@ -180,9 +181,15 @@ def test_a_default_routine_named_as_spoken_is_what_a_bare_start_begins(
     settings = replace(DEFAULTS, default_routine="lower back", web=False)
     origins = {"default_routine": "config.yaml"}
     service = Service(settings, logging.getLogger("test"), origins, devices)
+    service.mic.is_open = True
+    service.greet()
     service._handle(Command("start", source="button"))
     assert service.player.plan is not None
     assert service.player.plan.routine.id == "lower_back"
+    # the ready line's example and the phone page's "default" name that routine too
+    ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
+    assert "'start lower back routine'" in ready, ready
+    assert service.default_routine == "lower_back"
 
 
 # --- start-up: an interrupted session is offered once ----------------------------------------

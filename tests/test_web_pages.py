@@ -58,3 +58,10 @@ def test_routines_list_each_with_minutes_props_and_exercise_details() -> None:
     assert quick["minutes"] >= 1 and len(quick["exercises"]) == 3
     assert all(ex["steps"] for ex in quick["exercises"])
     assert any(ex["cautions"] for r in listed.values() for ex in r["exercises"])
+    assert [r["id"] for r in listed.values() if r["default"]] == [library.default_routine]
+
+
+def test_the_page_marks_the_configured_default_routine() -> None:
+    library = load_library().library
+    listed = pages.routines(library, "lower_back")
+    assert [r["id"] for r in listed if r["default"]] == ["lower_back"]

@@ -535,6 +535,11 @@ class Player:
     def _reply(self, text: str, kind: SpeakKind = "ack") -> list[Action]:
         return [self._speak(text, kind)]
 
+    def bare_start_routine(self) -> Routine | None:
+        """What a bare "start" (or a short press when idle) begins: the last routine, else
+        the configured default, else the library's."""
+        return self._routine_for(Command("start"))
+
     def _routine_for(self, cmd: Command) -> Routine | None:
         query = cmd.args.get("routine", "").strip()
         if query:

@@ -63,10 +63,15 @@ FLOODING = "the microphone delivers audio faster than real time (device failed o
 
 
 def ready_message(
-    listening: bool, button: bool, wake_word: str | None = None, web: bool = True
+    listening: bool,
+    button: bool,
+    wake_word: str | None = None,
+    web: bool = True,
+    routine: str = "upper back",
 ) -> str:
-    """The ready line, offering only the ways to start that there are."""
-    say = f"say '{wake_word + ', ' if wake_word else ''}start upper back routine'"
+    """The ready line, offering only the ways to start that there are; its example is the
+    `routine` a bare start begins."""
+    say = f"say '{wake_word + ', ' if wake_word else ''}start {routine} routine'"
     if listening and button:
         return f"ready: {say}, or press the button"
     if listening:
@@ -295,6 +300,7 @@ class Service:
         self._mic_tries = 0
         self.library = wiring.load_library(self.log)
         default_routine = self._default_routine(self.library)
+        self.default_routine = default_routine if default_routine in self.library.routines else ""
         self.store = ProgressStore(devices.state_dir or paths.state_dir())
         # GPIO first: what the player says and the log promises depends on what is wired.
         self.button, self.led = devices.gpio or self._open_gpio()
@@ -388,6 +394,7 @@ class Service:
             library=self.library,
             history=self.store.history,
             sessions=SessionStore(paths.state_dir() / "web"),
+            default_routine=self.default_routine,
         )
         server = WebServer(coach, self.settings.web_bind, self.settings.web_port, self.log)
         try:
@@ -490,7 +497,9 @@ class Service:
     def greet(self) -> None:
         """The ready line, then, once, the offer of an interrupted session still resumable."""
         wake_word = self.settings.wake_word
-        ready = ready_message(self.mic.is_open, self.has_button, wake_word, self.settings.web)
+        begins = self.player.bare_start_routine()
+        name = begins.name if begins else "upper back"
+        ready = ready_message(self.mic.is_open, self.has_button, wake_word, self.settings.web, name)
         self.log.info("%s", ready)
         routine = self.player.resumable_routine()
         if routine is not None:

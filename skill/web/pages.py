@@ -43,8 +43,10 @@ def history_csv(records: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def routines(library: Library) -> list[dict[str, Any]]:
-    """Every routine with its length, props and exercises (steps, cautions, options)."""
+def routines(library: Library, default: str = "") -> list[dict[str, Any]]:
+    """Every routine with its length, props and exercises (steps, cautions, options);
+    `default` is marked as the default ("": the library's)."""
+    default = default or library.default_routine
     result = []
     for routine in library.routines.values():
         exercises = [library.exercises[s.exercise_id] for s in routine.steps]
@@ -56,7 +58,7 @@ def routines(library: Library) -> list[dict[str, Any]]:
                 "description": routine.description,
                 "minutes": max(1, round(planned_total(library, routine) / 60)),
                 "props": props,
-                "default": routine.id == library.default_routine,
+                "default": routine.id == default,
                 "exercises": [
                     {
                         "name": ex.name,

@@ -92,6 +92,7 @@ class Coach:
     library: Library
     history: Callable[[], list[dict[str, Any]]]
     sessions: SessionStore
+    default_routine: str = ""  # the configured one; "": the library's
 
 
 def host_allowed(host: str) -> bool:
@@ -382,7 +383,7 @@ class WebServer:
         )
 
     async def _routines(self, request: web.Request) -> web.Response:
-        return web.json_response(pages.routines(self.coach.library))
+        return web.json_response(pages.routines(self.coach.library, self.coach.default_routine))
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the current view at once, then each change."""
