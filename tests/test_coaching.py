@@ -97,7 +97,8 @@ def test_repeat_says_the_cautions_again(library: Library) -> None:
 
 def test_routines_with_props_name_them_and_wait(library: Library) -> None:
     plan = build_plan(library, library.routines["thoracic_mobility"])
-    assert "You need a towel, a book, two tennis balls and a foam roll." in plan.beats[0].text
+    need = "You need an old towel tied in a tight roll, a book, two tennis balls and a foam roll."
+    assert need in plan.beats[0].text
     assert plan.beats[1].kind == "ready"
     sim = Simulation(library, ready_after_s=None)
     start(sim, "thoracic_mobility")
@@ -108,6 +109,49 @@ def test_routines_with_props_name_them_and_wait(library: Library) -> None:
     sim.send(Command("ready"))
     assert sim.player.beat is not None and sim.player.beat.step == 0
     assert sim.spoken()[-1].startswith("Long-sitting rounding stretch.")
+
+
+# An instruction that makes a prop: "Roll an old towel into a tight tube.", "Tie it so it
+# cannot unroll.", "..., and fold the blanket" (not "Roll onto one shoulder blade", "Roll your
+# shoulders", "Fold forward from the hips" or "Make your back flat", which are movements).
+MAKING = re.compile(
+    r"(?:^|[,;:] |\band |\bthen )(?:roll|tie|fold|unroll|make)\b"
+    r"(?!\s+(?:onto|over|forward|back|your)\b)",
+    re.IGNORECASE,
+)
+
+
+def makes_a_prop(text: str) -> bool:
+    return any(MAKING.search(s) for s in phrases.split_sentences(text))
+
+
+def test_the_making_check_would_catch_the_old_towel_roll_setup() -> None:
+    assert makes_a_prop("Roll an old, firm towel into a tight tube.")
+    assert makes_a_prop("Tie it so it cannot unroll.")
+    assert makes_a_prop("Lie down, and roll a blanket into a firm tube.")
+    moves = "Roll onto one shoulder blade, then onto the other. Fold forward from the hips."
+    assert not makes_a_prop(f"{moves} Roll your shoulders. Make your back flat.")
+
+
+def test_no_hold_starts_on_instructions_to_make_a_prop(library: Library) -> None:
+    """QA: the towel roll's setup said "Roll an old, firm towel into a tight tube. Tie it..."
+    and the 20 s hold began as it ended. A roll is a prop, made while the coach waits for
+    "ready"; the instructions before a hold only use it."""
+    for ex in library.exercises.values():
+        leading = [*ex.setup, *ex.steps, *ex.rep_cues]
+        leading += [t for t in (ex.hold_cue, ex.release, ex.reposition) if t]
+        made = [t for t in leading if makes_a_prop(t)]
+        assert not made, (ex.id, made)
+        for option in (ex.easier, ex.harder):
+            if option and "roll" in option.lower() and ("thinner" in option or "thicker" in option):
+                assert "Say pause" in option, (ex.id, option)  # remade with the clock stopped
+        said = " ".join([*ex.setup, *ex.steps]).lower()
+        if ("towel roll" in said or "the roll" in said) and "foam roll" not in ex.props:
+            assert "towel roll" in ex.props, ex.id  # named at the start, so made before
+    for routine_id in ("thoracic_mobility", "middle_back"):
+        plan = build_plan(library, library.routines[routine_id])
+        assert "an old towel tied in a tight roll" in plan.beats[0].text
+        assert plan.beats[1].kind == "ready"  # made while the coach waits, untimed
 
 
 @pytest.mark.parametrize("command", ["start", "resume"])
@@ -286,7 +330,8 @@ def test_what_do_i_need_names_the_props(library: Library) -> None:
     start(sim, "thoracic_mobility")
     said = _answer(sim, _voice(library, "what do i need"))
     assert said == [
-        "For thoracic mobility: You need a towel, a book, two tennis balls and a foam roll."
+        "For thoracic mobility: You need an old towel tied in a tight roll, a book, two tennis "
+        "balls and a foam roll."
     ]
 
 

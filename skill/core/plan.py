@@ -41,9 +41,12 @@ AGAIN = "Back into the stretch."
 REST = "Rest."
 # The generic caution every exercise carries is said once, in the routine's safety line.
 GENERIC_CAUTION = "Stop if anything hurts."
-# Props spoken as things to fetch; a doorway or a wall corner is a place, not a prop.
+# Props spoken as things to fetch; a doorway or a wall corner is a place, not a prop. A towel
+# roll is made while the coach waits for "ready", never in the instructions before a hold,
+# whose clock starts as they end.
 PROP_WORDS = {
     "towel": "a towel",
+    "towel roll": "an old towel tied in a tight roll",
     "pillow": "a pillow",
     "foam roll": "a foam roll",
     "chair": "a chair",
