@@ -254,6 +254,19 @@ def test_moving_exercises_never_say_hold_and_cue_each_rep_when_due(library: Libr
             assert cue in beat.text, (ex_id, beat.text)
 
 
+def test_cat_cow_calls_each_pose_as_it_is_due(library: Library) -> None:
+    """QA: each 10 s rep held both poses but only "One.", "Two." were said, so nothing told
+    the person when to go from cat to cow. Each count is now one pose, held the five seconds
+    page 003 gives each, and names it."""
+    ex = library.exercises["cat_cow"]
+    moves = [b for b in alone(library, "cat_cow").beats if b.kind == "move"]
+    poses = ["cat" if "Cat." in b.text else "cow" if "Cow." in b.text else "?" for b in moves]
+    assert poses == ["cat", "cow"] * 5
+    assert all(b.base_s == 5 for b in moves)
+    assert "Round your back up." in moves[0].text and "belly sink" in moves[1].text
+    assert "I will call each one" in " ".join(ex.steps)
+
+
 def test_the_player_speaks_a_moves_cue_as_that_rep_starts(library: Library) -> None:
     ex = library.exercises["shoulder_rolls"]
     routine = Routine("rolls", "rolls", "", (RoutineStep(ex.id, ex.dosage),))
