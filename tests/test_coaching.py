@@ -327,6 +327,28 @@ def test_easier_and_harder_by_voice_speak_the_exercises_options(library: Library
     assert _answer(sim, _voice(library, "harder")) == [library.exercises["passive_backbend"].harder]
 
 
+OPTION_RUN = 6  # words in a row an option shares with its exercise's instructions
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    w = re.sub(r"[^a-z ]+", " ", text.lower()).split()
+    return {tuple(w[i : i + OPTION_RUN]) for i in range(len(w) - OPTION_RUN + 1)}
+
+
+def test_an_option_says_something_the_instructions_do_not(library: Library) -> None:
+    """QA: thread the needle named the pillow in a caution, the setup and a step, so its
+    "easier" ("Rest your head on a pillow instead of the floor.") added nothing new."""
+    said_before = "Rest your head on a pillow if the floor is not comfortable."
+    assert _runs("Rest your head on a pillow instead of the floor.") & _runs(said_before)
+    for ex in library.exercises.values():
+        instructions = set().union(*(_runs(t) for t in (*ex.setup, *ex.steps, *ex.cautions)))
+        for option in filter(None, (ex.easier, ex.harder)):
+            assert not _runs(option) & instructions, (ex.id, option)
+    needle = library.exercises["thread_the_needle"]
+    told = [t for t in (*needle.setup, *needle.steps, *needle.cautions) if "pillow" in t]
+    assert len(told) == 2 and needle.easier is None  # placed in the setup, used in a step
+
+
 def test_easier_without_an_option_shortens_the_holds(library: Library) -> None:
     sim = _in_hold_of(library, "lower_back", "bird_dog")
     assert library.exercises["bird_dog"].easier is None
