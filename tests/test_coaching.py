@@ -233,9 +233,30 @@ def test_side_lying_rotation_does_one_side_then_rolls_over_once(library: Library
     assert gaps.count(CHANGE_S["roll_over"]) == 1
     said = spoken(plan)
     first = next(t for t in said if t.startswith("Side-lying rotation."))
-    assert "Left side. Lie on your left side. Turn your head to the right." in first
+    assert "Left side. Lie on your left side. Bend your hips and knees. Turn your head" in first
     right = next(t for t in said if t.startswith("Right side."))
-    assert "Lie on your right side. Turn your head to the left." in right
+    assert "Lie on your right side. Bend your hips and knees. Turn your head to the left." in right
+
+
+# How an exercise's instructions must begin: where the body goes (lie, sit, stand, come onto
+# hands and knees), after at most putting a prop down for it.
+POSITION = re.compile(r"^(?:Lie|Sit|Stand|Come onto|Start on|Kneel)\b")
+PUTTING_DOWN = re.compile(r"^(?:Lay|Put|Place)\b")
+
+
+def first_move(texts: list[str]) -> str:
+    """The first instruction that is not a prop being put down."""
+    sentences = [s for t in texts for s in phrases.split_sentences(t)]
+    return next(s for s in sentences if not PUTTING_DOWN.match(s))
+
+
+def test_instructions_put_the_body_in_position_first(library: Library) -> None:
+    """QA: side-lying rotation said "Bend your hips and knees..." before "Lie on your left
+    side."."""
+    assert not POSITION.match(first_move(["Bend your hips and knees.", "Lie on your left side."]))
+    for ex in library.exercises.values():
+        said = first_move([fill_side(t, "left") for t in (*ex.setup, *ex.steps)])
+        assert POSITION.match(said), (ex.id, said)
 
 
 # --- movements as movements ----------------------------------------------------------------
