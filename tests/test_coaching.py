@@ -15,6 +15,7 @@ from skill.core.exercise import Library, Routine, RoutineStep
 from skill.core.gestures import Gesture, gesture_to_command
 from skill.core.intents import parse_command
 from skill.core.plan import (
+    AGAIN,
     CHANGE_S,
     HOLD,
     SAFETY,
@@ -257,6 +258,34 @@ def test_instructions_put_the_body_in_position_first(library: Library) -> None:
     for ex in library.exercises.values():
         said = first_move([fill_side(t, "left") for t in (*ex.setup, *ex.steps)])
         assert POSITION.match(said), (ex.id, said)
+
+
+def test_the_cue_back_into_a_hold_fits_the_exercise_kind(library: Library) -> None:
+    """QA: the T raise, a strengthening lift, was cued "Back into the stretch." between reps."""
+    assert library.exercises["prone_t_raise"].kind == "strength"
+    assert library.exercises["long_sitting_rounding"].kind == "stretch"
+    for ex in library.exercises.values():
+        if ex.dosage.hold_s <= 0 or ex.reposition:
+            continue
+        again = [b.text for b in alone(library, ex.id).beats if b.kind == "say" and b.rep > 1]
+        again = [t for t in again if t and "Release" not in t and ex.release not in (t, None)]
+        for text in again:
+            assert text.endswith(AGAIN[ex.kind]), (ex.id, text)
+            assert AGAIN["stretch" if ex.kind == "strength" else "strength"] not in text
+    said = spoken(alone(library, "prone_t_raise"))
+    assert "Two of ten. Lift and hold." in said and not any("stretch" in t for t in said)
+
+
+def test_resume_in_a_lift_says_to_lift_again(library: Library) -> None:
+    for ex_id, routine, words in (
+        ("prone_t_raise", "upper_back", "Carrying on. Lift and hold."),
+        ("childs_pose", "upper_back", "Carrying on. Back into the stretch."),
+    ):
+        sim = _in_hold_of(library, routine, ex_id)
+        assert sim.player.beat is not None and sim.player.beat.kind == "hold"
+        sim.send(Command("pause"))
+        assert _answer(sim, Command("resume")) == [words]
+        assert set(phrases.split_sentences(words)) <= phrases.all_phrases(library)
 
 
 # --- movements as movements ----------------------------------------------------------------

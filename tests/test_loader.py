@@ -297,3 +297,21 @@ def test_movement_cues_may_name_the_side_only_in_a_two_sided_exercise(tmp_path: 
     text = GOOD_EXERCISE.replace("    setup:", "    rep_cues: ['Now to the {side}.']\n    setup:")
     p = only(problems_for(tmp_path, text))
     assert p.field == "rep_cues" and "sides is 'none'" in p.message
+
+
+def test_an_exercise_is_a_stretch_unless_it_says_strength(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    write(user, "a.yaml", GOOD_EXERCISE)
+    write(
+        user,
+        "b.yaml",
+        GOOD_EXERCISE.replace("neck_nod", "lift").replace(
+            "    setup:", "    kind: strength\n    setup:"
+        ),
+    )
+    exercises = load_library(user_dir=user).library.exercises
+    assert (exercises["neck_nod"].kind, exercises["lift"].kind) == ("stretch", "strength")
+    text = GOOD_EXERCISE.replace("    setup:", "    kind: strenght\n    setup:")
+    p = only(problems_for(tmp_path, text))
+    assert (p.line, p.field) == (5, "kind")
+    assert "did you mean 'strength'" in p.message and "stretch, strength" in p.message

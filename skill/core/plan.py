@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from skill.core.exercise import Change, Dosage, Exercise, Library, Position, Routine
+from skill.core.exercise import Change, Dosage, Exercise, Kind, Library, Position, Routine
 
 BeatKind = Literal["say", "hold", "move", "rest", "gap", "ready"]
 SegmentKind = Literal["intro", "exercise", "outro"]
@@ -37,7 +37,12 @@ HOLD = "Hold."
 RELEASE = "Release."
 RELAX = "Relax."
 SWITCH = "Switch sides."
-AGAIN = "Back into the stretch."
+# Going back into the same hold after a release, by what the hold is: a stretch is eased
+# back into, a strengthening lift (the T raise, bird dog) is lifted again.
+AGAIN: dict[Kind, str] = {
+    "stretch": "Back into the stretch.",
+    "strength": "Lift and hold.",
+}
 REST = "Rest."
 # The generic caution every exercise carries is said once, in the routine's safety line.
 GENERIC_CAUTION = "Stop if anything hurts."
@@ -368,7 +373,7 @@ def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
             continue
         if rep > 1:
             named = side_text(side) if side and d.sides == "alternating" else ""
-            again = HOLD if ex.reposition else AGAIN  # after a new position, not back into one
+            again = HOLD if ex.reposition else AGAIN[ex.kind]  # a new position: not back into one
             change = ex.side_change if d.sides == "alternating" else ex.rep_change
             beats.append(replace(at, kind="gap", base_s=CHANGE_S[change]))
             beats.append(replace(at, text=_join([count_text(rep, reps), named, again])))

@@ -21,6 +21,7 @@ from skill.core.exercise import (
     Change,
     Dosage,
     Exercise,
+    Kind,
     Library,
     Position,
     Routine,
@@ -35,6 +36,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
 SIDES = ("none", "each", "alternating")
 CHANGES = ("same", "shift", "switch", "roll_over", "get_up")
+KINDS = ("stretch", "strength")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 500  # characters in one spoken sentence or note
 # Bigger files are refused unread: every command loads the library, so one huge file
@@ -53,7 +55,7 @@ DOSAGE_KEYS = (*DOSAGE_LIMITS, "sides", "defaults")
 EXERCISE_KEYS = (
     *("id", "name", "aliases", "sources", "position", "props", "setup", "steps", "dosage"),
     *("dosage_note", "cautions", "easier", "harder", "hold_cue", "variants"),
-    *("release", "rep_cues", "reposition", "rep_change", "side_change"),
+    *("release", "rep_cues", "reposition", "rep_change", "side_change", "kind"),
 )
 EXERCISE_REQUIRED = ("id", "name", "position", "steps", "dosage")
 ROUTINE_KEYS = ("id", "name", "aliases", "description", "steps")
@@ -352,6 +354,18 @@ def _change(ctx: _Ctx, item: YamlMap, key: str, default: Change) -> Change:
     return default
 
 
+def _kind(ctx: _Ctx, item: YamlMap) -> Kind:
+    """stretch (the default) or strength; a typo gets a did-you-mean."""
+    value = item.get("kind", "stretch")
+    if value in KINDS:
+        return cast(Kind, value)
+    close = difflib.get_close_matches(str(value), KINDS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    msg = f"should be one of {', '.join(KINDS)}; got {_describe(value)}{hint}"
+    ctx.add(_line(item, "kind"), "kind", msg)
+    return "stretch"
+
+
 def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
     if not isinstance(item, YamlMap):
         ctx.add(line, "", f"each exercise should be a mapping, got {_describe(item)}")
@@ -384,6 +398,7 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
         reposition=_text(ctx, item, "reposition"),
         rep_change=_change(ctx, item, "rep_change", "same"),
         side_change=_change(ctx, item, "side_change", "switch"),
+        kind=_kind(ctx, item),
         dosage_note=_text(ctx, item, "dosage_note", "") or "",
         variants=_variants(ctx, item),
     )
