@@ -288,6 +288,20 @@ def test_resume_in_a_lift_says_to_lift_again(library: Library) -> None:
         assert set(phrases.split_sentences(words)) <= phrases.all_phrases(library)
 
 
+def test_alternating_reps_name_the_arm_and_leg(library: Library) -> None:
+    """QA: "Two of ten. Right side. Back into the stretch." did not say which arm or leg."""
+    plan = alone(library, "bird_dog")
+    said = spoken(plan)
+    assert "Left arm, right leg. Reach your left arm straight forward." in said[1]
+    assert "Two of ten. Right arm, left leg. Lift and hold." in said
+    assert "Three of ten. Left arm, right leg. Lift and hold." in said
+    assert not any("side." in t.lower() for t in said if "Switch" not in t)
+    for ex in library.exercises.values():
+        limbs = " ".join(ex.steps)
+        if ex.dosage.sides == "alternating" and "{other} leg" in limbs:
+            assert ex.side_cue and "{side}" in ex.side_cue and "{other}" in ex.side_cue, ex.id
+
+
 # --- movements as movements ----------------------------------------------------------------
 
 

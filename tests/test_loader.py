@@ -315,3 +315,22 @@ def test_an_exercise_is_a_stretch_unless_it_says_strength(tmp_path: Path) -> Non
     p = only(problems_for(tmp_path, text))
     assert (p.line, p.field) == (5, "kind")
     assert "did you mean 'strength'" in p.message and "stretch, strength" in p.message
+
+
+@pytest.mark.parametrize(
+    ("cue", "sides", "says"),
+    [
+        ("'{side} arm, {other} leg.'", "each", None),
+        ("Arm and leg.", "each", "should name the side"),
+        ("'{side} arm.'", "none", "sides is 'none'"),
+    ],
+)
+def test_a_side_cue_must_name_the_side(tmp_path: Path, cue: str, sides: str, says: str) -> None:
+    text = GOOD_EXERCISE.replace("    setup:", f"    side_cue: {cue}\n    setup:")
+    text = text.replace("sides: none", f"sides: {sides}")
+    problems = problems_for(tmp_path, text)
+    if says is None:
+        assert problems == []
+        return
+    p = only(problems)
+    assert (p.line, p.field) == (5, "side_cue") and says in p.message, str(p)

@@ -79,6 +79,8 @@ class Exercise:
     reposition: str | None = None  # held reps: how to move to the next rep's position
     rep_change: Change = "same"  # the move between held reps, timed by the planner
     side_change: Change = "switch"  # the move between sides
+    # Names the side where one starts, instead of "Left side.": "{side} arm, {other} leg."
+    side_cue: str | None = None
     kind: Kind = "stretch"  # a stretch or a strengthening lift
     dosage_note: str = ""
     variants: tuple[Variant, ...] = ()

@@ -275,7 +275,10 @@ def count_text(rep: int, reps: int) -> str:
     return f"{capitalize(number_word(rep))} of {number_word(reps)}."
 
 
-def side_text(side: str) -> str:
+def side_text(side: str, exercise: Exercise | None = None) -> str:
+    """ "Left side.", or the exercise's own words for it ("Left arm, right leg.")."""
+    if exercise is not None and exercise.side_cue:
+        return capitalize(fill_side(exercise.side_cue, side))
     return f"{capitalize(side)} side."
 
 
@@ -327,7 +330,7 @@ def _instruction(unit: _Unit, first_side: str | None, rep: int = 1) -> str:
     elif unit.set > 1 and unit.side in (None, "left"):
         parts.append(set_text(unit.set, d.sets))
     if first_side:
-        parts.append(side_text(first_side))
+        parts.append(side_text(first_side, ex))
     parts += [fill_side(s, first_side) for s in ex.steps]
     if unit.cautions:
         parts.append(options_hint(ex))
@@ -372,7 +375,7 @@ def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
             beats.append(replace(at, kind="move", text=text, base_s=rep_s))
             continue
         if rep > 1:
-            named = side_text(side) if side and d.sides == "alternating" else ""
+            named = side_text(side, ex) if side and d.sides == "alternating" else ""
             again = HOLD if ex.reposition else AGAIN[ex.kind]  # a new position: not back into one
             change = ex.side_change if d.sides == "alternating" else ex.rep_change
             beats.append(replace(at, kind="gap", base_s=CHANGE_S[change]))

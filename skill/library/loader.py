@@ -55,7 +55,7 @@ DOSAGE_KEYS = (*DOSAGE_LIMITS, "sides", "defaults")
 EXERCISE_KEYS = (
     *("id", "name", "aliases", "sources", "position", "props", "setup", "steps", "dosage"),
     *("dosage_note", "cautions", "easier", "harder", "hold_cue", "variants"),
-    *("release", "rep_cues", "reposition", "rep_change", "side_change", "kind"),
+    *("release", "rep_cues", "reposition", "rep_change", "side_change", "kind", "side_cue"),
 )
 EXERCISE_REQUIRED = ("id", "name", "position", "steps", "dosage")
 ROUTINE_KEYS = ("id", "name", "aliases", "description", "steps")
@@ -66,7 +66,7 @@ VARIANT_KEYS = ("name", "source", "note")
 TOP_KEYS = ("exercises", "routines")
 SPOKEN_KEYS = (
     *("setup", "steps", "hold_cue", "easier", "harder"),
-    *("release", "rep_cues", "reposition"),
+    *("release", "rep_cues", "reposition", "side_cue"),
 )
 
 
@@ -399,12 +399,17 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
         rep_change=_change(ctx, item, "rep_change", "same"),
         side_change=_change(ctx, item, "side_change", "switch"),
         kind=_kind(ctx, item),
+        side_cue=_text(ctx, item, "side_cue"),
         dosage_note=_text(ctx, item, "dosage_note", "") or "",
         variants=_variants(ctx, item),
     )
     if isinstance(item.get("steps"), list) and not built["steps"]:
         ctx.add(_line(item, "steps"), "steps", "needs at least one spoken step")
     _check_spoken(ctx, item, built, dosage.sides if dosage else None)
+    cue = built["side_cue"]
+    if cue and "{side}" not in cue and "{other}" not in cue:
+        msg = "should name the side with {side} or {other}: '{side} arm, {other} leg.'"
+        ctx.add(_line(item, "side_cue"), "side_cue", msg)
     if len(ctx.problems) > before or not (ex_id and dosage and built["name"]):
         return None
     return Exercise(
