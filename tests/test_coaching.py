@@ -15,6 +15,7 @@ from skill.core.exercise import Library, Routine, RoutineStep
 from skill.core.gestures import Gesture, gesture_to_command
 from skill.core.intents import parse_command
 from skill.core.plan import (
+    AGAIN,
     CHANGE_S,
     HOLD,
     SAFETY,
@@ -97,7 +98,8 @@ def test_repeat_says_the_cautions_again(library: Library) -> None:
 
 def test_routines_with_props_name_them_and_wait(library: Library) -> None:
     plan = build_plan(library, library.routines["thoracic_mobility"])
-    assert "You need a towel, a book, two tennis balls and a foam roll." in plan.beats[0].text
+    need = "You need an old towel tied in a tight roll, a book, two tennis balls and a foam roll."
+    assert need in plan.beats[0].text
     assert plan.beats[1].kind == "ready"
     sim = Simulation(library, ready_after_s=None)
     start(sim, "thoracic_mobility")
@@ -108,6 +110,49 @@ def test_routines_with_props_name_them_and_wait(library: Library) -> None:
     sim.send(Command("ready"))
     assert sim.player.beat is not None and sim.player.beat.step == 0
     assert sim.spoken()[-1].startswith("Long-sitting rounding stretch.")
+
+
+# An instruction that makes a prop: "Roll an old towel into a tight tube.", "Tie it so it
+# cannot unroll.", "..., and fold the blanket" (not "Roll onto one shoulder blade", "Roll your
+# shoulders", "Fold forward from the hips" or "Make your back flat", which are movements).
+MAKING = re.compile(
+    r"(?:^|[,;:] |\band |\bthen )(?:roll|tie|fold|unroll|make)\b"
+    r"(?!\s+(?:onto|over|forward|back|your)\b)",
+    re.IGNORECASE,
+)
+
+
+def makes_a_prop(text: str) -> bool:
+    return any(MAKING.search(s) for s in phrases.split_sentences(text))
+
+
+def test_the_making_check_would_catch_the_old_towel_roll_setup() -> None:
+    assert makes_a_prop("Roll an old, firm towel into a tight tube.")
+    assert makes_a_prop("Tie it so it cannot unroll.")
+    assert makes_a_prop("Lie down, and roll a blanket into a firm tube.")
+    moves = "Roll onto one shoulder blade, then onto the other. Fold forward from the hips."
+    assert not makes_a_prop(f"{moves} Roll your shoulders. Make your back flat.")
+
+
+def test_no_hold_starts_on_instructions_to_make_a_prop(library: Library) -> None:
+    """QA: the towel roll's setup said "Roll an old, firm towel into a tight tube. Tie it..."
+    and the 20 s hold began as it ended. A roll is a prop, made while the coach waits for
+    "ready"; the instructions before a hold only use it."""
+    for ex in library.exercises.values():
+        leading = [*ex.setup, *ex.steps, *ex.rep_cues]
+        leading += [t for t in (ex.hold_cue, ex.release, ex.reposition) if t]
+        made = [t for t in leading if makes_a_prop(t)]
+        assert not made, (ex.id, made)
+        for option in (ex.easier, ex.harder):
+            if option and "roll" in option.lower() and ("thinner" in option or "thicker" in option):
+                assert "Say pause" in option, (ex.id, option)  # remade with the clock stopped
+        said = " ".join([*ex.setup, *ex.steps]).lower()
+        if ("towel roll" in said or "the roll" in said) and "foam roll" not in ex.props:
+            assert "towel roll" in ex.props, ex.id  # named at the start, so made before
+    for routine_id in ("thoracic_mobility", "middle_back"):
+        plan = build_plan(library, library.routines[routine_id])
+        assert "an old towel tied in a tight roll" in plan.beats[0].text
+        assert plan.beats[1].kind == "ready"  # made while the coach waits, untimed
 
 
 @pytest.mark.parametrize("command", ["start", "resume"])
@@ -189,9 +234,72 @@ def test_side_lying_rotation_does_one_side_then_rolls_over_once(library: Library
     assert gaps.count(CHANGE_S["roll_over"]) == 1
     said = spoken(plan)
     first = next(t for t in said if t.startswith("Side-lying rotation."))
-    assert "Left side. Lie on your left side. Turn your head to the right." in first
+    assert "Left side. Lie on your left side. Bend your hips and knees. Turn your head" in first
     right = next(t for t in said if t.startswith("Right side."))
-    assert "Lie on your right side. Turn your head to the left." in right
+    assert "Lie on your right side. Bend your hips and knees. Turn your head to the left." in right
+
+
+# How an exercise's instructions must begin: where the body goes (lie, sit, stand, come onto
+# hands and knees), after at most putting a prop down for it.
+POSITION = re.compile(r"^(?:Lie|Sit|Stand|Come onto|Start on|Kneel)\b")
+PUTTING_DOWN = re.compile(r"^(?:Lay|Put|Place)\b")
+
+
+def first_move(texts: list[str]) -> str:
+    """The first instruction that is not a prop being put down."""
+    sentences = [s for t in texts for s in phrases.split_sentences(t)]
+    return next(s for s in sentences if not PUTTING_DOWN.match(s))
+
+
+def test_instructions_put_the_body_in_position_first(library: Library) -> None:
+    """QA: side-lying rotation said "Bend your hips and knees..." before "Lie on your left
+    side."."""
+    assert not POSITION.match(first_move(["Bend your hips and knees.", "Lie on your left side."]))
+    for ex in library.exercises.values():
+        said = first_move([fill_side(t, "left") for t in (*ex.setup, *ex.steps)])
+        assert POSITION.match(said), (ex.id, said)
+
+
+def test_the_cue_back_into_a_hold_fits_the_exercise_kind(library: Library) -> None:
+    """QA: the T raise, a strengthening lift, was cued "Back into the stretch." between reps."""
+    assert library.exercises["prone_t_raise"].kind == "strength"
+    assert library.exercises["long_sitting_rounding"].kind == "stretch"
+    for ex in library.exercises.values():
+        if ex.dosage.hold_s <= 0 or ex.reposition:
+            continue
+        again = [b.text for b in alone(library, ex.id).beats if b.kind == "say" and b.rep > 1]
+        again = [t for t in again if t and "Release" not in t and ex.release not in (t, None)]
+        for text in again:
+            assert text.endswith(AGAIN[ex.kind]), (ex.id, text)
+            assert AGAIN["stretch" if ex.kind == "strength" else "strength"] not in text
+    said = spoken(alone(library, "prone_t_raise"))
+    assert "Two of ten. Lift and hold." in said and not any("stretch" in t for t in said)
+
+
+def test_resume_in_a_lift_says_to_lift_again(library: Library) -> None:
+    for ex_id, routine, words in (
+        ("prone_t_raise", "upper_back", "Carrying on. Lift and hold."),
+        ("childs_pose", "upper_back", "Carrying on. Back into the stretch."),
+    ):
+        sim = _in_hold_of(library, routine, ex_id)
+        assert sim.player.beat is not None and sim.player.beat.kind == "hold"
+        sim.send(Command("pause"))
+        assert _answer(sim, Command("resume")) == [words]
+        assert set(phrases.split_sentences(words)) <= phrases.all_phrases(library)
+
+
+def test_alternating_reps_name_the_arm_and_leg(library: Library) -> None:
+    """QA: "Two of ten. Right side. Back into the stretch." did not say which arm or leg."""
+    plan = alone(library, "bird_dog")
+    said = spoken(plan)
+    assert "Left arm, right leg. Reach your left arm straight forward." in said[1]
+    assert "Two of ten. Right arm, left leg. Lift and hold." in said
+    assert "Three of ten. Left arm, right leg. Lift and hold." in said
+    assert not any("side." in t.lower() for t in said if "Switch" not in t)
+    for ex in library.exercises.values():
+        limbs = " ".join(ex.steps)
+        if ex.dosage.sides == "alternating" and "{other} leg" in limbs:
+            assert ex.side_cue and "{side}" in ex.side_cue and "{other}" in ex.side_cue, ex.id
 
 
 # --- movements as movements ----------------------------------------------------------------
@@ -208,6 +316,19 @@ def test_moving_exercises_never_say_hold_and_cue_each_rep_when_due(library: Libr
         assert len(moves) == len(cues)
         for beat, cue in zip(moves, cues, strict=True):
             assert cue in beat.text, (ex_id, beat.text)
+
+
+def test_cat_cow_calls_each_pose_as_it_is_due(library: Library) -> None:
+    """QA: each 10 s rep held both poses but only "One.", "Two." were said, so nothing told
+    the person when to go from cat to cow. Each count is now one pose, held the five seconds
+    page 003 gives each, and names it."""
+    ex = library.exercises["cat_cow"]
+    moves = [b for b in alone(library, "cat_cow").beats if b.kind == "move"]
+    poses = ["cat" if "Cat." in b.text else "cow" if "Cow." in b.text else "?" for b in moves]
+    assert poses == ["cat", "cow"] * 5
+    assert all(b.base_s == 5 for b in moves)
+    assert "Round your back up." in moves[0].text and "belly sink" in moves[1].text
+    assert "I will call each one" in " ".join(ex.steps)
 
 
 def test_the_player_speaks_a_moves_cue_as_that_rep_starts(library: Library) -> None:
@@ -270,6 +391,28 @@ def test_easier_and_harder_by_voice_speak_the_exercises_options(library: Library
     assert _answer(sim, _voice(library, "harder")) == [library.exercises["passive_backbend"].harder]
 
 
+OPTION_RUN = 6  # words in a row an option shares with its exercise's instructions
+
+
+def _runs(text: str) -> set[tuple[str, ...]]:
+    w = re.sub(r"[^a-z ]+", " ", text.lower()).split()
+    return {tuple(w[i : i + OPTION_RUN]) for i in range(len(w) - OPTION_RUN + 1)}
+
+
+def test_an_option_says_something_the_instructions_do_not(library: Library) -> None:
+    """QA: thread the needle named the pillow in a caution, the setup and a step, so its
+    "easier" ("Rest your head on a pillow instead of the floor.") added nothing new."""
+    said_before = "Rest your head on a pillow if the floor is not comfortable."
+    assert _runs("Rest your head on a pillow instead of the floor.") & _runs(said_before)
+    for ex in library.exercises.values():
+        instructions = set().union(*(_runs(t) for t in (*ex.setup, *ex.steps, *ex.cautions)))
+        for option in filter(None, (ex.easier, ex.harder)):
+            assert not _runs(option) & instructions, (ex.id, option)
+    needle = library.exercises["thread_the_needle"]
+    told = [t for t in (*needle.setup, *needle.steps, *needle.cautions) if "pillow" in t]
+    assert len(told) == 2 and needle.easier is None  # placed in the setup, used in a step
+
+
 def test_easier_without_an_option_shortens_the_holds(library: Library) -> None:
     sim = _in_hold_of(library, "lower_back", "bird_dog")
     assert library.exercises["bird_dog"].easier is None
@@ -286,7 +429,8 @@ def test_what_do_i_need_names_the_props(library: Library) -> None:
     start(sim, "thoracic_mobility")
     said = _answer(sim, _voice(library, "what do i need"))
     assert said == [
-        "For thoracic mobility: You need a towel, a book, two tennis balls and a foam roll."
+        "For thoracic mobility: You need an old towel tied in a tight roll, a book, two tennis "
+        "balls and a foam roll."
     ]
 
 

@@ -91,6 +91,7 @@ def spoken_texts(library: Library) -> list[tuple[str, str]]:
     for ex in library.exercises.values():
         parts = [*ex.setup, *ex.steps, *ex.cautions, ex.dosage_note]
         parts += [t for t in (ex.hold_cue, ex.easier, ex.harder, ex.release, ex.reposition) if t]
+        parts += [ex.side_cue] if ex.side_cue else []
         parts += list(ex.rep_cues)
         parts += [v.note for v in ex.variants]
         texts += [(ex.id, t) for t in parts]

@@ -297,3 +297,40 @@ def test_movement_cues_may_name_the_side_only_in_a_two_sided_exercise(tmp_path: 
     text = GOOD_EXERCISE.replace("    setup:", "    rep_cues: ['Now to the {side}.']\n    setup:")
     p = only(problems_for(tmp_path, text))
     assert p.field == "rep_cues" and "sides is 'none'" in p.message
+
+
+def test_an_exercise_is_a_stretch_unless_it_says_strength(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    write(user, "a.yaml", GOOD_EXERCISE)
+    write(
+        user,
+        "b.yaml",
+        GOOD_EXERCISE.replace("neck_nod", "lift").replace(
+            "    setup:", "    kind: strength\n    setup:"
+        ),
+    )
+    exercises = load_library(user_dir=user).library.exercises
+    assert (exercises["neck_nod"].kind, exercises["lift"].kind) == ("stretch", "strength")
+    text = GOOD_EXERCISE.replace("    setup:", "    kind: strenght\n    setup:")
+    p = only(problems_for(tmp_path, text))
+    assert (p.line, p.field) == (5, "kind")
+    assert "did you mean 'strength'" in p.message and "stretch, strength" in p.message
+
+
+@pytest.mark.parametrize(
+    ("cue", "sides", "says"),
+    [
+        ("'{side} arm, {other} leg.'", "each", None),
+        ("Arm and leg.", "each", "should name the side"),
+        ("'{side} arm.'", "none", "sides is 'none'"),
+    ],
+)
+def test_a_side_cue_must_name_the_side(tmp_path: Path, cue: str, sides: str, says: str) -> None:
+    text = GOOD_EXERCISE.replace("    setup:", f"    side_cue: {cue}\n    setup:")
+    text = text.replace("sides: none", f"sides: {sides}")
+    problems = problems_for(tmp_path, text)
+    if says is None:
+        assert problems == []
+        return
+    p = only(problems)
+    assert (p.line, p.field) == (5, "side_cue") and says in p.message, str(p)

@@ -632,8 +632,8 @@ def test_time_left_in_the_quick_stretch_counts_every_rep_of_cat_cow() -> None:
         pytest.skip("no shipped library")
     sim = Simulation(library, tick=None)
     start(sim, "quick_stretch")
-    text = _time_left_in(sim, "move", 1, 4.0)  # cat-cow, rep 1 of 5, 10 s each, then a rest
-    assert text.startswith("6 seconds left in this rep.")
+    text = _time_left_in(sim, "move", 1, 2.0)  # cat-cow, pose 1 of 10, 5 s each, then a rest
+    assert text.startswith("3 seconds left in this rep.")
     assert f"{_spoken_seconds(_seconds_to_step_end(sim))} left in this exercise." in text
 
 

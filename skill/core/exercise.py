@@ -15,6 +15,9 @@ Position = Literal["floor", "chair", "standing", "chair_or_standing", "doorway",
 # How the body moves between two holds: stay and go again, shift along (a towel, the balls),
 # switch arms or legs, roll onto the other side, or get up from (or down to) the floor.
 Change = Literal["same", "shift", "switch", "roll_over", "get_up"]
+# What a hold is: a stretch eased into, or a strengthening lift (the T raise, bird dog); it
+# chooses the words that take the person back into the next hold.
+Kind = Literal["stretch", "strength"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class Exercise:
     reposition: str | None = None  # held reps: how to move to the next rep's position
     rep_change: Change = "same"  # the move between held reps, timed by the planner
     side_change: Change = "switch"  # the move between sides
+    # Names the side where one starts, instead of "Left side.": "{side} arm, {other} leg."
+    side_cue: str | None = None
+    kind: Kind = "stretch"  # a stretch or a strengthening lift
     dosage_note: str = ""
     variants: tuple[Variant, ...] = ()
     aliases: tuple[str, ...] = ()

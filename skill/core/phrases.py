@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from skill.core import plan
-from skill.core.exercise import Library, Routine
+from skill.core.exercise import Kind, Library, Routine
 from skill.core.plan import split_sentences
 
 __all__ = ["all_phrases", "split_sentences"]
@@ -46,7 +46,6 @@ NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 ACKS = {
     "pause": "Taking a break. Say resume when you are ready.",
     "resume": "Carrying on.",
-    "resume_hold": "Carrying on. Back into the stretch.",
     "next": "Skipping ahead.",
     "back": "Going to the previous one.",
     "back_same": "From the top of this one.",
@@ -61,6 +60,11 @@ ACKS = {
     "loudest": "That is as loud as I go.",
     "quietest": "That is as quiet as I go.",
 }
+
+
+def resume_hold_text(kind: Kind) -> str:
+    """ "resume" during a hold: back into it, as a stretch or as a lift (plan.AGAIN)."""
+    return f"{ACKS['resume']} {plan.AGAIN[kind]}"
 
 
 def help_text() -> str:
@@ -198,6 +202,7 @@ def fixed_phrases(library: Library, wake: bool = False) -> set[str]:
         *option_texts(library),
         *(needs_text(r, plan.routine_props(library, r)) for r in library.routines.values()),
         *ACKS.values(),
+        *(resume_hold_text(kind) for kind in plan.AGAIN),
         *(countdown_text(n) for n in COUNTDOWN),
         *(welcome_back(r) for r in library.routines.values()),
         *(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from skill.core.exercise import Change, Dosage, Exercise, Library, Position, Routine
+from skill.core.exercise import Change, Dosage, Exercise, Kind, Library, Position, Routine
 
 BeatKind = Literal["say", "hold", "move", "rest", "gap", "ready"]
 SegmentKind = Literal["intro", "exercise", "outro"]
@@ -41,13 +41,21 @@ HOLD = "Hold."
 RELEASE = "Release."
 RELAX = "Relax."
 SWITCH = "Switch sides."
-AGAIN = "Back into the stretch."
+# Going back into the same hold after a release, by what the hold is: a stretch is eased
+# back into, a strengthening lift (the T raise, bird dog) is lifted again.
+AGAIN: dict[Kind, str] = {
+    "stretch": "Back into the stretch.",
+    "strength": "Lift and hold.",
+}
 REST = "Rest."
 # The generic caution every exercise carries is said once, in the routine's safety line.
 GENERIC_CAUTION = "Stop if anything hurts."
-# Props spoken as things to fetch; a doorway or a wall corner is a place, not a prop.
+# Props spoken as things to fetch; a doorway or a wall corner is a place, not a prop. A towel
+# roll is made while the coach waits for "ready", never in the instructions before a hold,
+# whose clock starts as they end.
 PROP_WORDS = {
     "towel": "a towel",
+    "towel roll": "an old towel tied in a tight roll",
     "pillow": "a pillow",
     "foam roll": "a foam roll",
     "chair": "a chair",
@@ -277,7 +285,10 @@ def count_text(rep: int, reps: int) -> str:
     return f"{capitalize(number_word(rep))} of {number_word(reps)}."
 
 
-def side_text(side: str) -> str:
+def side_text(side: str, exercise: Exercise | None = None) -> str:
+    """ "Left side.", or the exercise's own words for it ("Left arm, right leg.")."""
+    if exercise is not None and exercise.side_cue:
+        return capitalize(fill_side(exercise.side_cue, side))
     return f"{capitalize(side)} side."
 
 
@@ -331,7 +342,7 @@ def _instruction(unit: _Unit, first_side: str | None, rep: int = 1, whole: bool 
     if not unit.first and unit.set > 1 and unit.side in (None, "left"):
         parts.append(set_text(unit.set, d.sets))
     if first_side:
-        parts.append(side_text(first_side))
+        parts.append(side_text(first_side, ex))
     parts += [fill_side(s, first_side) for s in ex.steps]
     if unit.cautions:
         parts.append(options_hint(ex))
@@ -379,8 +390,8 @@ def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
             beats.append(replace(at, kind="move", text=text, base_s=rep_s))
             continue
         if rep > 1:
-            named = side_text(side) if side and d.sides == "alternating" else ""
-            again = HOLD if ex.reposition else AGAIN  # after a new position, not back into one
+            named = side_text(side, ex) if side and d.sides == "alternating" else ""
+            again = HOLD if ex.reposition else AGAIN[ex.kind]  # a new position: not back into one
             change = ex.side_change if d.sides == "alternating" else ex.rep_change
             beats.append(replace(at, kind="gap", base_s=CHANGE_S[change]))
             beats.append(replace(at, text=_join([count_text(rep, reps), named, again])))

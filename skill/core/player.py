@@ -637,7 +637,12 @@ class Player:
             return [*self._enter(self.index), self._ask_for_props()]
         if beat is None or not beat.timed or self._held is None:
             return self._reply(phrases.ACKS["resume"]) + self._enter(self.index)
-        text = phrases.ACKS["resume_hold" if beat.kind == "hold" else "resume"]
+        exercise = self._exercise()
+        text = (
+            phrases.resume_hold_text(exercise.kind)
+            if beat.kind == "hold" and exercise is not None
+            else phrases.ACKS["resume"]
+        )
         lead = self._speak(text, "ack", wait=True)
         self._phase, self._awaiting = "lead", lead.utterance_id
         return [lead, *self._set_led(LedState.SPEAKING)]

@@ -21,6 +21,7 @@ from skill.core.exercise import (
     Change,
     Dosage,
     Exercise,
+    Kind,
     Library,
     Position,
     Routine,
@@ -35,6 +36,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
 SIDES = ("none", "each", "alternating")
 CHANGES = ("same", "shift", "switch", "roll_over", "get_up")
+KINDS = ("stretch", "strength")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_TEXT = 500  # characters in one spoken sentence or note
 # Bigger files are refused unread: every command loads the library, so one huge file
@@ -53,7 +55,7 @@ DOSAGE_KEYS = (*DOSAGE_LIMITS, "sides", "defaults")
 EXERCISE_KEYS = (
     *("id", "name", "aliases", "sources", "position", "props", "setup", "steps", "dosage"),
     *("dosage_note", "cautions", "easier", "harder", "hold_cue", "variants"),
-    *("release", "rep_cues", "reposition", "rep_change", "side_change"),
+    *("release", "rep_cues", "reposition", "rep_change", "side_change", "kind", "side_cue"),
 )
 EXERCISE_REQUIRED = ("id", "name", "position", "steps", "dosage")
 ROUTINE_KEYS = ("id", "name", "aliases", "description", "steps")
@@ -64,7 +66,7 @@ VARIANT_KEYS = ("name", "source", "note")
 TOP_KEYS = ("exercises", "routines")
 SPOKEN_KEYS = (
     *("setup", "steps", "hold_cue", "easier", "harder"),
-    *("release", "rep_cues", "reposition"),
+    *("release", "rep_cues", "reposition", "side_cue"),
 )
 
 
@@ -339,6 +341,18 @@ def _change(ctx: _Ctx, item: YamlMap, key: str, default: Change) -> Change:
     return default
 
 
+def _kind(ctx: _Ctx, item: YamlMap) -> Kind:
+    """stretch (the default) or strength; a typo gets a did-you-mean."""
+    value = item.get("kind", "stretch")
+    if value in KINDS:
+        return cast(Kind, value)
+    close = difflib.get_close_matches(str(value), KINDS, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    msg = f"should be one of {', '.join(KINDS)}; got {_describe(value)}{hint}"
+    ctx.add(_line(item, "kind"), "kind", msg)
+    return "stretch"
+
+
 def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
     if not isinstance(item, YamlMap):
         ctx.add(line, "", f"each exercise should be a mapping, got {describe_value(item)}")
@@ -371,12 +385,18 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
         reposition=_text(ctx, item, "reposition"),
         rep_change=_change(ctx, item, "rep_change", "same"),
         side_change=_change(ctx, item, "side_change", "switch"),
+        kind=_kind(ctx, item),
+        side_cue=_text(ctx, item, "side_cue"),
         dosage_note=_text(ctx, item, "dosage_note", "") or "",
         variants=_variants(ctx, item),
     )
     if isinstance(item.get("steps"), list) and not built["steps"]:
         ctx.add(_line(item, "steps"), "steps", "needs at least one spoken step")
     _check_spoken(ctx, item, built, dosage.sides if dosage else None)
+    cue = built["side_cue"]
+    if cue and "{side}" not in cue and "{other}" not in cue:
+        msg = "should name the side with {side} or {other}: '{side} arm, {other} leg.'"
+        ctx.add(_line(item, "side_cue"), "side_cue", msg)
     if len(ctx.problems) > before or not (ex_id and dosage and built["name"]):
         return None
     return Exercise(
