@@ -348,7 +348,7 @@ def _kind(ctx: _Ctx, item: YamlMap) -> Kind:
         return cast(Kind, value)
     close = difflib.get_close_matches(str(value), KINDS, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    msg = f"should be one of {', '.join(KINDS)}; got {_describe(value)}{hint}"
+    msg = f"should be one of {', '.join(KINDS)}; got {describe_value(value)}{hint}"
     ctx.add(_line(item, "kind"), "kind", msg)
     return "stretch"
 
