@@ -367,3 +367,18 @@ def test_the_history_counts_what_was_done_before_a_resume_and_before_a_rest(
     run_until(sim, lambda s: at(s, "rest", step=0, rep=0))
     sim.send(Command("stop"))
     assert records(sim)[-1]["steps_done"] == 1
+
+
+def test_starting_over_a_session_that_could_be_resumed_says_where_it_went(
+    library: Library,
+) -> None:
+    """QA: right after "You stopped in the middle of upper back. Say resume...", a "start"
+    began afresh without a word about the session it set aside."""
+    snap = snapshot_at(library, "hold", step=1, rep=3, left=5.8)
+    sim = Simulation(library, saved=snap, wall_start=1_700_000_000.0 + 600)
+    start(sim, "quick_stretch")
+    assert sim.spoken()[0] == phrases.STARTING_OVER
+    assert [r["outcome"] for r in records(sim)] == ["interrupted"]
+    fresh = Simulation(library)
+    start(fresh, "quick_stretch")
+    assert phrases.STARTING_OVER not in fresh.spoken()

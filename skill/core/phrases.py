@@ -33,6 +33,7 @@ ALREADY_ON_BREAK = "We are already on a break. Say resume to go on."
 PAUSED_START = "We are on a break. Say resume to go on, or stop to end."
 IDLE_STOP = "Nothing is running."
 UNKNOWN_ROUTINE = "I do not know that routine."
+STARTING_OVER = "Starting fresh. The unfinished session is kept in your history."
 NO_ROUTINES = "I have no routines loaded."
 READY_BUTTON = "Or press the button once."
 UNDER_WAY = "We are under way. Carry on."
@@ -184,6 +185,7 @@ def fixed_phrases(library: Library, wake: bool = False) -> set[str]:
         PAUSED_START,
         IDLE_STOP,
         UNKNOWN_ROUTINE,
+        STARTING_OVER,
         HELP,
         MIC_DOWN,
         MIC_DOWN_NO_BUTTON,

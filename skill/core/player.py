@@ -568,7 +568,11 @@ class Player:
         if routine is None:
             listing = phrases.list_text(self.library)
             return self._reply(f"{phrases.UNKNOWN_ROUTINE} {listing}", "info")
+        # A session "resume" would still pick up is not dropped in silence: it goes into the
+        # history, and the person hears so (the button would have resumed it).
+        replaced = self.resumable_routine() is not None
         out = [StopSpeech(), *self._close_saved()]
+        out += self._reply(phrases.STARTING_OVER) if replaced else []
         return out + self._begin(routine, resumed=False) + self._enter(0)
 
     def _close_saved(self) -> list[Action]:
