@@ -184,7 +184,13 @@ def barge_in_versions(
     as_loud_as_coach: bool = False,
 ) -> list[Clip]:
     """Each command (`words_of` it: what is said) spoken `into_s` into a coach sentence (its
-    echo, from coach_clip) that goes on over all of it.
+    echo, from coach_clip) that goes on over all of it, after another sentence of the coach.
+
+    The sentence before: in a session the person cuts into the coach's tenth sentence, not
+    its first, and the engine has learnt the coach's echo in the room from the ones before
+    (skill.speech_in.echo_reference). Without it each verdict hung on which clips the engine
+    happened to hear before it: a change of the coach's sentence list moved the test
+    corpus's stop and pause over the coach from 11 to 3 of 13.
 
     `as_loud_as_coach`: the words are scaled to the level the coach's voice is played at (so
     they reach the microphone ECHO_GAIN louder than its echo), as synthesized commands are
@@ -202,14 +208,15 @@ def barge_in_versions(
             if not stems(c.coach_text) & stems(words_of(clip))
             and c.speech_end_s - LEAD_COACH_S > into_s + len(words) / RATE
         ]
-        if not fits:
+        if len(fits) < 2:
             continue
-        over = fits[(i * 7) % len(fits)]
-        start = int((LEAD_COACH_S + into_s) * RATE)
+        over, before = fits[(i * 7) % len(fits)], fits[(i * 7 + 1) % len(fits)]
+        assert over.coach_pcm is not None and before.coach_pcm is not None
         gain = 1.0
-        if as_loud_as_coach and over.coach_pcm is not None:
+        if as_loud_as_coach:
             gain = float(np.sqrt(loud_power(over.coach_pcm) / loud_power(words)))
-        mixed = over.pcm.astype(np.float64)  # the coach's echo
+        mixed = np.concatenate([before.pcm, over.pcm]).astype(np.float64)  # the coach's echo
+        start = len(before.pcm) + int((LEAD_COACH_S + into_s) * RATE)
         mixed[start : start + len(words)] += words * gain
         out.append(
             replace(
@@ -218,9 +225,9 @@ def barge_in_versions(
                 pcm=pcm16(mixed),
                 condition=BARGE_IN,
                 speech_end_s=start / RATE + len(words) / RATE,
-                coach_text=over.coach_text,
-                coach_until_s=over.speech_end_s,
-                coach_pcm=over.coach_pcm,
+                coach_text=f"{before.coach_text} {over.coach_text}",
+                coach_until_s=len(before.pcm) / RATE + over.speech_end_s,
+                coach_pcm=np.concatenate([before.coach_pcm, over.coach_pcm]),
             )
         )
     return out
