@@ -106,14 +106,17 @@ def test_over_coach_words_are_as_loud_as_the_coach_plays_and_its_echo_goes_on(
     shared: Path, few: list[hc.Recording], coach: list[Clip]
 ) -> None:
     """A recording's level is its source's gain: over the coach the words are put at the
-    level the coach's voice is played at, so they stand ECHO_GAIN (12 dB) out of its echo."""
+    level the coach's voice is played at, so they stand ECHO_GAIN (12 dB) out of its echo.
+    A sentence of the coach's comes before (here the one sentence there is, twice)."""
     from skill.tools.audio_mix import loud_power
 
     over = hc.build(shared, few[:2], (BARGE_IN,), coach, hiss_rms=0).positives
-    echo = coach[0].pcm.astype(np.float64)
-    start = int((0.3 + 0.6) * RATE)
+    before = len(coach[0].pcm)
+    echo = np.tile(coach[0].pcm.astype(np.float64), 2)
+    start = before + int((0.3 + 0.6) * RATE)
     for clip in over:
-        assert len(clip.pcm) == len(echo) and clip.coach_until_s == coach[0].speech_end_s
+        assert len(clip.pcm) == len(echo)
+        assert clip.coach_until_s == before / RATE + coach[0].speech_end_s
         words = clip.pcm.astype(np.float64) - echo
         assert not words[:start].any()
         said = words[start : int(clip.speech_end_s * RATE)]

@@ -208,8 +208,9 @@ def barge_in_versions(
             if not stems(c.coach_text) & stems(words_of(clip))
             and c.speech_end_s - LEAD_COACH_S > into_s + len(words) / RATE
         ]
-        if len(fits) < 2:
+        if not fits:
             continue
+        # (with one sentence that fits, the coach says it twice)
         over, before = fits[(i * 7) % len(fits)], fits[(i * 7 + 1) % len(fits)]
         assert over.coach_pcm is not None and before.coach_pcm is not None
         gain = 1.0
