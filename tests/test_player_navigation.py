@@ -382,3 +382,69 @@ def test_starting_over_a_session_that_could_be_resumed_says_where_it_went(
     fresh = Simulation(library)
     start(fresh, "quick_stretch")
     assert phrases.STARTING_OVER not in fresh.spoken()
+
+
+# --- QA round 5: what may be left out under an answer, what the history and the page say ---
+
+
+def test_only_a_bare_count_may_be_left_out_under_an_answer(library: Library) -> None:
+    """QA: "how long left" during cat-cow left out 'Three. Cat. Round your back up.' with
+    the bare counts: for ten seconds nobody said to change pose. A bare number is a
+    "count" (the speaker leaves it out while an answer plays); a count with a cue is not."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "move", step=0, rep=3))
+    cues = [a for a in sim.actions if isinstance(a, Speak) and "Cat." in a.text]
+    assert cues and all(a.kind == "cue" for a in cues)
+    angels = Simulation(library)
+    start(angels, "upper_back")
+    run_until(angels, lambda s: s.player.beat is not None and s.player.beat.text == "Three.")
+    bare = [a for a in angels.actions if isinstance(a, Speak) and a.text in ("Two.", "Three.")]
+    assert bare and all(a.kind == "count" for a in bare)
+
+
+def test_repeat_in_a_rest_does_not_say_once_more(library: Library) -> None:
+    """QA: "Once more." before the rest's words sounded like the set would be done again."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "rest", step=0, rep=0))
+    before = len(sim.actions)
+    sim.send(Command("repeat"))
+    assert said_since(sim, before) == ["Relax. Rest. Next: side-lying rotation."]
+
+
+def test_a_session_cut_off_in_a_rest_and_never_resumed_counts_the_exercise_done(
+    library: Library,
+) -> None:
+    """QA: killed in the rest after cat-cow, then replaced: 'stopped after 0 of 3'."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "rest", step=0, rep=0))
+    snap = last_saved(sim)
+    later = Simulation(library, saved=snap, wall_start=1_700_000_000.0 + 600)
+    start(later, "upper_back")
+    assert [(r["outcome"], r["steps_done"]) for r in records(later)] == [("interrupted", 1)]
+    again = resumed(library, snap)  # resumed, then cut off again and replaced
+    run_until(again, lambda s: s.player.phase == "timed")
+    replaced = Simulation(library, saved=last_saved(again), wall_start=1_700_000_000.0 + 900)
+    start(replaced, "upper_back")
+    assert records(replaced)[0]["resumed"] is True
+
+
+def test_no_word_of_the_history_for_a_session_that_never_reached_a_hold(
+    library: Library,
+) -> None:
+    """QA: cut off while the props were fetched, then "start quick stretch": 'The
+    unfinished session is kept in your history.', but nothing had been written."""
+    sim = Simulation(library)
+    start(sim, "lower_back")
+    snap = sim.player.snapshot()
+    assert snap is not None and snap["exercised"] is False
+    later = Simulation(library, saved=snap, wall_start=1_700_000_000.0 + 600)
+    start(later, "quick_stretch")
+    assert records(later) == [] and phrases.STARTING_OVER not in later.spoken()
+
+
+def test_time_left_is_rounded_up_as_the_page_shows_it() -> None:
+    """QA: paused with 1.42 s left the coach said 1 second, the page 2."""
+    assert phrases.time_left_text("hold", 1.42, 60.0).startswith("2 seconds left in this hold.")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from skill.config import DEFAULTS
-from skill.core.events import Command, LedState, SetLed
+from skill.core.events import Command, LedState, RecordSession, SaveProgress, SetLed, Speak
 from skill.service.service import Devices, Service
 from skill.speech_in.asr import Hearing
 from tests.engine_fakes import NoHooks
@@ -347,3 +347,44 @@ def test_device_messages_name_the_flag_or_file_that_chose_the_device(
     caplog.set_level(logging.ERROR, logger="test")
     service._open_speech()
     assert speaker_fix in caplog.text and "in config" not in caplog.text, caplog.text
+
+
+class NoProgress:
+    def apply(self, action: SaveProgress | RecordSession) -> None:
+        pass
+
+
+class _LeavesOutCounts(RecordingSpeech):
+    """A speaker still playing an answer: a bare count is left out, as Speaker does."""
+
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> bool:
+        if timely:
+            return False
+        super().say(text, utterance_id)
+        return True
+
+
+def test_the_log_says_which_lines_were_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    """QA: the log said 'coach says: Three.' for counts the speaker never played."""
+    from skill.service.wiring import build_router
+
+    caplog.set_level(logging.INFO, logger="test")
+    speech = _LeavesOutCounts()
+    log = logging.getLogger("test")
+    router = build_router(speech, RecordingLed(), NoProgress(), log)
+    router.apply([Speak("Six seconds left.", 1, kind="info"), Speak("Three.", 2, kind="count")])
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["coach says: Six seconds left.", "coach leaves out (still speaking): Three."]
+    assert speech.said == ["Six seconds left."]
+
+
+def test_with_a_session_to_resume_the_ready_line_names_the_default_routine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: with quick stretch resumable, the ready line said 'start quick stretch routine'
+    just before "Say resume": saying it would begin that routine afresh."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    caplog.set_level(logging.INFO, logger="test")
+    _starting(tmp_path, _saved(60, "quick_stretch"))
+    ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
+    assert "'start upper back routine'" in ready, ready

@@ -7,6 +7,7 @@ produce (except the time-left answers, whose numbers change from second to secon
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 
@@ -154,7 +155,8 @@ def resume_offer(
 
 def _about(seconds: float) -> str:
     if seconds < 60:
-        n = max(1, round(seconds))
+        # Up, as the phone page shows it (player_view) and a countdown would: 1.4 s is 2.
+        n = max(1, math.ceil(seconds - 1e-6))
         return f"{n} second" + ("" if n == 1 else "s")
     return plan.minutes_phrase(seconds)
 

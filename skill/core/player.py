@@ -41,6 +41,7 @@ from skill.core.plan import (
     build_plan,
     estimate_speech_seconds,
     fill_side,
+    move_count_text,
     props_request,
     routine_props,
     spoken_cautions,
@@ -393,7 +394,9 @@ class Player:
             out.append(PlayCue(beat.cue))
         if beat.kind == "move" and fresh:
             fits = self.settings.speech_seconds(beat.text) + MOVE_COUNT_SLACK_S <= total
-            out.append(self._speak(beat.text, "count") if fits else PlayCue("tick"))
+            # A bare number may be left out under an answer; "Two. Cow." says what to do.
+            kind: SpeakKind = "count" if beat.text == move_count_text(beat.rep, None) else "cue"
+            out.append(self._speak(beat.text, kind) if fits else PlayCue("tick"))
         out += self._set_led(LedState.HOLDING, self._progress(left), force=True)
         out.append(Log(f"{beat.kind} {left:.1f} s: {self._where(beat)}", "debug"))
         if beat.kind in ("hold", "move", "rest"):
@@ -444,19 +447,21 @@ class Player:
         out.append(SaveProgress(None))
         return out + self._set_led(LedState.READY)
 
-    def _record(self, session: _Session, finished: bool) -> dict[str, Any]:
-        plan = self.plan
-        assert plan is not None
+    def _steps_done(self, session: _Session) -> int:
+        """The routine's steps whose every side and set is done (its last rep over)."""
+        assert self.plan is not None
         by_step: dict[int, set[int]] = {}
-        for seg in plan.exercise_segments():
+        for seg in self.plan.exercise_segments():
             by_step.setdefault(seg.step, set()).add(seg.index)
-        done = sum(1 for segs in by_step.values() if segs <= session.completed)
+        return sum(1 for segs in by_step.values() if segs <= session.completed)
+
+    def _record(self, session: _Session, finished: bool) -> dict[str, Any]:
         # (only a session that reached a hold is recorded: _end_session)
         routine = session.routine
         return history_record(
             (routine.id, routine.name),
             (session.started_at, self.wall(), self._active_s(session)),
-            (done, len(routine.steps)),
+            (self._steps_done(session), len(routine.steps)),
             "finished" if finished else "stopped",
             resumed=session.resumed,
         )
@@ -484,6 +489,9 @@ class Player:
             "started_at": self._session.started_at,
             "active_s": self._active_s(self._session),
             "exercised": self._session.exercised,
+            # for the history, should it never be resumed (interrupted_record)
+            "steps_done": self._steps_done(self._session),
+            "resumed": self._session.resumed,
             "saved_at": self.wall(),
         }
 
@@ -535,11 +543,6 @@ class Player:
     def _reply(self, text: str, kind: SpeakKind = "ack") -> list[Action]:
         return [self._speak(text, kind)]
 
-    def bare_start_routine(self) -> Routine | None:
-        """What a bare "start" (or a short press when idle) begins: the last routine, else
-        the configured default, else the library's."""
-        return self._routine_for(Command("start"))
-
     def _routine_for(self, cmd: Command) -> Routine | None:
         query = cmd.args.get("routine", "").strip()
         if query:
@@ -571,8 +574,9 @@ class Player:
         # A session "resume" would still pick up is not dropped in silence: it goes into the
         # history, and the person hears so (the button would have resumed it).
         replaced = self.resumable_routine() is not None
-        out = [StopSpeech(), *self._close_saved()]
-        out += self._reply(phrases.STARTING_OVER) if replaced else []
+        closed = self._close_saved()
+        out: list[Action] = [StopSpeech(), *closed]
+        out += self._reply(phrases.STARTING_OVER) if replaced and closed else []
         return out + self._begin(routine, resumed=False) + self._enter(0)
 
     def _close_saved(self) -> list[Action]:
@@ -707,7 +711,7 @@ class Player:
         if here.kind == "exercise" and self._rep_ahead(index, here) is None:
             # In the rest or words after the last rep: say them again, not redo the set.
             said = max(i for i in range(here.start, index + 1) if self.plan.beats[i].kind == "say")
-            return self._jump_to(phrases.ACKS["repeat"], said)
+            return self._jump_to("", said)  # not "Once more.": nothing is done again
         then = None
         if beat.rep > 1 and index > here.start:  # this rep again, whole, after the instructions
             ahead = (i for i in range(here.start, here.end) if self.plan.beats[i].rep == beat.rep)
@@ -720,7 +724,7 @@ class Player:
     ) -> list[Action]:
         """Cut what is said, answer, and enter beat `index` (on the way to `then`, if given)."""
         self._mode, self._awaiting, self._jump, self._held = "running", None, then, None
-        return [StopSpeech(), *self._reply(ack), *self._enter(index)]
+        return [StopSpeech(), *(self._reply(ack) if ack else []), *self._enter(index)]
 
     def _cmd_time_left(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
@@ -1044,16 +1048,23 @@ def interrupted_record(saved: Mapping[str, Any], library: Library) -> dict[str, 
         return None  # no time to record it at, or nothing was done (older files: done)
     rid = str(saved.get("routine", "?"))
     routine = library.routines.get(rid)
-    step = saved.get("step")
-    done = step if isinstance(step, int) and not isinstance(step, bool) and step > 0 else 0
+    # What the player counted when it saved; older files: the steps before the saved one.
+    done = _count(saved.get("steps_done"))
+    done = _count(saved.get("step")) if done is None else done
     total = len(routine.steps) if routine else None
     return history_record(
         (rid, routine.name if routine else rid),
         (started_at, saved_at, active_s),
-        (min(done, total) if total is not None else done, total),
+        (min(done or 0, total) if total is not None else done or 0, total),
         "interrupted",
-        resumed=False,
+        resumed=saved.get("resumed") is True,
     )
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative whole number from a saved file, else None."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None
 
 
 def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:

@@ -31,8 +31,9 @@ class SpeechSink(Protocol):
     """The speaker: what the coach says and plays, and what is sounding now (the listening
     step needs both to tell the coach's echo from the person)."""
 
-    def say(self, text: str, utterance_id: int, timely: bool = False) -> None:
-        """Queue `text`; a `timely` one is dropped when other speech is still to play."""
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> bool | None:
+        """Queue `text`; a `timely` one is left out (False) when other speech is still to
+        play."""
         ...
 
     def cue(self, name: str) -> None: ...
@@ -75,8 +76,10 @@ class ActionRouter:
     def apply_one(self, action: Action) -> None:
         match action:
             case Speak(text=text, utterance_id=uid, kind=kind):
-                self.log.info("coach says: %s", text)
-                self.speech.say(text, uid, timely=kind == "count")
+                if self.speech.say(text, uid, timely=kind == "count") is False:
+                    self.log.info("coach leaves out (still speaking): %s", text)
+                else:
+                    self.log.info("coach says: %s", text)
             case PlayCue(name=name):
                 self.speech.cue(name)
             case StopSpeech():

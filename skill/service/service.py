@@ -497,8 +497,10 @@ class Service:
     def greet(self) -> None:
         """The ready line, then, once, the offer of an interrupted session still resumable."""
         wake_word = self.settings.wake_word
-        begins = self.player.bare_start_routine()
-        name = begins.name if begins else "upper back"
+        # The default's name, not the last routine's: with a session to resume, saying
+        # "start" and its name would begin it afresh.
+        example = self.library.routines.get(self.default_routine or self.library.default_routine)
+        name = example.name if example else "upper back"
         ready = ready_message(self.mic.is_open, self.has_button, wake_word, self.settings.web, name)
         self.log.info("%s", ready)
         routine = self.player.resumable_routine()

@@ -105,10 +105,11 @@ class Speaker:
 
     # --- API used by the service, the demo and `say` ---
 
-    def say(self, text: str, utterance_id: int, timely: bool = False) -> None:
-        """Queue `text`. A `timely` one (a count) is worth saying only at its time: while
-        other speech is still to play (an answer to "help" during a hold) it is not said, so
-        the counts after that answer come on time instead of in a rush."""
+    def say(self, text: str, utterance_id: int, timely: bool = False) -> bool:
+        """Queue `text`; False when it is left out. A `timely` one (a bare count) is worth
+        saying only at its time: while other speech is still to play (an answer to "help"
+        during a hold) it is not said, so the counts after that answer come on time instead
+        of in a rush."""
         with self._lock:
             late = timely and any(uid not in self._timely for uid in self._active)
             if not late:
@@ -116,10 +117,9 @@ class Speaker:
                 self._requests.put((self._generation, utterance_id, text))
                 if timely:
                     self._timely.add(utterance_id)
-        if late:
-            log.debug("not said, other speech is still playing: %r", text)
-            if self.on_done:
-                self.on_done(utterance_id)
+        if late and self.on_done:
+            self.on_done(utterance_id)
+        return not late
 
     def cue(self, name: str) -> None:
         pcm = tones.render(name, self.output.rate)
