@@ -251,6 +251,33 @@ def test_status_of_a_corrupt_state_file(state: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     assert "nothing to resume" in out
     assert "not valid JSON" in out
+    # a question changes nothing: the service sets the file aside when it starts
+    assert (state / "state.json").read_text() == "{not json"
+
+
+def test_status_of_a_session_the_running_service_is_coaching(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: during a session (saved every 10 s) status said 'can resume ... say continue'."""
+    import os
+
+    from skill.service.progress import ProgressStore
+
+    save_state(state, NOW - timedelta(minutes=1))
+    store = ProgressStore(state)
+    store.mark_running(os.getpid(), (NOW - timedelta(minutes=10)).timestamp())
+    code, out = run(["status"], capsys)
+    assert code == 0 and "in progress: upper back" in out and "can resume" not in out
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["in_progress"] is True and json.loads(out)["resumable"] is False
+    # saved before this service started: one it would offer to resume
+    store.mark_running(os.getpid(), NOW.timestamp())
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["in_progress"] is False and json.loads(out)["resumable"] is True
+    # a service gone without clearing its mark (kill -9): not running
+    store.mark_running(2**22 + 12345, (NOW - timedelta(minutes=10)).timestamp())
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["in_progress"] is False
 
 
 def service_would_resume(saved: dict[str, Any], now: datetime) -> bool:

@@ -452,7 +452,10 @@ def test_signal_saves_progress_turns_led_off_and_exits_0(rig: Rig, sig: int) -> 
     svc.command("start upper_back")
     svc.wait_for(r"coach says: ")
     time.sleep(0.5)
+    running = state_file(rig.folder).with_name("service.json")  # for `status`
+    assert json.loads(running.read_text())["pid"] == svc.proc.pid
     code, took = svc.stop(sig)
+    assert not running.exists()
     log = svc.log
     assert code == 0 and took < 2.0, log
     assert f"{signal.Signals(sig).name} received" in log

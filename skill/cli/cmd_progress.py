@@ -160,6 +160,15 @@ def _refusal(
     )
 
 
+def _in_progress(saved: dict[str, Any] | None, service_since: float | None) -> bool:
+    """The saved place was written by the service running now: its session goes on
+    (a place saved before that service started is one it would offer to resume)."""
+    if saved is None or service_since is None:
+        return False
+    saved_at = number(saved, "saved_at")
+    return saved_at is not None and saved_at >= service_since
+
+
 def run_status(args: argparse.Namespace) -> int:
     from skill import paths
     from skill.config import load_settings
@@ -167,12 +176,15 @@ def run_status(args: argparse.Namespace) -> int:
 
     settings = load_settings(explicit=args.config)
     store = ProgressStore(paths.state_dir())
-    saved = store.load_saved()
+    saved = store.load_saved(look_only=True)  # a question changes nothing
     info: dict[str, Any] = (
         {"resumable": False, "why_not": "no saved session"}
         if saved is None
         else describe_saved(saved, settings.resume_window_hours, wall())
     )
+    info["in_progress"] = _in_progress(saved, store.running_since())
+    if info["in_progress"]:
+        info["resumable"], info["why_not"] = False, "the service is coaching it now"
     info["problems"] = store.messages
     if args.json:
         print(json.dumps(info, indent=2))
@@ -187,7 +199,9 @@ def run_status(args: argparse.Namespace) -> int:
     if info["side"]:
         where += f", {info['side']} side"
     saved_at = f", saved {_shown(info['saved_at'])}" if info["saved_at"] else ""
-    if info["resumable"]:
+    if info["in_progress"]:
+        print(f"in progress: {name}{where}{saved_at} (the service is coaching it now)")
+    elif info["resumable"]:
         print(f"can resume: {name}{where}{saved_at}")
         until = _shown(info["resumable_until"])
         print(f"say 'continue' (or 'resume') before {until} to pick it up")

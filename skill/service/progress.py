@@ -19,6 +19,9 @@ from skill.core.events import RecordSession, SaveProgress
 
 STATE_FILE = "state.json"
 HISTORY_FILE = "history.jsonl"
+# Written while `run` coaches from this folder, so `status` can tell a session in progress
+# (saved every few seconds) from one that was interrupted.
+SERVICE_FILE = "service.json"
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +95,9 @@ class ProgressStore:
             f.flush()
             os.fsync(f.fileno())
 
-    def load_saved(self) -> dict[str, Any] | None:
-        """The last snapshot; a corrupt file is renamed aside and reported, never fatal."""
+    def load_saved(self, look_only: bool = False) -> dict[str, Any] | None:
+        """The last snapshot; a corrupt file is renamed aside and reported, never fatal.
+        `look_only` (a query such as `status`): reported, and left where it is."""
         try:
             raw = self.state_path.read_bytes()
         except FileNotFoundError:
@@ -104,12 +108,46 @@ class ProgressStore:
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            self._set_aside(f"not valid JSON ({err})")
+            self._damaged(f"not valid JSON ({err})", look_only)
             return None
         if not isinstance(data, dict):
-            self._set_aside(f"expected an object, found {type(data).__name__}")
+            self._damaged(f"expected an object, found {type(data).__name__}", look_only)
             return None
         return data
+
+    def _damaged(self, why: str, look_only: bool) -> None:
+        if not look_only:
+            self._set_aside(why)
+            return
+        self._report(
+            f"{self.state_path} is corrupt ({why}); the service will keep it as "
+            f"{STATE_FILE}.corrupt-<time> when it starts"
+        )
+
+    def mark_running(self, pid: int, started_at: float) -> None:
+        """Note that this process coaches from this folder (SERVICE_FILE)."""
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            data = json.dumps({"pid": pid, "started_at": started_at})
+            (self.state_dir / SERVICE_FILE).write_text(data, encoding="utf-8")
+        except OSError as err:
+            self._report_once("mark", f"cannot write {self.state_dir / SERVICE_FILE}: {err}")
+
+    def clear_running(self) -> None:
+        try:
+            (self.state_dir / SERVICE_FILE).unlink(missing_ok=True)
+        except OSError as err:
+            self._report_once("mark", f"cannot remove {self.state_dir / SERVICE_FILE}: {err}")
+
+    def running_since(self) -> float | None:
+        """When the service coaching from this folder started, if one runs now (its process
+        is alive: a service killed with -9 left its file behind); else None."""
+        try:
+            data = json.loads((self.state_dir / SERVICE_FILE).read_text(encoding="utf-8"))
+            pid, started_at = int(data["pid"]), float(data["started_at"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        return started_at if _alive(pid) else None
 
     def set_aside_unusable(self, why: str) -> None:
         """Keep a saved session that no longer fits the library as state.json.unusable-…"""
@@ -156,6 +194,24 @@ class ProgressStore:
             if isinstance(record, dict):
                 records.append(record)
         return records
+
+
+def _alive(pid: int) -> bool:
+    """The process is alive and, where /proc says, is Python (after a power cut its number
+    may belong to another program)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, another user's (the service runs as its own user)
+    except OSError:
+        return False
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc to ask
+    return b"python" in command or b"stretch-coach" in command
 
 
 def _ends_with_newline(path: Path) -> bool:

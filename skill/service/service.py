@@ -8,6 +8,7 @@ the microphone is retried with backoff, a missing speaker falls back to LED-only
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import signal
 import threading
@@ -483,6 +484,7 @@ class Service:
         for thread in threads:
             thread.start()
         self.mic.attempted.wait(10)
+        self.store.mark_running(os.getpid(), time.time())
         self.router.apply(self.player.handle(Tick()))
         self.led.set(LedState.READY if self.mic.is_open else LedState.ERROR)
         self.greet()
@@ -574,6 +576,7 @@ class Service:
         if self.web is not None:
             self.web.stop()
         self.store.save(self.player.resumable())
+        self.store.clear_running()
         self.mic.stop_flag.set()
         self.listener.chunks.put(None)
         if self.prerender_stop is not None:
