@@ -271,16 +271,21 @@ def test_cli_list_says_when_the_config_cannot_be_read(
     assert "key 'volume' is 7" in err and "the service will not start" in err
 
 
+def _list_with_config(monkeypatch: pytest.MonkeyPatch, home: Path, config: str) -> int:
+    """`list` with `config` as the person's config file."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("CONFIGURATION_DIRECTORY", raising=False)
+    (home / "stretch-coach").mkdir()
+    (home / "stretch-coach" / "config.yaml").write_text(config)
+    return cli.main(["list"])
+
+
 def test_cli_list_marks_a_default_routine_given_by_its_spoken_name(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """QA: 'default_routine: lower back' was "the default routine 'lower back' does not
     exist", though `show lower back` and voice take that name."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    monkeypatch.delenv("CONFIGURATION_DIRECTORY", raising=False)
-    (tmp_path / "stretch-coach").mkdir()
-    (tmp_path / "stretch-coach" / "config.yaml").write_text("default_routine: lower back\n")
-    assert cli.main(["list"]) == 0
+    assert _list_with_config(monkeypatch, tmp_path, "default_routine: lower back\n") == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert next(ln for ln in out.splitlines() if " lower_back " in ln).startswith("*")
@@ -289,11 +294,7 @@ def test_cli_list_marks_a_default_routine_given_by_its_spoken_name(
 def test_cli_list_names_a_default_routine_that_is_no_routine(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    monkeypatch.delenv("CONFIGURATION_DIRECTORY", raising=False)
-    (tmp_path / "stretch-coach").mkdir()
-    (tmp_path / "stretch-coach" / "config.yaml").write_text("default_routine: lowr back\n")
-    assert cli.main(["list"]) == 0
+    assert _list_with_config(monkeypatch, tmp_path, "default_routine: lowr back\n") == 0
     out, err = capsys.readouterr()
     assert "key 'default_routine' is 'lowr back'" in err and "Did you mean" in err
     assert not any(ln.startswith("*") for ln in out.splitlines())
