@@ -46,7 +46,10 @@ function render(view) {
   const active = Boolean(view.routine);
   $("idle").hidden = active;
   $("active").hidden = !active;
-  if (!active) return;
+  if (!active) {
+    offer(view.resumable);
+    return;
+  }
   $("routine").textContent = view.routine.name;
   $("mode").textContent = view.mode === "paused" ? "paused" : "running";
   $("mode").className = `chip ${view.mode}`;
@@ -65,6 +68,15 @@ function render(view) {
   cautions.replaceChildren(...(ex ? ex.cautions : []).map((c) => el("li", c)));
   $("easier").textContent = ex && ex.easier ? `Easier: ${ex.easier}` : "";
   $("care").hidden = !ex || (!ex.cautions.length && !ex.easier);
+}
+
+// A session cut off (a power cut, say) that "resume" picks up: the coach offers it aloud at
+// start-up, and the page must too, since a start from here would begin afresh.
+function offer(resumable) {
+  $("offer").hidden = !resumable;
+  if (!resumable) return;
+  const at = resumable.exercise ? `, at ${resumable.exercise}` : "";
+  $("interrupted").textContent = `Interrupted: ${resumable.name}${at}`;
 }
 
 function listen() {
