@@ -5,6 +5,8 @@
 const csrf = document.querySelector('meta[name="csrf"]').content;
 const $ = (id) => document.getElementById(id);
 let routinesLoaded = null;
+const NOTICE_MS = 6000; // long enough to read from the floor
+let noticeTimer = 0;
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -23,8 +25,18 @@ async function command(name, routine) {
   if (response.status === 401) location.reload();
   else if (!response.ok) {
     const data = await response.json().catch(() => ({}));
-    $("link").textContent = data.error || "the coach refused that";
+    notice(data.error || "the coach refused that");
   }
+}
+
+// Why a tap did nothing (a start while a routine runs, say): only the coach would have said
+// so, out loud. Fixed at the bottom, so it is seen on any tab and at any scroll; a tap on it
+// clears it from the buttons it covers.
+function notice(text) {
+  $("notice").textContent = text;
+  $("notice").hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { $("notice").hidden = true; }, NOTICE_MS);
 }
 
 function clock(seconds) {
@@ -160,6 +172,7 @@ function show(wanted) {
   if (tab === "routines" && !routinesLoaded) routinesLoaded = loadRoutines();
 }
 
+$("notice").addEventListener("click", () => { $("notice").hidden = true; });
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-command]");
   if (!button) return;
