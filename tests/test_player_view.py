@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from test_player_support import run_until, start, tiny_library
 
 from skill.core.events import Command
@@ -91,3 +92,66 @@ def test_a_repeat_shows_the_rep_the_coach_counts_its_way_back_into() -> None:
     assert sim.player.phase == "say"  # the instructions, on the way back to the hold
     ex = view_of(sim.player)["exercise"]
     assert (ex["rep"], ex["reps"], ex["side"]) == (2, 2, "left")
+
+
+def _cut_in_the_second_exercise() -> tuple[dict[str, object], float]:
+    """The place a power cut leaves during roll's moving reps, and when it was saved."""
+    sim = Simulation(tiny_library())
+    start(sim)
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.step == 1)
+    sim.advance_to(sim.now + 2.0)
+    saved = sim.player.snapshot()
+    assert saved is not None
+    return dict(saved), sim.wall_start + sim.now
+
+
+def test_idle_view_offers_the_interrupted_session_a_resume_would_pick_up() -> None:
+    """QA: after a power cut the coach offered to resume, but the page's idle view said
+    nothing of it, so a phone-only user could only start afresh and lose the place."""
+    saved, saved_wall = _cut_in_the_second_exercise()
+    sim = Simulation(tiny_library(), saved=saved, wall_start=saved_wall + 600)
+    view = view_of(sim.player)
+    assert view["mode"] == "idle" and view["routine"] is None
+    assert view["resumable"] == {
+        "routine": "tiny",
+        "name": "tiny",
+        "exercise": "roll",
+        "saved_at": saved_wall,
+    }
+    sim.send(Command("resume", source="web"))
+    resumed = view_of(sim.player)
+    assert resumed["routine"]["id"] == "tiny" and "resumable" not in resumed
+
+
+def test_idle_view_offers_nothing_a_resume_would_not_pick_up() -> None:
+    """Only what resumable_routine() allows: nothing saved, too old, or no longer fitting."""
+    saved, saved_wall = _cut_in_the_second_exercise()
+    assert view_of(Simulation(tiny_library()).player)["resumable"] is None
+    unknown = {**saved, "routine": "gone"}
+    sim = Simulation(tiny_library(), saved=unknown, wall_start=saved_wall + 600)
+    assert view_of(sim.player)["resumable"] is None
+    sim = Simulation(tiny_library(), saved=saved, wall_start=saved_wall + 600)
+    assert view_of(sim.player)["resumable"] is not None
+    sim.wall_start += 13 * 3600  # the same player, past the resume window: the offer goes
+    assert view_of(sim.player)["resumable"] is None
+
+
+def test_a_started_routine_replaces_the_offer() -> None:
+    saved, saved_wall = _cut_in_the_second_exercise()
+    sim = Simulation(tiny_library(), saved=saved, wall_start=saved_wall + 600)
+    start(sim, "other_one")
+    sim.send(Command("stop"))
+    assert sim.player.mode == "idle"
+    assert view_of(sim.player)["resumable"] is None
+
+
+def test_the_offer_is_located_once_not_at_every_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service asks for a view ten times a second; locating builds the routine's plan."""
+    saved, saved_wall = _cut_in_the_second_exercise()
+    sim = Simulation(tiny_library(), saved=saved, wall_start=saved_wall + 600)
+    located: list[object] = []
+    locate = sim.player._locate
+    monkeypatch.setattr(sim.player, "_locate", lambda s: located.append(s) or locate(s))
+    for _ in range(10):
+        assert view_of(sim.player)["resumable"] is not None
+    assert len(located) == 1

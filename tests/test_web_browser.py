@@ -4,11 +4,14 @@ Debian's Chromium, headless at a phone's viewport (390x844), driven by chromium-
 opens the page of a real `stretch-coach run` on the ALSA file device: it pairs with the
 code the coach speaks and logs, starts the quick stretch, sees the countdown move, pauses
 (the page and the log both say so), skips to the end with Next and finds today in the
-history. Nothing is seeded. Screenshots of every page go to screenshots/ (git-ignored).
+history; nothing is seeded. Another starts over a state file a power cut left: the idle page
+offers that session and its Resume picks it up. Screenshots of every page go to screenshots/
+(git-ignored).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,6 +19,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from tests.test_service import REPO, Rig, ServiceProcess, service_env
+from tests.test_player_support import real_library, saved_session
+from tests.test_service import REPO, Rig, ServiceProcess, service_env, state_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 DRIVER = Path("/usr/bin/chromedriver")
@@ -72,6 +77,24 @@ class Phone:
         self.svc = ServiceProcess(self.argv, service_env(self.rig.folder, self.rig.device))
         self.rig.processes.append(self.svc)
 
+    def pair(self, shot: str = "") -> None:
+        """Open the page and pair with the code the coach speaks and logs, up to the Now page."""
+        svc = self.svc
+        svc.wait_for(r"INFO ready:", timeout=60)
+        self.driver.get(self.url)
+        self.wait(lambda: self.css("#ask").is_displayed(), why="the pairing page")
+        if shot:
+            self.shot(shot)
+        self.rendered()
+        self.click("#ask")
+        at, _ = svc.wait_for(r"web: pairing code (\d{6})")
+        code = re.search(r"pairing code (\d{6})", svc.lines[at][1]).group(1)  # type: ignore[union-attr]
+        svc.wait_for(r"coach says: Your pairing code is", after=at)
+        self.css("#code").send_keys(code)
+        self.click("form button[type=submit]")
+        self.wait(lambda: self.css("#starts button").is_displayed(), why="the Now page, idle")
+        self.rendered()
+
     def wait(self, what: Callable[[], Any], timeout: float = 30.0, why: str = "") -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -116,7 +139,8 @@ class Phone:
     def rendered(self) -> None:
         """A page that failed to render fails the test: no script errors, a visible body."""
         errors = [e for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
-        errors = [e for e in errors if "401" not in e["message"]]  # the pairing page's status
+        # Statuses the page expects: the pairing page's 401, a refused start's 409.
+        errors = [e for e in errors if not re.search(r"status of (401|409)\b", e["message"])]
         assert not errors, errors
         assert self.css("body").is_displayed()
 
@@ -142,12 +166,16 @@ def chromium(tmp_path: Path) -> Any:
     return driver
 
 
-@pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Phone]:
+@contextmanager
+def open_phone(tmp_path: Path, saved: dict[str, object] | None = None) -> Iterator[Phone]:
+    """A service (over a state file holding `saved`, if given) and a phone's browser."""
     port = free_port()
     config = tmp_path / "config.yaml"
     config.write_text(f"web_bind: 127.0.0.1\nweb_port: {port}\n")
     rig = Rig(tmp_path / "rig")
+    if saved is not None:
+        state_file(rig.folder).parent.mkdir(parents=True)
+        state_file(rig.folder).write_text(json.dumps(saved))
     argv = [sys.executable, "-m", "skill", "run", "--no-gpio", "--config", str(config)]
     svc = ServiceProcess(argv, service_env(rig.folder, rig.device))
     rig.processes.append(svc)
@@ -161,23 +189,16 @@ def phone(tmp_path: Path) -> Iterator[Phone]:
         shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
 
 
+@pytest.fixture
+def phone(tmp_path: Path) -> Iterator[Phone]:
+    with open_phone(tmp_path) as opened:
+        yield opened
+
+
 def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> None:
     svc = phone.svc
-    svc.wait_for(r"INFO ready:", timeout=60)
-    phone.driver.get(phone.url)
-    phone.wait(lambda: phone.css("#ask").is_displayed(), why="the pairing page")
-    phone.shot("1-pair")
-    phone.rendered()
-
-    # Pair with the code the coach speaks and logs.
-    phone.click("#ask")
-    at, _ = svc.wait_for(r"web: pairing code (\d{6})")
-    code = re.search(r"pairing code (\d{6})", svc.lines[at][1]).group(1)  # type: ignore[union-attr]
-    svc.wait_for(r"coach says: Your pairing code is", after=at)
-    phone.css("#code").send_keys(code)
-    phone.click("form button[type=submit]")
-    phone.wait(lambda: phone.css("#starts button").is_displayed(), why="the Now page, idle")
-    phone.rendered()
+    phone.pair(shot="1-pair")  # with the code the coach speaks and logs
+    assert not phone.css("#offer").is_displayed()  # nothing was interrupted
     phone.shot("2-now-idle")
 
     # Start the quick stretch from the page: the same path as voice ('command ... from web').
@@ -217,6 +238,14 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     phone.shot("4-now-paused")
     print(f"\nweb: click to paused on the page {latency * 1000:.0f} ms")
 
+    # A start from the Routines tab while paused does nothing: the page says why (a 409),
+    # where only the coach's voice said so before; the routine stays paused.
+    phone.click('nav a[data-tab="routines"]')
+    phone.click('#routine-list button[data-routine="upper_back"]')
+    phone.wait(lambda: "on a break" in phone.text("#notice"), 5, "why the start did nothing")
+    phone.shot("4b-start-refused")
+    assert svc.log.count("command start from web") == 1 and phone.text("#mode") == "paused"
+
     # Resume, then Next to the end: a finished session, recorded as voice's would be.
     phone.click("#pause")
     svc.wait_for(r"state paused -> running")
@@ -253,6 +282,28 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     phone.svc.wait_for(r"command start from web")
     exit_code, _ = phone.svc.stop()
     assert exit_code == 0, phone.svc.log
+
+
+def test_an_interrupted_session_is_offered_and_resumed_from_the_page(tmp_path: Path) -> None:
+    """QA: after a power cut the coach said "Say resume to carry on", but the idle page showed
+    only the start buttons: a phone-only user started afresh and lost the place."""
+    library = real_library()
+    assert library is not None
+    first = library.routines["upper_back"].steps[0].exercise_id
+    exercise = library.exercises[first].name
+    with open_phone(tmp_path, saved_session("upper_back", age_s=600)) as phone:
+        phone.svc.wait_for(r"resumable: You stopped in the middle of upper back", timeout=60)
+        phone.pair()
+        phone.wait(lambda: phone.css("#offer").is_displayed(), 10, "the interrupted session")
+        assert phone.text("#interrupted") == f"Interrupted: upper back, at {exercise}"
+        phone.shot("8-now-interrupted")
+        phone.click('#offer button[data-command="resume"]')
+        phone.svc.wait_for(r"command resume from web")
+        phone.svc.wait_for(r"coach says: Welcome back\. Picking up upper back")
+        phone.wait(lambda: phone.text("#routine") == "upper back", 10, "the resumed routine")
+        assert phone.text("#exercise") == exercise
+        exit_code, _ = phone.svc.stop()
+        assert exit_code == 0, phone.svc.log
 
 
 def test_the_code_field_takes_digits_of_any_script(tmp_path: Path) -> None:

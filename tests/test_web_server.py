@@ -277,6 +277,36 @@ def test_command_arguments_of_the_wrong_type_are_refused_with_400(site: Site) ->
     assert status == 202 and site.commands.get_nowait() == Command("start", source="web")
 
 
+def test_a_start_while_a_routine_runs_or_is_paused_is_refused_with_409_and_why(
+    site: Site,
+) -> None:
+    """QA: a start from the page while a routine ran got 202 {"ok": true}; only the coach's
+    voice refused it, so the phone showed nothing. Other commands still go through."""
+    token = site.pair()
+    good = {"X-CSRF-Token": site.csrf(token)}
+    start = {"name": "start", "routine": "upper_back"}
+    routine = {"id": "quick_stretch", "name": "quick stretch"}
+
+    def send(body: dict[str, Any]) -> tuple[int, str]:
+        status, _, text = site.request("POST", "/api/command", body, good, cookie=token)
+        return status, json.loads(text).get("error", "")
+
+    site.server.publish({"mode": "running", "routine": routine, "waiting": False})
+    assert send(start) == (409, "quick stretch is already going: tap Stop to end it first")
+    assert send({"name": "pause"})[0] == 202
+    site.server.publish({"mode": "paused", "routine": routine, "waiting": False})
+    status, why = send(start)
+    assert status == 409 and "quick stretch is on a break" in why and "Resume" in why
+    assert site.commands.get_nowait() == Command("pause", source="web")
+    assert site.commands.empty()
+    # Waiting for the props, a start is taken (as ready, or another routine); idle, it starts.
+    site.server.publish({"mode": "running", "routine": routine, "waiting": True})
+    assert send(start)[0] == 202
+    site.server.publish({"mode": "idle", "routine": None})
+    assert send(start)[0] == 202
+    assert [site.commands.get_nowait().name for _ in range(2)] == ["start", "start"]
+
+
 def test_json_nested_too_deep_is_a_400_not_a_server_error(
     site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -49,6 +49,8 @@ from skill.core.plan import (
 
 Mode = Literal["idle", "running", "paused"]
 Phase = Literal["none", "say", "lead", "timed", "ready"]
+# A saved session's routine, pace, beat, remaining hold, start time, active seconds, save time.
+_Place = tuple[Routine, float, int, float | None, float | None, float, float]
 SNAPSHOT_VERSION = 1
 EPS = 1e-6  # clock comparisons: a tick scheduled at a deadline must count as reaching it
 HALFWAY_MIN_S = 20.0  # holds this long get "halfway there"
@@ -149,6 +151,9 @@ class Player:
         self._remind_at = 0.0  # waiting for the props: when to remind
         self._saved_clock = 0.0  # when the place was last saved (SAVE_EVERY_S)
         self._reorient = False  # the next opening names the exercise and its setup (resume)
+        # _locate of one saved mapping at one pace: the page's view asks for what is
+        # resumable ten times a second while idle, and locating builds the whole plan.
+        self._located: tuple[Mapping[str, Any], float, _Place | str] | None = None
 
     # --- public state for the shell --------------------------------------------------------
 
@@ -854,13 +859,20 @@ class Player:
         is within the resume window, while nothing runs; else None."""
         if self._mode != "idle" or not self.saved:
             return None
-        place = self._locate(self.saved)
+        place = self._locate_saved(self.saved)
         if isinstance(place, str):
             return None
         routine, saved_at = place[0], place[-1]
         if self.wall() - saved_at > self.settings.resume_window_hours * 3600:
             return None
         return routine
+
+    def _locate_saved(self, saved: Mapping[str, Any]) -> _Place | str:
+        """_locate(saved), kept while the same mapping is saved and the pace is the same."""
+        kept = self._located
+        if kept is None or kept[0] is not saved or kept[1] != self.pace:
+            kept = self._located = (saved, self.pace, self._locate(saved))
+        return kept[2]
 
     def unfit_saved(self) -> str | None:
         """Why the saved session does not fit the library, as 'resume' would log it when it
@@ -917,9 +929,7 @@ class Player:
             self._jump = (target, remaining)
         return self._enter(said)
 
-    def _locate(
-        self, saved: Mapping[str, Any]
-    ) -> tuple[Routine, float, int, float | None, float | None, float, float] | str:
+    def _locate(self, saved: Mapping[str, Any]) -> _Place | str:
         """The saved routine, pace, beat, remaining hold, start time, active seconds and save
         time; else why not."""
         try:

@@ -27,7 +27,8 @@ DOING = {
 
 
 def view_of(player: Player) -> dict[str, Any]:
-    """The player's state as a screen shows it; idle gives the routines that can start."""
+    """The player's state as a screen shows it; idle gives the routine a start would begin
+    and the interrupted one a resume would pick up."""
     plan, beat = player.plan, player.beat
     base: dict[str, Any] = {
         "mode": player.mode,
@@ -37,7 +38,7 @@ def view_of(player: Player) -> dict[str, Any]:
         or player.library.default_routine,
     }
     if plan is None or beat is None:
-        return {**base, "routine": None}
+        return {**base, "routine": None, "resumable": _resumable(player)}
     remaining = player.remaining_hold
     return {
         **base,
@@ -50,6 +51,24 @@ def view_of(player: Player) -> dict[str, Any]:
         "exercise": _exercise(player, plan, beat),
         "progress": _progress(player, plan, remaining),
         "next": _next_label(player, plan),
+    }
+
+
+def _resumable(player: Player) -> dict[str, Any] | None:
+    """The interrupted session 'resume' would pick up, so a page can offer it as the coach
+    does at start-up; None when there is none (or it is too old or no longer fits)."""
+    routine, saved = player.resumable_routine(), player.saved
+    if routine is None or saved is None:
+        return None
+    step = saved.get("step")
+    exercise = None  # cut off in the routine's opening words: before any exercise
+    if isinstance(step, int) and 0 <= step < len(routine.steps):
+        exercise = player.library.exercises[routine.steps[step].exercise_id].name
+    return {
+        "routine": routine.id,
+        "name": routine.name,
+        "exercise": exercise,
+        "saved_at": saved.get("saved_at"),
     }
 
 

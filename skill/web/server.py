@@ -137,6 +137,22 @@ def _json_type(value: object) -> str:
     return names.get(type(value), "an object")
 
 
+def start_refusal(view: dict[str, Any]) -> str:
+    """Why a start from the page would do nothing now, or '' if it would start something.
+
+    The player refuses a start while a routine runs or is paused and only the coach says so,
+    which the phone cannot hear; the page gets it as a 409. In the wait for the props a start
+    is taken (as ready, or to begin another routine), so it is let through there."""
+    mode = view.get("mode")
+    routine = view.get("routine") or {}
+    name = routine.get("name") or "a routine"
+    if mode == "paused":
+        return f"{name} is on a break: tap Resume to go on, or Stop to end it first"
+    if mode == "running" and not view.get("waiting"):
+        return f"{name} is already going: tap Stop to end it first"
+    return ""
+
+
 def _json_error(status: int, message: str, retry_after: int = 0) -> web.Response:
     headers = {"Retry-After": str(retry_after)} if retry_after else None
     return web.json_response({"error": message}, status=status, headers=headers)
@@ -159,6 +175,7 @@ class WebServer:
         self.codes = codes or PairingCodes()
         self._view = "{}"
         self._version = 0
+        self._start_refused = ""  # start_refusal of the last view published
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
@@ -184,10 +201,12 @@ class WebServer:
     def publish(self, view: dict[str, Any]) -> None:
         """Hand over the player's latest view; open pages get it only if it changed."""
         text = json.dumps(view, sort_keys=True)
+        refused = start_refusal(view)
         with self._lock:
             if text == self._view:
                 return
             self._view, self._version = text, self._version + 1
+            self._start_refused = refused
             loop = self._loop
         if loop is not None and not loop.is_closed():
             # The loop may close between the check and the call: then nobody is to be told.
@@ -361,6 +380,11 @@ class WebServer:
         name = data["name"]
         if name not in PAGE_COMMANDS:
             return _json_error(400, f"unknown command {name!r}; known: {', '.join(PAGE_COMMANDS)}")
+        if name == "start":
+            with self._lock:
+                refused = self._start_refused
+            if refused:
+                return _json_error(409, refused)
         args: dict[str, str] = {}
         routine = data.get("routine")
         if name == "start" and routine is not None:

@@ -5,6 +5,8 @@
 const csrf = document.querySelector('meta[name="csrf"]').content;
 const $ = (id) => document.getElementById(id);
 let routinesLoaded = null;
+const NOTICE_MS = 6000; // long enough to read from the floor
+let noticeTimer = 0;
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -23,8 +25,18 @@ async function command(name, routine) {
   if (response.status === 401) location.reload();
   else if (!response.ok) {
     const data = await response.json().catch(() => ({}));
-    $("link").textContent = data.error || "the coach refused that";
+    notice(data.error || "the coach refused that");
   }
+}
+
+// Why a tap did nothing (a start while a routine runs, say): only the coach would have said
+// so, out loud. Fixed at the bottom, so it is seen on any tab and at any scroll; a tap on it
+// clears it from the buttons it covers.
+function notice(text) {
+  $("notice").textContent = text;
+  $("notice").hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { $("notice").hidden = true; }, NOTICE_MS);
 }
 
 function clock(seconds) {
@@ -46,7 +58,10 @@ function render(view) {
   const active = Boolean(view.routine);
   $("idle").hidden = active;
   $("active").hidden = !active;
-  if (!active) return;
+  if (!active) {
+    offer(view.resumable);
+    return;
+  }
   $("routine").textContent = view.routine.name;
   $("mode").textContent = view.mode === "paused" ? "paused" : "running";
   $("mode").className = `chip ${view.mode}`;
@@ -65,6 +80,15 @@ function render(view) {
   cautions.replaceChildren(...(ex ? ex.cautions : []).map((c) => el("li", c)));
   $("easier").textContent = ex && ex.easier ? `Easier: ${ex.easier}` : "";
   $("care").hidden = !ex || (!ex.cautions.length && !ex.easier);
+}
+
+// A session cut off (a power cut, say) that "resume" picks up: the coach offers it aloud at
+// start-up, and the page must too, since a start from here would begin afresh.
+function offer(resumable) {
+  $("offer").hidden = !resumable;
+  if (!resumable) return;
+  const at = resumable.exercise ? `, at ${resumable.exercise}` : "";
+  $("interrupted").textContent = `Interrupted: ${resumable.name}${at}`;
 }
 
 function listen() {
@@ -148,6 +172,7 @@ function show(wanted) {
   if (tab === "routines" && !routinesLoaded) routinesLoaded = loadRoutines();
 }
 
+$("notice").addEventListener("click", () => { $("notice").hidden = true; });
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-command]");
   if (!button) return;
