@@ -172,12 +172,13 @@ def test_next_back_and_repeat_move_between_parts() -> None:
     assert "Lift your right arm." in sim.spoken()[-1]
     sim.send(Command("next"))
     assert sim.spoken()[-1].startswith("Roll.")
+    # back into the exercise before: from its start, named, not into its last side
     sim.send(Command("back"))
-    assert sim.spoken()[-1].startswith("Right side.")
+    assert sim.spoken()[-1].startswith("Reach.") and "Left side." in sim.spoken()[-1]
     # repeat during the second rep: the instruction again, counting that rep, full hold.
     run_until(sim, lambda s: in_hold(s) and s.player.beat is not None and s.player.beat.rep == 2)
     sim.send(Command("repeat"))
-    assert sim.spoken()[-1].startswith("Right side.")
+    assert sim.spoken()[-1].startswith("Reach.")
     assert sim.spoken()[-1].endswith("Hold. Two of two.")
     run_until(sim, in_hold)
     assert sim.player.beat is not None and sim.player.beat.rep == 2

@@ -448,3 +448,38 @@ def test_no_word_of_the_history_for_a_session_that_never_reached_a_hold(
 def test_time_left_is_rounded_up_as_the_page_shows_it() -> None:
     """QA: paused with 1.42 s left the coach said 1 second, the page 2."""
     assert phrases.time_left_text("hold", 1.42, 60.0).startswith("2 seconds left in this hold.")
+
+
+# --- QA round 6: answers during a hold, going back, cutting a hold short ---------------------
+
+
+def test_an_answer_during_a_moving_set_holds_its_clock(library: Library) -> None:
+    """QA: a 24 s help list during cat-cow, then eight pose cues in 25 s; now the set waits
+    for the answer and goes on with the time it had, no cue late or bunched."""
+    sim = Simulation(library)
+    start(sim, "quick_stretch")
+    run_until(sim, lambda s: at(s, "move", step=0, rep=2))
+    left = sim.player.remaining_hold
+    assert left is not None
+    sim.send(Command("help"))
+    sim.advance_to(sim.now + 10.0)  # still talking: the clock waits
+    assert sim.player.beat is not None and sim.player.beat.rep == 2
+    run_until(sim, lambda s: s.player.phase == "timed")
+    assert sim.player.remaining_hold == pytest.approx(left, abs=TICK)
+
+
+def test_time_left_does_not_say_the_same_time_twice() -> None:
+    text = phrases.time_left_text("hold", 170.0, 900.0, exercise=185.0)
+    assert text == "About 3 minutes left in this hold. About 15 minutes left in the routine."
+
+
+def test_stop_or_next_in_a_hold_tells_the_person_to_come_out_of_it(library: Library) -> None:
+    """QA: "stop" mid-hold said only "Okay, ending here. Well done." and "next" "Skipping
+    ahead.", with no cue to release the stretch."""
+    for command in ("stop", "next"):
+        sim = Simulation(library)
+        start(sim, "quick_stretch")
+        run_until(sim, lambda s: at(s, "hold", step=1, rep=1))
+        before = len(sim.actions)
+        sim.send(Command(command))
+        assert said_since(sim, before)[0].startswith("Release. "), said_since(sim, before)

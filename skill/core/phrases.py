@@ -167,8 +167,8 @@ def time_left_text(
     """E.g. '6 seconds left in this rep. 59 seconds left in this exercise. About 4 minutes
     left in the routine.' (no exercise line when it would only repeat the beat's time)."""
     parts = [] if here is None or what is None else [f"{_about(here)} left in this {what}."]
-    if exercise is not None:
-        parts.append(f"{_about(exercise)} left in this exercise.")
+    if exercise is not None and not (parts and _about(exercise) == _about(here or 0.0)):
+        parts.append(f"{_about(exercise)} left in this exercise.")  # unless said in the same words
     parts.append(f"{_about(total)} left in the routine.")
     return " ".join(plan.capitalize(p) for p in parts)
 

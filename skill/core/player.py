@@ -34,6 +34,7 @@ from skill.core.events import (
 )
 from skill.core.exercise import Exercise, Library, Routine, find_routine
 from skill.core.plan import (
+    RELEASE,
     Beat,
     Plan,
     Segment,
@@ -548,6 +549,17 @@ class Player:
     def _reply(self, text: str, kind: SpeakKind = "ack") -> list[Action]:
         return [self._speak(text, kind)]
 
+    def _answer(self, text: str) -> list[Action]:
+        """A reply to a question. During a hold or a moving set the clock waits for it, as
+        for "Carrying on." after a break: a 24 s help list over cat-cow would otherwise
+        leave its pose cues to come late and all at once, and a 2 s hold run to 7."""
+        if self._mode != "running" or self._phase != "timed":
+            return self._reply(text, "info")
+        self._held = max(0.0, self._end - self.clock())
+        answer = self._speak(text, "info", wait=True)
+        self._phase, self._awaiting = "lead", answer.utterance_id
+        return [answer, *self._set_led(LedState.SPEAKING)]
+
     def _routine_for(self, cmd: Command) -> Routine | None:
         query = cmd.args.get("routine", "").strip()
         if query:
@@ -614,7 +626,7 @@ class Player:
     def _cmd_stop(self, cmd: Command) -> list[Action]:
         if self._mode == "idle":
             return [StopSpeech(), *self._reply(phrases.IDLE_STOP)]
-        out: list[Action] = [StopSpeech(), *self._reply(phrases.ACKS["stop"])]
+        out: list[Action] = [StopSpeech(), *self._reply(self._out_of_hold(phrases.ACKS["stop"]))]
         return out + self._end_session(finished=False) + [Log("routine stopped")]
 
     def _cmd_pause(self, cmd: Command) -> list[Action]:
@@ -668,7 +680,14 @@ class Player:
             return self._at_the_end()
         target = self.plan.segments[min(here.index + 1, len(self.plan.segments) - 1)]
         start = target.start if target.index != here.index else len(self.plan.beats)
-        return self._jump_to(phrases.ACKS["next"], start)
+        return self._jump_to(self._out_of_hold(phrases.ACKS["next"]), start)
+
+    def _out_of_hold(self, ack: str) -> str:
+        """`ack`, after "Release." when a hold is cut short: the person is told to come out
+        of it, as at its end."""
+        beat = self.beat
+        holding = self._mode == "running" and self._phase == "timed"
+        return f"{RELEASE} {ack}" if holding and beat is not None and beat.kind == "hold" else ack
 
     def _cmd_back(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
@@ -683,7 +702,11 @@ class Player:
         if in_tail or not earlier:
             same = here if here.kind == "exercise" or not exercises else exercises[0]
             return self._jump_to(phrases.ACKS["back_same"], same.start)
-        return self._jump_to(phrases.ACKS["back"], earlier[-1].start)
+        # Into another exercise: from its first side or set, which names it and says how to
+        # get into position (its last side's words alone assume the person is there).
+        first = next(s for s in exercises if s.step == earlier[-1].step)
+        target = earlier[-1] if earlier[-1].step == here.step else first
+        return self._jump_to(phrases.ACKS["back"], target.start)
 
     def _at_the_start(self) -> list[Action]:
         """'Back' in the intro: nothing comes before it, so the intro goes on (after a break,
@@ -744,7 +767,7 @@ class Player:
             what = "exercise"  # a single movement is the whole exercise
         exercise = self._exercise_left(current) if what != "exercise" else None
         text = phrases.time_left_text(what, here, current + after, exercise)
-        return self._reply(text, "info")
+        return self._answer(text)
 
     def _exercise_left(self, current: float) -> float | None:
         """Seconds left in the current exercise (its remaining reps, sides, sets, holds and
@@ -764,10 +787,10 @@ class Player:
         return current + sum(self.plan.beat_seconds(b, self.pace, speech) for b in later)
 
     def _cmd_help(self, cmd: Command) -> list[Action]:
-        return self._reply(phrases.HELP, "info")
+        return self._answer(phrases.HELP)
 
     def _cmd_list(self, cmd: Command) -> list[Action]:
-        return self._reply(phrases.list_text(self.library), "info")
+        return self._answer(phrases.list_text(self.library))
 
     def _cmd_slower(self, cmd: Command) -> list[Action]:
         return self._change_pace(+phrases.PACE_STEP, "slower", "slowest")
@@ -816,7 +839,7 @@ class Player:
             return self._reply(phrases.NOT_IN_EXERCISE if self.plan else phrases.NOTHING_RUNNING)
         side = self.beat.side if self.beat else None
         if exercise.easier:
-            return self._reply(fill_side(exercise.easier, side), "info")
+            return self._answer(fill_side(exercise.easier, side))
         # No easier version: shorter holds, as "faster" gives them.
         shorter = self._change_pace(-phrases.PACE_STEP, "faster", "fastest")
         return [*self._reply(phrases.NO_EASIER, "info"), *shorter]
@@ -827,7 +850,7 @@ class Player:
             return self._reply(phrases.NOT_IN_EXERCISE if self.plan else phrases.NOTHING_RUNNING)
         side = self.beat.side if self.beat else None
         text = fill_side(exercise.harder, side) if exercise.harder else phrases.NO_HARDER
-        return self._reply(text, "info")
+        return self._answer(text)
 
     def _cmd_props(self, cmd: Command) -> list[Action]:
         running = self.plan is not None and self._mode != "idle"
@@ -835,7 +858,7 @@ class Player:
         if routine is None:
             return self._reply(phrases.NO_ROUTINES)
         props = routine_props(self.library, routine)
-        return self._reply(phrases.needs_text(routine, props), "info")
+        return self._answer(phrases.needs_text(routine, props))
 
     def _cmd_louder(self, cmd: Command) -> list[Action]:
         return self._change_volume(self.settings.volume_step, "louder", "loudest")
