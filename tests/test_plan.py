@@ -80,3 +80,14 @@ def test_alternating_reps_switch_side_each_time() -> None:
     assert [b.side for b in holds] == ["left", "right", "left", "right"]
     texts = [b.text for b in plan.beats if b.step == 1 and b.kind == "say"]
     assert "Reach left." in texts[0] and "Two of four. Right side." in texts[2]
+
+
+def test_the_next_exercise_names_a_doorway_or_wall_to_walk_to() -> None:
+    """QA: 'Next: corner stretch.' left ten seconds to walk to a wall corner never named."""
+    library = real_library()
+    if library is None:
+        pytest.skip("the shipped library is not there")
+    plan = build_plan(library, library.routines["desk_break"])
+    said = " ".join(b.text for b in plan.beats if b.kind == "say")
+    assert "Next: corner stretch, at a wall corner." in said
+    assert "Next: chair rotation." in said  # from one chair exercise to the next: no place

@@ -257,8 +257,12 @@ def on_floor(position: Position) -> bool:
 
 
 def next_text(exercise: Exercise, after: Exercise | None = None) -> str:
-    """ "Rest. Next: snow angels, on the floor." (the place only when it changes)."""
-    moved = after is not None and on_floor(after.position) != on_floor(exercise.position)
+    """ "Rest. Next: snow angels, on the floor." (the place only when it changes: down to or
+    up from the floor, or over to a doorway or a wall corner, which the rest is for)."""
+    moved = after is not None and (
+        on_floor(after.position) != on_floor(exercise.position)
+        or (exercise.position in ("doorway", "wall") and exercise.position != after.position)
+    )
     where = f", {PLACES[exercise.position]}" if moved else ""
     return f"{REST} Next: {exercise.name}{where}."
 
