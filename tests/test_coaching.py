@@ -425,7 +425,7 @@ def test_easier_without_an_option_shortens_the_holds(library: Library) -> None:
 def test_what_do_i_need_names_the_props(library: Library) -> None:
     sim = Simulation(library)
     said = _answer(sim, _voice(library, "what do I need"))  # idle: the default routine's
-    assert said == ["For upper back: You need a pillow and a towel."]
+    assert said == ["For upper back: You need a pillow and a small towel."]
     start(sim, "thoracic_mobility")
     said = _answer(sim, _voice(library, "what do i need"))
     assert said == [

@@ -54,7 +54,7 @@ GENERIC_CAUTION = "Stop if anything hurts."
 # roll is made while the coach waits for "ready", never in the instructions before a hold,
 # whose clock starts as they end.
 PROP_WORDS = {
-    "towel": "a towel",
+    "towel": "a small towel",  # for the forehead or a leg: not the tied towel roll
     "towel roll": "an old towel tied in a tight roll",
     "pillow": "a pillow",
     "foam roll": "a foam roll",
