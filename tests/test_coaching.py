@@ -204,7 +204,7 @@ def _gaps(plan: Plan, library: Library) -> list[tuple[Beat, Beat, float]]:
             nxt = library.exercises[plan.routine.steps[beat.step + 1].exercise_id]
             assert on_floor(nxt.position) != on_floor(ex.position)
             want = CHANGE_S["get_up"]
-        elif "Switch sides." in before.text or ex.dosage.sides == "alternating":
+        elif before.cue == "switch_sides" or ex.dosage.sides == "alternating":
             want = CHANGE_S[ex.side_change]
         else:
             want = CHANGE_S[ex.rep_change]
@@ -237,6 +237,14 @@ def test_side_lying_rotation_does_one_side_then_rolls_over_once(library: Library
     assert "Left side. Lie on your left side. Bend your hips and knees. Turn your head" in first
     right = next(t for t in said if t.startswith("Right side."))
     assert "Lie on your right side. Bend your hips and knees. Turn your head to the left." in right
+
+
+def test_rolling_over_between_sides_says_so(library: Library) -> None:
+    """QA: side-lying rotation said "Switch sides." to someone who rolls onto the other side."""
+    said = spoken(alone(library, "side_lying_rotation"))
+    assert "Come back to the middle. Roll onto your other side." in said
+    assert not any("Switch sides." in t for t in said)
+    assert "Release. Switch sides." in spoken(alone(library, "knee_to_chest"))  # switch
 
 
 # How an exercise's instructions must begin: where the body goes (lie, sit, stand, come onto
@@ -425,7 +433,7 @@ def test_easier_without_an_option_shortens_the_holds(library: Library) -> None:
 def test_what_do_i_need_names_the_props(library: Library) -> None:
     sim = Simulation(library)
     said = _answer(sim, _voice(library, "what do I need"))  # idle: the default routine's
-    assert said == ["For upper back: You need a pillow and a towel."]
+    assert said == ["For upper back: You need a pillow and a small towel."]
     start(sim, "thoracic_mobility")
     said = _answer(sim, _voice(library, "what do i need"))
     assert said == [

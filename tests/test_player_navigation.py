@@ -76,7 +76,7 @@ def test_resume_in_rep_three_counts_rep_three_then_holds_what_was_left(library: 
     assert len(sim.spoken()) == 2  # straight from the count into the hold
     run_until(sim, lambda s: s.player.beat is not None and s.player.beat.side == "right")
     words = [a.text for a in sim.actions if isinstance(a, Speak) and a.kind != "count"]
-    assert words[2] == "Come back to the middle. Switch sides."
+    assert words[2] == "Come back to the middle. Roll onto your other side."
 
 
 def test_a_break_during_the_resumed_instructions_keeps_the_rep_count(library: Library) -> None:

@@ -277,7 +277,7 @@ def test_rate_guard_passes_real_time_audio_and_stops_a_flood() -> None:
 
 
 def start_after_props(svc: ServiceProcess) -> None:
-    """Upper back needs a pillow and a towel: say ready once the coach waits for them."""
+    """Upper back needs a pillow and a small towel: say ready once the coach waits for them."""
     svc.wait_for(r"waiting for the props", timeout=30)
     svc.command("ready")
 

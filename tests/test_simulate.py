@@ -94,7 +94,7 @@ def test_show_prints_the_timed_plan(capsys: pytest.CaptureFixture[str]) -> None:
     total = planned_total(library, library.routines["upper_back"])
     assert f"{int(total) // 60}:{int(total) % 60:02d}" in out.splitlines()[-1]
     assert "hold" in out and "Switch sides." in out
-    assert "props: You need a pillow and a towel." in out
+    assert "props: You need a pillow and a small towel." in out
     childs_pose = library.exercises["childs_pose"]
     assert f"on 'easier': {childs_pose.easier}" in out
     assert "variant" not in out  # upper back has no merged exercise

@@ -41,6 +41,7 @@ HOLD = "Hold."
 RELEASE = "Release."
 RELAX = "Relax."
 SWITCH = "Switch sides."
+ROLL_OVER = "Roll onto your other side."  # between sides lying on one side, not "Switch sides."
 # Going back into the same hold after a release, by what the hold is: a stretch is eased
 # back into, a strengthening lift (the T raise, bird dog) is lifted again.
 AGAIN: dict[Kind, str] = {
@@ -54,7 +55,7 @@ GENERIC_CAUTION = "Stop if anything hurts."
 # roll is made while the coach waits for "ready", never in the instructions before a hold,
 # whose clock starts as they end.
 PROP_WORDS = {
-    "towel": "a towel",
+    "towel": "a small towel",  # for the forehead or a leg: not the tied towel roll
     "towel roll": "an old towel tied in a tight roll",
     "pillow": "a pillow",
     "foam roll": "a foam roll",
@@ -419,8 +420,9 @@ def _tail(unit: _Unit, after: _Unit | None, seg: int) -> list[Beat]:
     if after is None:
         return [replace(at, text=close, cue=cue)]
     if after.step == unit.step and after.set == unit.set:
+        switch = ROLL_OVER if ex.side_change == "roll_over" else SWITCH
         return [
-            replace(at, text=_join([close, SWITCH]), cue="switch_sides"),
+            replace(at, text=_join([close, switch]), cue="switch_sides"),
             replace(at, kind="gap", base_s=CHANGE_S[ex.side_change]),
         ]
     same_step = after.step == unit.step
