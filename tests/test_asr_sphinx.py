@@ -32,6 +32,7 @@ from skill.speech_in.asr_sphinx import (
     Decode,
     SphinxEngine,
     Tuning,
+    best_hypotheses,
     confidence,
     frames_per_phone,
     is_filler,
@@ -650,3 +651,19 @@ def test_what_help_teaches_is_heard_in_the_coachs_voice(library: Library) -> Non
         assert set(got) <= {FIXED_PHRASES[phrase], None}, (phrase, got)
         heard_both += got == [FIXED_PHRASES[phrase]] * 2
     assert heard_both >= 10, heard_both
+
+
+def test_a_decode_that_kept_no_lattice_gives_its_best_path() -> None:
+    """Over the coach's echo, PocketSphinx's nbest() was None for one clip of the test
+    corpus (a new coach sentence), and the TypeError would have ended the service's
+    listener: the best path is all there is then."""
+    from types import SimpleNamespace
+
+    class NoLattice:
+        def hyp(self) -> SimpleNamespace:
+            return SimpleNamespace(hypstr="stop")
+
+        def nbest(self) -> None:
+            return None
+
+    assert best_hypotheses(NoLattice(), 3) == ["stop"]

@@ -463,7 +463,9 @@ def best_hypotheses(decoder: Any, count: int) -> list[str]:
     fillers out)."""
     best = decoder.hyp()
     out = [normalize(best.hypstr)] if best is not None else []
-    for hyp, _ in zip(decoder.nbest(), range(count), strict=False):
+    # nbest() is None when the search kept no lattice (met over the coach's echo): then the
+    # best path is all there is.
+    for hyp, _ in zip(decoder.nbest() or (), range(count), strict=False):
         text = normalize(hyp.hypstr) if hyp is not None else ""
         if text and text not in out:
             out.append(text)
