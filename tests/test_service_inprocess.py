@@ -388,3 +388,42 @@ def test_with_a_session_to_resume_the_ready_line_names_the_default_routine(
     _starting(tmp_path, _saved(60, "quick_stretch"))
     ready = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:"))
     assert "'start upper back routine'" in ready, ready
+
+
+class _FailsOnce(ScriptedEngine):
+    """A decoder that faults on its first stretch of audio (as nbest() None once did), then
+    hears "stop" in the next."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.resets = 0
+
+    def accept(self, pcm: np.ndarray) -> list[Hearing]:
+        self.calls += 1
+        if self.calls == 1:
+            raise TypeError("'NoneType' object is not iterable")
+        self.pending.append(("stop", Command("stop")))
+        return super().accept(pcm)
+
+    def reset(self) -> None:
+        self.resets += 1
+        super().reset()
+
+
+def test_a_decoder_fault_drops_that_audio_and_listening_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One failed decode ended the listener thread: the coach was deaf until a restart."""
+    from skill.service.service import Listener
+    from skill.speech_in.recognizer import Listening
+
+    engine = _FailsOnce()
+    events: list[object] = []
+    listener = Listener(Listening(engine), lambda: "", events.append, logging.getLogger("test"))
+    for chunk in (np.zeros(1600, np.int16), np.zeros(1600, np.int16), None):
+        listener.chunks.put(chunk)
+    listener.run()
+    assert "speech recognition failed on this audio; listening on" in caplog.text
+    assert engine.resets == 1
+    assert [e for e in events if isinstance(e, Command)] == [Command("stop")]

@@ -245,7 +245,15 @@ class Listener:
     def run(self) -> None:
         while (chunk := self.chunks.get()) is not None:
             text = self.coach_text() or None
-            for checked in self.listening.hear(chunk, text, self.coach_audio()):
+            try:
+                heard = self.listening.hear(chunk, text, self.coach_audio())
+            except Exception:
+                # A decoder fault on one stretch of audio must not leave the coach deaf for
+                # the rest of the session: that audio is dropped, listening goes on.
+                self.log.exception("speech recognition failed on this audio; listening on")
+                self.listening.engine.reset()
+                continue
+            for checked in heard:
                 self.decide(checked)
 
     def decide(self, checked: Hearing) -> None:
