@@ -556,9 +556,13 @@ class Player:
         if self._mode != "running" or self._phase != "timed":
             return self._reply(text, "info")
         self._held = max(0.0, self._end - self.clock())
-        answer = self._speak(text, "info", wait=True)
-        self._phase, self._awaiting = "lead", answer.utterance_id
-        return [answer, *self._set_led(LedState.SPEAKING)]
+        return self._lead(text, "info")
+
+    def _lead(self, text: str, kind: SpeakKind) -> list[Action]:
+        """Say `text`, then go on with the timed beat from `_held` (phase "lead")."""
+        lead = self._speak(text, kind, wait=True)
+        self._phase, self._awaiting = "lead", lead.utterance_id
+        return [lead, *self._set_led(LedState.SPEAKING)]
 
     def _routine_for(self, cmd: Command) -> Routine | None:
         query = cmd.args.get("routine", "").strip()
@@ -668,9 +672,7 @@ class Player:
             if beat.kind == "hold" and exercise is not None
             else phrases.ACKS["resume"]
         )
-        lead = self._speak(text, "ack", wait=True)
-        self._phase, self._awaiting = "lead", lead.utterance_id
-        return [lead, *self._set_led(LedState.SPEAKING)]
+        return self._lead(text, "ack")
 
     def _cmd_next(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
@@ -704,8 +706,9 @@ class Player:
             return self._jump_to(phrases.ACKS["back_same"], same.start)
         # Into another exercise: from its first side or set, which names it and says how to
         # get into position (its last side's words alone assume the person is there).
-        first = next(s for s in exercises if s.step == earlier[-1].step)
-        target = earlier[-1] if earlier[-1].step == here.step else first
+        target = earlier[-1]
+        if target.step != here.step:
+            target = next(s for s in exercises if s.step == target.step)
         return self._jump_to(phrases.ACKS["back"], target.start)
 
     def _at_the_start(self) -> list[Action]:
@@ -900,7 +903,7 @@ class Player:
     def unfit_saved(self) -> str | None:
         """Why the saved session does not fit the library, as 'resume' would log it when it
         sets the file aside; None when it fits (or nothing is saved)."""
-        place = self._locate(self.saved) if self.saved else None
+        place = self._locate_saved(self.saved) if self.saved else None
         return _unfit(place) if isinstance(place, str) else None
 
     def _resume_saved(self) -> list[Action]:

@@ -107,9 +107,9 @@ class Speaker:
 
     def say(self, text: str, utterance_id: int, timely: bool = False) -> bool:
         """Queue `text`; False when it is left out. A `timely` one (a bare count) is worth
-        saying only at its time: while other speech is still to play (an answer to "help"
-        during a hold) it is not said, so the counts after that answer come on time instead
-        of in a rush."""
+        saying only at its time: while other speech is still to play (an acknowledgement
+        such as "Volume up."; an answer to a question holds the player's clock instead) it
+        is not said, so the counts after it come on time instead of in a rush."""
         with self._lock:
             late = timely and any(uid not in self._timely for uid in self._active)
             if not late:
