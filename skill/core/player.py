@@ -33,6 +33,7 @@ from skill.core.events import (
     Tick,
 )
 from skill.core.exercise import Exercise, Library, Routine, find_routine
+from skill.core.history import count
 from skill.core.plan import (
     RELEASE,
     Beat,
@@ -1085,22 +1086,17 @@ def interrupted_record(saved: Mapping[str, Any], library: Library) -> dict[str, 
     rid = str(saved.get("routine", "?"))
     routine = library.routines.get(rid)
     # What the player counted when it saved; older files: the steps before the saved one.
-    done = _count(saved.get("steps_done"))
-    done = _count(saved.get("step")) if done is None else done
+    done = count(saved, "steps_done")
+    if done is None or done < 0:
+        done = max(0, count(saved, "step") or 0)  # the intro's step is -1
     total = len(routine.steps) if routine else None
     return history_record(
         (rid, routine.name if routine else rid),
         (started_at, saved_at, active_s),
-        (min(done or 0, total) if total is not None else done or 0, total),
+        (min(done, total) if total is not None else done, total),
         "interrupted",
         resumed=saved.get("resumed") is True,
     )
-
-
-def _count(value: Any) -> int | None:
-    """A non-negative whole number from a saved file, else None."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    return value if ok else None
 
 
 def _number(saved: Mapping[str, Any], key: str, default: float | None) -> float | None:
