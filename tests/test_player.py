@@ -336,6 +336,21 @@ def test_time_left_names_the_hold_and_the_routine() -> None:
     assert f"About {round(remaining_total / 60)} minutes left in the routine." in reply.text
 
 
+def test_time_left_on_a_break_says_the_coach_is_paused() -> None:
+    """QA: "2 seconds left in this hold." on a break sounded like a hold running out."""
+    sim = _in_mode("running")
+    sim.advance_to(sim.now + 3.0)
+    sim.send(Command("pause"))
+    sim.advance_to(sim.now + 20.0)
+    reply = sim.send(Command("time_left"))[0]
+    assert isinstance(reply, Speak)
+    assert reply.text.startswith("Paused. 7 seconds left in this hold."), reply.text
+    assert phrases.PAUSED in phrases.all_phrases(sim.library)
+    sim.send(Command("resume"))
+    sim.advance_to(sim.now + 2.0)
+    assert not sim.send(Command("time_left"))[0].text.startswith("Paused.")
+
+
 def test_help_and_list_say_what_exists() -> None:
     sim = _in_mode("idle")
     help_text = sim.send(Command("help"))[0]

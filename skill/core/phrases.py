@@ -43,6 +43,7 @@ NOT_IN_EXERCISE = "Ask me that during an exercise."
 NOTHING_BEFORE = "There is nothing before this."  # "back" in the intro or the props wait
 NOTHING_AFTER = "There is nothing after this."  # "next" during the closing words
 NO_EASIER = "This one has no gentler version."
+PAUSED = "Paused."  # opens "how long left" on a break: the clock is not running
 NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 
 ACKS = {
@@ -203,6 +204,7 @@ def fixed_phrases(library: Library, wake: bool = False) -> set[str]:
         NOTHING_AFTER,
         NO_EASIER,
         NO_HARDER,
+        PAUSED,
         *option_texts(library),
         *(needs_text(r, plan.routine_props(library, r)) for r in library.routines.values()),
         *ACKS.values(),

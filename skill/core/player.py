@@ -771,6 +771,8 @@ class Player:
             what = "exercise"  # a single movement is the whole exercise
         exercise = self._exercise_left(current) if what != "exercise" else None
         text = phrases.time_left_text(what, here, current + after, exercise)
+        if self._mode == "paused":
+            text = f"{phrases.PAUSED} {text}"  # else the time seems to be running out
         return self._answer(text)
 
     def _exercise_left(self, current: float) -> float | None:
