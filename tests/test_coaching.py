@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_player_support import real_library, start, tiny_library
+from test_player_support import real_library, run_until, start, tiny_library
 
 from skill.core import phrases
 from skill.core.events import Command, Speak
@@ -294,6 +294,22 @@ def test_resume_in_a_lift_says_to_lift_again(library: Library) -> None:
         sim.send(Command("pause"))
         assert _answer(sim, Command("resume")) == [words]
         assert set(phrases.split_sentences(words)) <= phrases.all_phrases(library)
+
+
+def test_resume_in_a_bird_dog_names_the_arm_and_leg(library: Library) -> None:
+    """QA: after a break in the bird dog, "Carrying on. Lift and hold." did not say which arm
+    and leg, as "Two of ten. Right arm, left leg. Lift and hold." does."""
+    sim = _in_hold_of(library, "lower_back", "bird_dog")
+    run_until(
+        sim,
+        lambda s: (
+            s.player.beat.rep == 2 and s.player.phase == "timed" and s.player.beat.kind == "hold"
+        ),
+    )
+    sim.send(Command("pause"))
+    words = "Carrying on. Right arm, left leg. Lift and hold."
+    assert _answer(sim, Command("resume")) == [words]
+    assert set(phrases.split_sentences(words)) <= phrases.all_phrases(library)
 
 
 def test_alternating_reps_name_the_arm_and_leg(library: Library) -> None:

@@ -65,9 +65,11 @@ ACKS = {
 }
 
 
-def resume_hold_text(kind: Kind) -> str:
-    """ "resume" during a hold: back into it, as a stretch or as a lift (plan.AGAIN)."""
-    return f"{ACKS['resume']} {plan.AGAIN[kind]}"
+def resume_hold_text(kind: Kind, side: str = "") -> str:
+    """ "resume" during a hold: back into it, as a stretch or as a lift (plan.AGAIN), naming
+    the side as the reps do where the exercise has its own words for it ("Left arm, right
+    leg.")."""
+    return " ".join(p for p in (ACKS["resume"], side, plan.AGAIN[kind]) if p)
 
 
 def help_text() -> str:

@@ -46,6 +46,7 @@ from skill.core.plan import (
     move_count_text,
     props_request,
     routine_props,
+    side_text,
     spoken_cautions,
 )
 
@@ -668,12 +669,10 @@ class Player:
         if beat is None or not beat.timed or self._held is None:
             return self._reply(phrases.ACKS["resume"]) + self._enter(self.index)
         exercise = self._exercise()
-        text = (
-            phrases.resume_hold_text(exercise.kind)
-            if beat.kind == "hold" and exercise is not None
-            else phrases.ACKS["resume"]
-        )
-        return self._lead(text, "ack")
+        if beat.kind != "hold" or exercise is None:
+            return self._lead(phrases.ACKS["resume"], "ack")
+        named = side_text(beat.side, exercise) if beat.side and exercise.side_cue else ""
+        return self._lead(phrases.resume_hold_text(exercise.kind, named), "ack")
 
     def _cmd_next(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
