@@ -245,6 +245,27 @@ def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library, wo
     assert sim.spoken()[-1].startswith("Cat-cow.")
 
 
+@pytest.mark.parametrize("paused", [False, True])
+def test_next_during_the_intro_still_asks_for_the_props(library: Library, paused: bool) -> None:
+    """QA: "next" over the opening words went straight to the first exercise: the list of
+    what to have ready (the towel roll to make) was never heard."""
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "thoracic_mobility")
+    sim.advance_to(3.0)  # the name and the safety line: the props are still to come
+    if paused:
+        sim.send(Command("pause"))
+    said = [a.text for a in sim.send(Command("next")) if isinstance(a, Speak)]
+    assert len(said) == 1 and said[0].startswith(phrases.ACKS["next"]), said
+    assert "You need an old towel tied in a tight roll" in said[0]
+    sim.advance_to(60.0)
+    assert sim.player.phase == "ready" and sim.player.beat is not None
+    assert sim.player.beat.step < 0  # no exercise begins before "ready"
+    sim.send(Command("ready"))
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+    sim.send(Command("next"))  # in the first exercise: the next one, as before
+    assert sim.player.beat is not None and sim.player.beat.step == 1
+
+
 # --- bug 4: next during the closing words --------------------------------------------------
 
 

@@ -680,9 +680,24 @@ class Player:
         here = self.plan.segment_of(self.index)
         if here.kind == "outro":
             return self._at_the_end()
+        wait = self._props_wait_ahead(here)
+        if wait is not None:
+            # Past the intro's talk, not its list of props: the first exercise may need them.
+            self._mode, self._awaiting, self._jump, self._held = "running", None, None, None
+            ask = self._ask_for_props(phrases.ACKS["next"])
+            return [StopSpeech(), *self._enter(wait), ask]
         target = self.plan.segments[min(here.index + 1, len(self.plan.segments) - 1)]
         start = target.start if target.index != here.index else len(self.plan.beats)
         return self._jump_to(self._out_of_hold(phrases.ACKS["next"]), start)
+
+    def _props_wait_ahead(self, here: Segment) -> int | None:
+        """The intro's wait for the props, while the words that ask for them are still to
+        come or being said (or paused); None once it is reached or where there is none."""
+        assert self.plan is not None
+        if here.kind != "intro":
+            return None
+        ahead = range(self.index + 1, here.end)
+        return next((i for i in ahead if self.plan.beats[i].kind == "ready"), None)
 
     def _out_of_hold(self, ack: str) -> str:
         """`ack`, after "Release." when a hold is cut short: the person is told to come out
