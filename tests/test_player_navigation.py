@@ -266,6 +266,44 @@ def test_next_during_the_intro_still_asks_for_the_props(library: Library, paused
     assert sim.player.beat is not None and sim.player.beat.step == 1
 
 
+FIRST_POSITION = "bottom of your neck"  # the towel roll's first place, in its steps
+
+
+@pytest.mark.parametrize("where", ["release", "gap"])
+def test_repeat_between_towel_roll_positions_says_how_to_move_again(
+    library: Library, where: str
+) -> None:
+    """QA: "repeat" while moving along the towel roll said the first position's setup (the roll
+    under the neck) with "Three of four", instead of how to get to the position ahead."""
+    sim = Simulation(library)
+    start(sim, "thoracic_mobility")
+    if where == "release":  # the words "Release. Now shift so the roll sits an inch lower..."
+        run_until(sim, lambda s: at(s, "hold", 1, 2))
+        run_until(sim, lambda s: s.player.phase == "say")
+    else:
+        run_until(sim, lambda s: at(s, "gap", 1, 3))
+    count = len(sim.actions)
+    sim.send(Command("repeat"))
+    said = " ".join(said_since(sim, count))
+    reposition = library.exercises["towel_roll_extension"].reposition
+    assert reposition is not None and reposition in said, said
+    assert FIRST_POSITION not in said
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.kind == "hold")
+    assert sim.player.beat is not None and (sim.player.beat.step, sim.player.beat.rep) == (1, 3)
+
+
+def test_repeat_in_a_later_towel_roll_position_stays_there(library: Library) -> None:
+    sim = Simulation(library)
+    start(sim, "thoracic_mobility")
+    run_until(sim, lambda s: at(s, "hold", 1, 3))
+    count = len(sim.actions)
+    sim.send(Command("repeat"))
+    said = " ".join(said_since(sim, count))
+    assert "Stay where you are." in said and "Three of four." in said, said
+    assert FIRST_POSITION not in said
+    assert "Stay where you are." in phrases.all_phrases(library)
+
+
 # --- bug 4: next during the closing words --------------------------------------------------
 
 

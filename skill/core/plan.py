@@ -49,6 +49,9 @@ AGAIN: dict[Kind, str] = {
     "strength": "Lift and hold.",
 }
 REST = "Rest."
+# A later position of an exercise done in several (along a towel roll) gone back into: the
+# person is there already, and the first position's words would send them back to it.
+STAY = "Stay where you are."
 # The generic caution every exercise carries is said once, in the routine's safety line.
 GENERIC_CAUTION = "Stop if anything hurts."
 # Props spoken as things to fetch; a doorway or a wall corner is a place, not a prop. A towel
@@ -336,19 +339,21 @@ def _units(library: Library, routine: Routine) -> list[_Unit]:
 
 def _instruction(unit: _Unit, first_side: str | None, rep: int = 1, whole: bool = False) -> str:
     """The words that open the unit's `rep`; `whole`: with the name and setup, as its first
-    unit has them, also in a later side or set (a resume)."""
+    unit has them, also in a later side or set (a resume). A later position of an exercise
+    done in several ("repeat" there) is not set up as the first one."""
     ex, d = unit.exercise, unit.dosage
+    placed = not (ex.reposition and rep > 1 and not whole)
     parts: list[str] = []
     if unit.first or whole:
         parts.append(f"{capitalize(ex.name)}.")
         if unit.cautions:
             parts += spoken_cautions(ex)
-        parts += ex.setup
+        parts += ex.setup if placed else []
     if not unit.first and unit.set > 1 and unit.side in (None, "left"):
         parts.append(set_text(unit.set, d.sets))
     if first_side:
         parts.append(side_text(first_side, ex))
-    parts += [fill_side(s, first_side) for s in ex.steps]
+    parts += [fill_side(s, first_side) for s in ex.steps] if placed else [STAY]
     if unit.cautions:
         parts.append(options_hint(ex))
     reps = _rep_count(d)
@@ -362,8 +367,8 @@ def _instruction(unit: _Unit, first_side: str | None, rep: int = 1, whole: bool 
 def _openings(unit: _Unit, seg: int, whole: bool = False) -> dict[tuple[int, int], str]:
     """The unit's instructions for each later rep: its count, and its side when they
     alternate; `whole`: for every rep of a later side or set, with the name and setup."""
-    if whole and unit.first:
-        return {}
+    if whole and unit.first and not unit.exercise.reposition:
+        return {}  # the openings are these words already
     openings = {}
     for rep in range(1 if whole else 2, _rep_count(unit.dosage) + 1):
         side = _rep_side(unit.dosage, unit.side, rep)

@@ -754,9 +754,13 @@ class Player:
         cautions = spoken_cautions(exercise) if exercise else []
         if cautions and " ".join(cautions) not in self.plan.beats[here.start].text:
             ack = " ".join([ack, *cautions])  # said again even where the segment does not
+        said = max(i for i in range(here.start, index + 1) if self.plan.beats[i].kind == "say")
+        moving = exercise is not None and exercise.reposition and beat.kind in ("say", "gap")
+        if moving and self.plan.beats[said].cue == "hold_end" and said > here.start:
+            # Between two positions (a towel roll's): how to move to the next one, again.
+            return self._jump_to("", said)
         if here.kind == "exercise" and self._rep_ahead(index, here) is None:
             # In the rest or words after the last rep: say them again, not redo the set.
-            said = max(i for i in range(here.start, index + 1) if self.plan.beats[i].kind == "say")
             return self._jump_to("", said)  # not "Once more.": nothing is done again
         then = None
         if beat.rep > 1 and index > here.start:  # this rep again, whole, after the instructions
