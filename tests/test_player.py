@@ -295,6 +295,31 @@ def test_slower_and_faster_scale_the_hold_within_limits() -> None:
     assert sim.spoken()[-1] == phrases.ACKS["fastest"]
 
 
+def _halfway_times(sim: Simulation) -> list[float]:
+    return [e.t for e in sim.timeline if e.kind == "say" and phrases.HALFWAY in e.text]
+
+
+@pytest.mark.parametrize("at", [4.0, 20.0])
+def test_halfway_comes_at_the_half_of_the_hold_as_it_runs_after_a_change_of_pace(
+    at: float,
+) -> None:
+    """QA: "slower" 4 s into a 30 s hold, and "Halfway there." still came 15 s before the
+    end of the old hold: well past the half of the longer one. Once said, it is not said again."""
+    sim = Simulation(tiny_library())
+    start(sim)
+    run_until(sim, lambda s: in_hold(s) and s.player.beat.step == 2)  # long_hold: 30 s
+    began = sim.now
+    sim.advance_to(began + at)
+    sim.send(Command("slower"))
+    run_until(sim, lambda s: s.player.beat.kind != "hold")
+    end, total = sim.now, 30.0 * 1.25
+    halfway = [t for t in _halfway_times(sim) if t >= began]
+    if at < 15.0:
+        assert halfway == [pytest.approx(end - total / 2, abs=0.2)], (began, end, halfway)
+    else:  # already said at the half of the hold it was then; not again
+        assert halfway == [pytest.approx(began + 15.0, abs=0.2)], (began, end, halfway)
+
+
 def test_a_slower_pace_makes_the_whole_routine_longer_by_its_timed_part() -> None:
     library = tiny_library()
     sim = Simulation(library)

@@ -395,8 +395,7 @@ class Player:
         now = self.clock()
         self._phase, self._held = "timed", None
         self._total, self._end = total, now + left
-        self._cues = self._cues_for(beat, total)
-        self._fired = {c.key for c in self._cues if left <= c.remaining + EPS}
+        self._time_cues(beat, left)
         out: list[Action] = []
         if beat.cue:
             out.append(PlayCue(beat.cue))
@@ -410,6 +409,12 @@ class Player:
         if beat.kind in ("hold", "move", "rest"):
             out.append(self._save())
         return out
+
+    def _time_cues(self, beat: Beat, left: float) -> None:
+        """Place the beat's cues in a hold of `_total` seconds with `left` to go: those
+        already passed are not said."""
+        self._cues = self._cues_for(beat, self._total)
+        self._fired = {c.key for c in self._cues if left <= c.remaining + EPS}
 
     def _cues_for(self, beat: Beat, total: float) -> list[_Cue]:
         if beat.kind != "hold":
@@ -827,10 +832,12 @@ class Player:
         if abs(new - self.pace) < EPS:
             return self._reply(phrases.ACKS[limit])
         scale, self.pace = new / self.pace, new
-        if self._mode == "running" and self._phase == "timed":
+        beat = self.beat
+        if self._mode == "running" and self._phase == "timed" and beat is not None:
             now = self.clock()
             self._total *= scale
             self._end = now + (self._end - now) * scale
+            self._time_cues(beat, self._end - now)  # "Halfway there." at the new half
         elif self._held is not None:
             self._held *= scale
         return [*self._reply(phrases.ACKS[ack]), Log(f"pace {self.pace:.2f}")]
