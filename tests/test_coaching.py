@@ -438,12 +438,43 @@ def test_an_option_says_something_the_instructions_do_not(library: Library) -> N
 
 
 def test_easier_without_an_option_shortens_the_holds(library: Library) -> None:
-    sim = _in_hold_of(library, "lower_back", "bird_dog")
-    assert library.exercises["bird_dog"].easier is None
+    towel = library.exercises["towel_roll_extension"]
+    assert towel.easier is None and towel.dosage.hold_min_s == 10  # the page: 10 s to 2 min
+    sim = _in_hold_of(library, "thoracic_mobility", "towel_roll_extension")
     left = sim.player.remaining_hold
     said = _answer(sim, _voice(library, "easier"))
-    assert said[0] == phrases.NO_EASIER and sim.player.pace == 0.75
+    assert said == [phrases.NO_EASIER, phrases.ACKS["faster"]] and sim.player.pace == 0.75
     assert left is not None and sim.player.remaining_hold == pytest.approx(left * 0.75)
+
+
+def _hold_lengths(sim: Simulation, step: int) -> list[float]:
+    """How long each hold of routine step `step` ran, by its start and end cues."""
+    starts = [e.t for e in sim.timeline if e.text == "hold_start"]
+    ends = [e.t for e in sim.timeline if e.text == "hold_end"]
+    plan = sim.player.plan
+    assert plan is not None
+    holds = [b for b in plan.beats if b.kind == "hold"]
+    begun = [i for i, b in enumerate(holds) if b.step == step]
+    return [round(next(e for e in ends if e > starts[i]) - starts[i], 3) for i in begun]
+
+
+@pytest.mark.parametrize("word", ["easier", "faster"])
+def test_a_quicker_pace_never_holds_less_than_the_page_gives(library: Library, word: str) -> None:
+    """QA: "easier" or "faster" in the T raise held its lifts 1.5 s; its page says 2 to 3."""
+    t_raise = library.exercises["prone_t_raise"]
+    assert t_raise.dosage.hold_s == 2 and t_raise.easier is None
+    sim = _in_hold_of(library, "upper_back", "prone_t_raise")
+    said = _answer(sim, _voice(library, word))
+    sim.send(Command("faster"))  # and at the quickest pace
+    sim.run(until=sim.now + 120)
+    step = [s.exercise_id for s in library.routines["upper_back"].steps].index("prone_t_raise")
+    assert _hold_lengths(sim, step) == [2.0] * 10
+    if word == "easier":  # shorter rests would not make it gentler
+        assert said == [phrases.NO_EASIER, phrases.NO_SHORTER]
+    else:
+        assert said == [phrases.ACKS["faster_rests"]]
+    fixed = phrases.all_phrases(library)
+    assert all(s in fixed for t in said for s in phrases.split_sentences(t))
 
 
 def test_what_do_i_need_names_the_props(library: Library) -> None:

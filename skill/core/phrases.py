@@ -43,6 +43,8 @@ NOT_IN_EXERCISE = "Ask me that during an exercise."
 NOTHING_BEFORE = "There is nothing before this."  # "back" in the intro or the props wait
 NOTHING_AFTER = "There is nothing after this."  # "next" during the closing words
 NO_EASIER = "This one has no gentler version."
+# "easier" where the holds are at the least the page gives: shorter rests would not help.
+NO_SHORTER = "The holds cannot be shorter. Say pause for a break."
 PAUSED = "Paused."  # opens "how long left" on a break: the clock is not running
 NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 
@@ -56,6 +58,7 @@ ACKS = {
     "stop": "Okay, ending here. Well done.",
     "slower": "Okay, longer holds and rests.",
     "faster": "Okay, shorter holds and rests.",
+    "faster_rests": "Okay, shorter rests. The holds stay the same.",  # at the page's least
     "slowest": "That is already the slowest pace.",
     "fastest": "That is already the quickest pace.",
     "louder": "Volume up.",
@@ -206,6 +209,7 @@ def fixed_phrases(library: Library, wake: bool = False) -> set[str]:
         NOTHING_AFTER,
         NO_EASIER,
         NO_HARDER,
+        NO_SHORTER,
         PAUSED,
         *option_texts(library),
         *(needs_text(r, plan.routine_props(library, r)) for r in library.routines.values()),

@@ -2,7 +2,8 @@
 
 The player walks this list, `show` prints it and routine totals are summed from it, so
 the time a routine announces is exactly the time the player takes (given the speech
-time model). Timed beats keep their unscaled seconds; the pace is applied when played.
+time model). Timed beats keep their unscaled seconds; the pace is applied when played
+(Beat.seconds: a hold never below the page's shortest).
 """
 
 from __future__ import annotations
@@ -132,10 +133,15 @@ class Beat:
     rep: int = 0
     reps: int = 0
     cue: CueName | None = None
+    min_s: float = 0.0  # a hold: the least it lasts at a quicker pace (the page's shortest)
 
     @property
     def timed(self) -> bool:
         return self.kind not in ("say", "ready")
+
+    def seconds(self, pace: float) -> float:
+        """How long a timed beat runs at `pace`."""
+        return max(self.base_s * pace, self.min_s)
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,7 @@ class Plan:
     ) -> float:
         if beat.kind == "ready":
             return 0.0  # waiting for the person is not part of the routine's time
-        return beat.base_s * pace if beat.timed else speech(beat.text)
+        return beat.seconds(pace) if beat.timed else speech(beat.text)
 
     def seconds_from(
         self, index: int, pace: float, speech: SpeechTimer = estimate_speech_seconds
@@ -405,7 +411,8 @@ def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
             change = ex.side_change if d.sides == "alternating" else ex.rep_change
             beats.append(replace(at, kind="gap", base_s=CHANGE_S[change]))
             beats.append(replace(at, text=_join([count_text(rep, reps), named, again])))
-        beats.append(replace(at, kind="hold", base_s=d.hold_s, cue="hold_start"))
+        hold = replace(at, kind="hold", base_s=d.hold_s, min_s=d.shortest_hold_s)
+        beats.append(replace(hold, cue="hold_start"))
         if rep < reps:
             moving = fill_side(ex.reposition, side) if ex.reposition else ""
             beats.append(replace(at, text=_join([_release(ex), moving]), cue="hold_end"))

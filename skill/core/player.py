@@ -320,7 +320,7 @@ class Player:
                 return out + self._start_ready()
             if not beat.timed:
                 return out + self._start_say(beat)
-            total = beat.base_s * self.pace
+            total = beat.seconds(self.pace)
             left = total if remaining is None else min(remaining, total)
             if left > EPS:
                 return out + self._start_timed(beat, total, left, fresh=remaining is None)
@@ -831,8 +831,12 @@ class Player:
         new = clamp_pace(self.pace + delta)
         if abs(new - self.pace) < EPS:
             return self._reply(phrases.ACKS[limit])
-        scale, self.pace = new / self.pace, new
-        beat = self.beat
+        if ack == "faster" and self._holds_fixed(new):
+            ack = "faster_rests"  # "shorter holds" would not be true of this exercise's
+        beat, old, self.pace = self.beat, self.pace, new
+        scale = 1.0  # of the beat's time left: as its whole time changes, floor included
+        if beat is not None and beat.timed and beat.seconds(old) > 0:
+            scale = beat.seconds(new) / beat.seconds(old)
         if self._mode == "running" and self._phase == "timed" and beat is not None:
             now = self.clock()
             self._total *= scale
@@ -841,6 +845,15 @@ class Player:
         elif self._held is not None:
             self._held *= scale
         return [*self._reply(phrases.ACKS[ack]), Log(f"pace {self.pace:.2f}")]
+
+    def _holds_fixed(self, pace: float) -> bool:
+        """The exercise being done is held, and at `pace` its holds are no shorter: they are
+        at the least its page gives."""
+        beat = self.beat
+        if self.plan is None or beat is None or beat.step < 0:
+            return False
+        holds = [b for b in self.plan.beats if b.step == beat.step and b.kind == "hold"]
+        return bool(holds) and all(b.seconds(pace) >= b.seconds(self.pace) - EPS for b in holds)
 
     def _exercise(self) -> Exercise | None:
         """The exercise being done now (None when idle, in the intro or the closing words)."""
@@ -871,9 +884,11 @@ class Player:
         side = self.beat.side if self.beat else None
         if exercise.easier:
             return self._answer(fill_side(exercise.easier, side))
-        # No easier version: shorter holds, as "faster" gives them.
-        shorter = self._change_pace(-phrases.PACE_STEP, "faster", "fastest")
-        return [*self._reply(phrases.NO_EASIER, "info"), *shorter]
+        no_easier = self._reply(phrases.NO_EASIER, "info")
+        if self._holds_fixed(clamp_pace(self.pace - phrases.PACE_STEP)):
+            return [*no_easier, *self._reply(phrases.NO_SHORTER, "info")]
+        # No easier version: shorter holds, as "faster" gives them (not below the page's).
+        return [*no_easier, *self._change_pace(-phrases.PACE_STEP, "faster", "fastest")]
 
     def _cmd_harder(self, cmd: Command) -> list[Action]:
         exercise = self._exercise()
