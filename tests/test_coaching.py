@@ -22,6 +22,7 @@ from skill.core.plan import (
     Beat,
     Plan,
     build_plan,
+    estimate_speech_seconds,
     fill_side,
     on_floor,
     planned_total,
@@ -234,7 +235,7 @@ def test_side_lying_rotation_does_one_side_then_rolls_over_once(library: Library
     assert gaps.count(CHANGE_S["roll_over"]) == 1
     said = spoken(plan)
     first = next(t for t in said if t.startswith("Side-lying rotation."))
-    assert "Left side. Lie on your left side. Bend your hips and knees. Turn your head" in first
+    assert "Left side. One of three. Lie on your left side. Bend your hips and knees." in first
     right = next(t for t in said if t.startswith("Right side."))
     assert "Lie on your right side. Bend your hips and knees. Turn your head to the left." in right
 
@@ -324,6 +325,48 @@ def test_alternating_reps_name_the_arm_and_leg(library: Library) -> None:
         limbs = " ".join(ex.steps)
         if ex.dosage.sides == "alternating" and "{other} leg" in limbs:
             assert ex.side_cue and "{side}" in ex.side_cue and "{other}" in ex.side_cue, ex.id
+
+
+# --- the first hold as long as the others --------------------------------------------------
+
+
+def test_the_first_hold_starts_as_the_words_that_get_into_it_end(library: Library) -> None:
+    """QA: rep 1 of the T raise was lifted at "Lift both arms..." and held through "Draw your
+    shoulder blades together. Keep the lift small and under control. Lower your arms after
+    each count. Hold. One of ten." before its 2 s began: about 10 s, the later reps 2."""
+    for ex in library.exercises.values():
+        if ex.dosage.hold_s <= 0:
+            continue
+        assert not any("count" in s or "change sides" in s for s in ex.steps), ex.id  # release
+        plan = alone(library, ex.id)
+        openings = [plan.beats[s.start] for s in plan.exercise_segments()]
+        for beat in openings:
+            last = fill_side(ex.steps[-1], beat.side)
+            said = fill_side(beat.text, beat.side)
+            assert said.endswith(f"{last} {ex.hold_cue or HOLD}"), (ex.id, said)
+
+
+def _sentence_ends(sim: Simulation, sentence: str) -> list[float]:
+    """When `sentence` ends each time it is said (speech as the simulation times it)."""
+    ends = []
+    for e in sim.timeline:
+        if e.kind == "say" and isinstance(e.item, Speak) and sentence in e.item.text:
+            before = e.item.text[: e.item.text.index(sentence) + len(sentence)]
+            ends.append(e.t + estimate_speech_seconds(before))
+    return ends
+
+
+def test_the_t_raises_first_lift_is_held_about_as_long_as_the_others(library: Library) -> None:
+    sim = Simulation(library)
+    start(sim, "upper_back")
+    sim.run(until=12 * 60)
+    lift = _sentence_ends(sim, "Lift both arms a little toward the ceiling.")[0]
+    again = _sentence_ends(sim, "Two of ten. Lift and hold.")[0]
+    ends = [e.t for e in sim.timeline if e.text == "hold_end"]
+    first = next(t for t in ends if t > lift) - lift
+    second = next(t for t in ends if t > again) - again
+    assert second == pytest.approx(2.0, abs=0.01)  # "Lift and hold." ends: 2 s on the clock
+    assert first <= second + 3.0, (first, second)  # "Draw your shoulder blades..." "Hold."
 
 
 # --- movements as movements ----------------------------------------------------------------

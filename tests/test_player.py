@@ -179,7 +179,7 @@ def test_next_back_and_repeat_move_between_parts() -> None:
     run_until(sim, lambda s: in_hold(s) and s.player.beat is not None and s.player.beat.rep == 2)
     sim.send(Command("repeat"))
     assert sim.spoken()[-1].startswith("Reach.")
-    assert sim.spoken()[-1].endswith("Hold. Two of two.")
+    assert "Left side. Two of two. Lift your left arm." in sim.spoken()[-1]
     run_until(sim, in_hold)
     assert sim.player.beat is not None and sim.player.beat.rep == 2
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)

@@ -69,7 +69,7 @@ def test_resume_in_rep_three_counts_rep_three_then_holds_what_was_left(library: 
     sim = resumed(library, snapshot_at(library, "hold", step=1, rep=3, left=5.8))
     opening = sim.spoken()[1]
     assert opening.startswith("Side-lying rotation.") and "Lie on your left side." in opening
-    assert opening.endswith("Hold. Three of three."), opening
+    assert "Left side. Three of three. Lie" in opening and opening.endswith("Hold."), opening
     assert "One of three." not in opening
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
@@ -84,7 +84,7 @@ def test_a_break_during_the_resumed_instructions_keeps_the_rep_count(library: Li
     sim.advance_to(2.0)
     sim.send(Command("pause"))
     sim.send(Command("resume"))
-    assert sim.spoken()[-1].endswith("Hold. Three of three."), sim.spoken()[-1]
+    assert "Three of three. Lie" in sim.spoken()[-1], sim.spoken()[-1]
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
 
@@ -105,7 +105,7 @@ def test_resume_in_the_gap_before_a_rep_counts_that_rep_with_a_full_hold(
 ) -> None:
     snap = snapshot_at(library, "gap", step=1, rep=3, left=1.0)
     sim = resumed(library, snap)
-    assert sim.spoken()[1].endswith("Hold. Three of three.")
+    assert "Three of three. Lie" in sim.spoken()[1]
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
     assert len(sim.spoken()) == 2
@@ -121,7 +121,7 @@ def test_repeat_in_rep_three_counts_rep_three_once(library: Library) -> None:
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     said = said_since(sim, before)
     assert said[0] == phrases.ACKS["repeat"]
-    assert said[1].endswith("Hold. Three of three.") and "One of three." not in said[1]
+    assert "Three of three. Lie" in said[1] and "One of three." not in said[1]
     assert len(said) == 2, said
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
 
@@ -132,7 +132,7 @@ def test_repeat_in_an_alternating_rep_names_that_reps_side() -> None:
     run_until(sim, lambda s: at(s, "hold", step=1, rep=2))  # bird: rep 2 is the right side
     sim.send(Command("repeat"))
     opening = sim.spoken()[-1]
-    assert "Right side. Reach right." in opening and opening.endswith("Hold. Two of four.")
+    assert opening.endswith("Two of four. Right side. Reach right. Hold."), opening
     assert "left" not in opening.lower()
     run_until(sim, lambda s: at(s, "hold", step=1, rep=2, side="right"))
 
@@ -383,7 +383,7 @@ def test_resume_on_the_second_side_names_the_exercise_and_its_setup(library: Lib
     assert snap is not None
     opening = resumed(library, snap).spoken()[1]
     assert opening.startswith("Side-lying rotation."), opening
-    assert "Right side." in opening and opening.endswith("Hold. Two of three."), opening
+    assert "Right side. Two of three. Lie on your right side." in opening, opening
     # "repeat" on that side, the person still in place, keeps the short form
     sim.send(Command("repeat"))
     assert sim.spoken()[-1].startswith("Right side."), sim.spoken()[-1]

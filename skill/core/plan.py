@@ -346,27 +346,30 @@ def _units(library: Library, routine: Routine) -> list[_Unit]:
 def _instruction(unit: _Unit, first_side: str | None, rep: int = 1, whole: bool = False) -> str:
     """The words that open the unit's `rep`; `whole`: with the name and setup, as its first
     unit has them, also in a later side or set (a resume). A later position of an exercise
-    done in several ("repeat" there) is not set up as the first one."""
+    done in several ("repeat" there) is not set up as the first one.
+
+    The steps come last, before the hold cue alone: the person is in position as they end,
+    and the hold's clock starts then. The count and the hint of another version said after
+    them were held too (a T raise held 2 s on the clock was held 4 s more in rep 1)."""
     ex, d = unit.exercise, unit.dosage
     placed = not (ex.reposition and rep > 1 and not whole)
     parts: list[str] = []
     if unit.first or whole:
         parts.append(f"{capitalize(ex.name)}.")
         if unit.cautions:
-            parts += spoken_cautions(ex)
+            parts += [*spoken_cautions(ex), options_hint(ex)]
         parts += ex.setup if placed else []
     if not unit.first and unit.set > 1 and unit.side in (None, "left"):
         parts.append(set_text(unit.set, d.sets))
-    if first_side:
-        parts.append(side_text(first_side, ex))
-    parts += [fill_side(s, first_side) for s in ex.steps] if placed else [STAY]
-    if unit.cautions:
-        parts.append(options_hint(ex))
     reps = _rep_count(d)
+    count = [count_text(rep, reps)] if d.hold_s > 0 and reps > 1 else []
+    named = [side_text(first_side, ex)] if first_side else []
+    # Sides taking turns rep by rep are named with the rep, as later ones are ("Two of ten.
+    # Right arm, left leg."); one side for all its reps is named first ("Left side.").
+    parts += count + named if d.sides == "alternating" else named + count
+    parts += [fill_side(s, first_side) for s in ex.steps] if placed else [STAY]
     if d.hold_s > 0:
         parts.append(ex.hold_cue or HOLD)
-        if reps > 1:
-            parts.append(count_text(rep, reps))
     return _join(parts)
 
 
