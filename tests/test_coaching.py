@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_player_support import real_library, start, tiny_library
+from test_player_support import real_library, run_until, start, tiny_library
 
 from skill.core import phrases
 from skill.core.events import Command, Speak
@@ -22,6 +22,7 @@ from skill.core.plan import (
     Beat,
     Plan,
     build_plan,
+    estimate_speech_seconds,
     fill_side,
     on_floor,
     planned_total,
@@ -234,7 +235,7 @@ def test_side_lying_rotation_does_one_side_then_rolls_over_once(library: Library
     assert gaps.count(CHANGE_S["roll_over"]) == 1
     said = spoken(plan)
     first = next(t for t in said if t.startswith("Side-lying rotation."))
-    assert "Left side. Lie on your left side. Bend your hips and knees. Turn your head" in first
+    assert "Left side. One of three. Lie on your left side. Bend your hips and knees." in first
     right = next(t for t in said if t.startswith("Right side."))
     assert "Lie on your right side. Bend your hips and knees. Turn your head to the left." in right
 
@@ -296,6 +297,22 @@ def test_resume_in_a_lift_says_to_lift_again(library: Library) -> None:
         assert set(phrases.split_sentences(words)) <= phrases.all_phrases(library)
 
 
+def test_resume_in_a_bird_dog_names_the_arm_and_leg(library: Library) -> None:
+    """QA: after a break in the bird dog, "Carrying on. Lift and hold." did not say which arm
+    and leg, as "Two of ten. Right arm, left leg. Lift and hold." does."""
+    sim = _in_hold_of(library, "lower_back", "bird_dog")
+    run_until(
+        sim,
+        lambda s: (
+            s.player.beat.rep == 2 and s.player.phase == "timed" and s.player.beat.kind == "hold"
+        ),
+    )
+    sim.send(Command("pause"))
+    words = "Carrying on. Right arm, left leg. Lift and hold."
+    assert _answer(sim, Command("resume")) == [words]
+    assert set(phrases.split_sentences(words)) <= phrases.all_phrases(library)
+
+
 def test_alternating_reps_name_the_arm_and_leg(library: Library) -> None:
     """QA: "Two of ten. Right side. Back into the stretch." did not say which arm or leg."""
     plan = alone(library, "bird_dog")
@@ -308,6 +325,48 @@ def test_alternating_reps_name_the_arm_and_leg(library: Library) -> None:
         limbs = " ".join(ex.steps)
         if ex.dosage.sides == "alternating" and "{other} leg" in limbs:
             assert ex.side_cue and "{side}" in ex.side_cue and "{other}" in ex.side_cue, ex.id
+
+
+# --- the first hold as long as the others --------------------------------------------------
+
+
+def test_the_first_hold_starts_as_the_words_that_get_into_it_end(library: Library) -> None:
+    """QA: rep 1 of the T raise was lifted at "Lift both arms..." and held through "Draw your
+    shoulder blades together. Keep the lift small and under control. Lower your arms after
+    each count. Hold. One of ten." before its 2 s began: about 10 s, the later reps 2."""
+    for ex in library.exercises.values():
+        if ex.dosage.hold_s <= 0:
+            continue
+        assert not any("count" in s or "change sides" in s for s in ex.steps), ex.id  # release
+        plan = alone(library, ex.id)
+        openings = [plan.beats[s.start] for s in plan.exercise_segments()]
+        for beat in openings:
+            last = fill_side(ex.steps[-1], beat.side)
+            said = fill_side(beat.text, beat.side)
+            assert said.endswith(f"{last} {ex.hold_cue or HOLD}"), (ex.id, said)
+
+
+def _sentence_ends(sim: Simulation, sentence: str) -> list[float]:
+    """When `sentence` ends each time it is said (speech as the simulation times it)."""
+    ends = []
+    for e in sim.timeline:
+        if e.kind == "say" and isinstance(e.item, Speak) and sentence in e.item.text:
+            before = e.item.text[: e.item.text.index(sentence) + len(sentence)]
+            ends.append(e.t + estimate_speech_seconds(before))
+    return ends
+
+
+def test_the_t_raises_first_lift_is_held_about_as_long_as_the_others(library: Library) -> None:
+    sim = Simulation(library)
+    start(sim, "upper_back")
+    sim.run(until=12 * 60)
+    lift = _sentence_ends(sim, "Lift both arms a little toward the ceiling.")[0]
+    again = _sentence_ends(sim, "Two of ten. Lift and hold.")[0]
+    ends = [e.t for e in sim.timeline if e.text == "hold_end"]
+    first = next(t for t in ends if t > lift) - lift
+    second = next(t for t in ends if t > again) - again
+    assert second == pytest.approx(2.0, abs=0.01)  # "Lift and hold." ends: 2 s on the clock
+    assert first <= second + 3.0, (first, second)  # "Draw your shoulder blades..." "Hold."
 
 
 # --- movements as movements ----------------------------------------------------------------
@@ -422,12 +481,43 @@ def test_an_option_says_something_the_instructions_do_not(library: Library) -> N
 
 
 def test_easier_without_an_option_shortens_the_holds(library: Library) -> None:
-    sim = _in_hold_of(library, "lower_back", "bird_dog")
-    assert library.exercises["bird_dog"].easier is None
+    towel = library.exercises["towel_roll_extension"]
+    assert towel.easier is None and towel.dosage.hold_min_s == 10  # the page: 10 s to 2 min
+    sim = _in_hold_of(library, "thoracic_mobility", "towel_roll_extension")
     left = sim.player.remaining_hold
     said = _answer(sim, _voice(library, "easier"))
-    assert said[0] == phrases.NO_EASIER and sim.player.pace == 0.75
+    assert said == [phrases.NO_EASIER, phrases.ACKS["faster"]] and sim.player.pace == 0.75
     assert left is not None and sim.player.remaining_hold == pytest.approx(left * 0.75)
+
+
+def _hold_lengths(sim: Simulation, step: int) -> list[float]:
+    """How long each hold of routine step `step` ran, by its start and end cues."""
+    starts = [e.t for e in sim.timeline if e.text == "hold_start"]
+    ends = [e.t for e in sim.timeline if e.text == "hold_end"]
+    plan = sim.player.plan
+    assert plan is not None
+    holds = [b for b in plan.beats if b.kind == "hold"]
+    begun = [i for i, b in enumerate(holds) if b.step == step]
+    return [round(next(e for e in ends if e > starts[i]) - starts[i], 3) for i in begun]
+
+
+@pytest.mark.parametrize("word", ["easier", "faster"])
+def test_a_quicker_pace_never_holds_less_than_the_page_gives(library: Library, word: str) -> None:
+    """QA: "easier" or "faster" in the T raise held its lifts 1.5 s; its page says 2 to 3."""
+    t_raise = library.exercises["prone_t_raise"]
+    assert t_raise.dosage.hold_s == 2 and t_raise.easier is None
+    sim = _in_hold_of(library, "upper_back", "prone_t_raise")
+    said = _answer(sim, _voice(library, word))
+    sim.send(Command("faster"))  # and at the quickest pace
+    sim.run(until=sim.now + 120)
+    step = [s.exercise_id for s in library.routines["upper_back"].steps].index("prone_t_raise")
+    assert _hold_lengths(sim, step) == [2.0] * 10
+    if word == "easier":  # shorter rests would not make it gentler
+        assert said == [phrases.NO_EASIER, phrases.NO_SHORTER]
+    else:
+        assert said == [phrases.ACKS["faster_rests"]]
+    fixed = phrases.all_phrases(library)
+    assert all(s in fixed for t in said for s in phrases.split_sentences(t))
 
 
 def test_what_do_i_need_names_the_props(library: Library) -> None:

@@ -218,6 +218,34 @@ def test_routine_override_is_checked_like_a_dosage(tmp_path: Path) -> None:
     assert (p.line, p.where, p.field) == (5, "routine 'r'", "reps") and "absurd" in p.message
 
 
+@pytest.mark.parametrize(
+    ("dosage", "says"),
+    [
+        ("hold_s: 5, hold_min_s: 8", "8 s is longer than hold_s (5 s)"),
+        ("hold_s: 0, rep_s: 4, hold_min_s: 2", "a moving rep (hold_s 0) has no hold"),
+        ("hold_s: 5, hold_min_s: 0", "should be above 0"),
+        ("hold_s: 5, hold_min_s: -1", "too small"),
+    ],
+)
+def test_the_shortest_hold_fits_the_hold(tmp_path: Path, dosage: str, says: str) -> None:
+    p = only(problems_for(tmp_path, GOOD_EXERCISE.replace("hold_s: 5", dosage)))
+    assert (p.line, p.where, p.field) == (7, "exercise 'neck_nod'", "hold_min_s"), str(p)
+    assert says in p.message, p.message
+    assert (
+        problems_for(tmp_path, GOOD_EXERCISE.replace("hold_s: 5", "hold_s: 5, hold_min_s: 3")) == []
+    )
+
+
+def test_a_routine_may_hold_less_than_the_page_but_not_set_a_longer_minimum(
+    tmp_path: Path,
+) -> None:
+    shorter = "routines:\n  - id: r\n    name: r\n    steps:\n      - {exercise: %s}\n"
+    assert problems_for(tmp_path, shorter % "towel_roll_extension, hold_s: 5") == []
+    p = only(problems_for(tmp_path, shorter % "towel_roll_extension, hold_min_s: 30"))
+    assert (p.line, p.where, p.field) == (5, "routine 'r'", "hold_min_s")
+    assert "towel_roll_extension" in p.message and "longer than hold_s (20 s)" in p.message
+
+
 def test_hidden_editor_files_are_ignored(tmp_path: Path) -> None:
     user = tmp_path / "user"
     write(user, ".#mine.yaml", "exercises: [\n")

@@ -179,7 +179,7 @@ def test_next_back_and_repeat_move_between_parts() -> None:
     run_until(sim, lambda s: in_hold(s) and s.player.beat is not None and s.player.beat.rep == 2)
     sim.send(Command("repeat"))
     assert sim.spoken()[-1].startswith("Reach.")
-    assert sim.spoken()[-1].endswith("Hold. Two of two.")
+    assert "Left side. Two of two. Lift your left arm." in sim.spoken()[-1]
     run_until(sim, in_hold)
     assert sim.player.beat is not None and sim.player.beat.rep == 2
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
@@ -295,6 +295,31 @@ def test_slower_and_faster_scale_the_hold_within_limits() -> None:
     assert sim.spoken()[-1] == phrases.ACKS["fastest"]
 
 
+def _halfway_times(sim: Simulation) -> list[float]:
+    return [e.t for e in sim.timeline if e.kind == "say" and phrases.HALFWAY in e.text]
+
+
+@pytest.mark.parametrize("at", [4.0, 20.0])
+def test_halfway_comes_at_the_half_of_the_hold_as_it_runs_after_a_change_of_pace(
+    at: float,
+) -> None:
+    """QA: "slower" 4 s into a 30 s hold, and "Halfway there." still came 15 s before the
+    end of the old hold: well past the half of the longer one. Once said, it is not said again."""
+    sim = Simulation(tiny_library())
+    start(sim)
+    run_until(sim, lambda s: in_hold(s) and s.player.beat.step == 2)  # long_hold: 30 s
+    began = sim.now
+    sim.advance_to(began + at)
+    sim.send(Command("slower"))
+    run_until(sim, lambda s: s.player.beat.kind != "hold")
+    end, total = sim.now, 30.0 * 1.25
+    halfway = [t for t in _halfway_times(sim) if t >= began]
+    if at < 15.0:
+        assert halfway == [pytest.approx(end - total / 2, abs=0.2)], (began, end, halfway)
+    else:  # already said at the half of the hold it was then; not again
+        assert halfway == [pytest.approx(began + 15.0, abs=0.2)], (began, end, halfway)
+
+
 def test_a_slower_pace_makes_the_whole_routine_longer_by_its_timed_part() -> None:
     library = tiny_library()
     sim = Simulation(library)
@@ -334,6 +359,21 @@ def test_time_left_names_the_hold_and_the_routine() -> None:
     assert reply.text.startswith("7 seconds left in this hold.")
     remaining_total = planned_total(sim.library, sim.library.routines["tiny"]) - sim.now
     assert f"About {round(remaining_total / 60)} minutes left in the routine." in reply.text
+
+
+def test_time_left_on_a_break_says_the_coach_is_paused() -> None:
+    """QA: "2 seconds left in this hold." on a break sounded like a hold running out."""
+    sim = _in_mode("running")
+    sim.advance_to(sim.now + 3.0)
+    sim.send(Command("pause"))
+    sim.advance_to(sim.now + 20.0)
+    reply = sim.send(Command("time_left"))[0]
+    assert isinstance(reply, Speak)
+    assert reply.text.startswith("Paused. 7 seconds left in this hold."), reply.text
+    assert phrases.PAUSED in phrases.all_phrases(sim.library)
+    sim.send(Command("resume"))
+    sim.advance_to(sim.now + 2.0)
+    assert not sim.send(Command("time_left"))[0].text.startswith("Paused.")
 
 
 def test_help_and_list_say_what_exists() -> None:

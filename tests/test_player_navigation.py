@@ -69,7 +69,7 @@ def test_resume_in_rep_three_counts_rep_three_then_holds_what_was_left(library: 
     sim = resumed(library, snapshot_at(library, "hold", step=1, rep=3, left=5.8))
     opening = sim.spoken()[1]
     assert opening.startswith("Side-lying rotation.") and "Lie on your left side." in opening
-    assert opening.endswith("Hold. Three of three."), opening
+    assert "Left side. Three of three. Lie" in opening and opening.endswith("Hold."), opening
     assert "One of three." not in opening
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
@@ -84,7 +84,7 @@ def test_a_break_during_the_resumed_instructions_keeps_the_rep_count(library: Li
     sim.advance_to(2.0)
     sim.send(Command("pause"))
     sim.send(Command("resume"))
-    assert sim.spoken()[-1].endswith("Hold. Three of three."), sim.spoken()[-1]
+    assert "Three of three. Lie" in sim.spoken()[-1], sim.spoken()[-1]
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     assert sim.player.remaining_hold == pytest.approx(5.8, abs=TICK)
 
@@ -105,7 +105,7 @@ def test_resume_in_the_gap_before_a_rep_counts_that_rep_with_a_full_hold(
 ) -> None:
     snap = snapshot_at(library, "gap", step=1, rep=3, left=1.0)
     sim = resumed(library, snap)
-    assert sim.spoken()[1].endswith("Hold. Three of three.")
+    assert "Three of three. Lie" in sim.spoken()[1]
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
     assert len(sim.spoken()) == 2
@@ -121,7 +121,7 @@ def test_repeat_in_rep_three_counts_rep_three_once(library: Library) -> None:
     run_until(sim, lambda s: at(s, "hold", step=1, rep=3))
     said = said_since(sim, before)
     assert said[0] == phrases.ACKS["repeat"]
-    assert said[1].endswith("Hold. Three of three.") and "One of three." not in said[1]
+    assert "Three of three. Lie" in said[1] and "One of three." not in said[1]
     assert len(said) == 2, said
     assert sim.player.remaining_hold == pytest.approx(10.0, abs=TICK)
 
@@ -132,7 +132,7 @@ def test_repeat_in_an_alternating_rep_names_that_reps_side() -> None:
     run_until(sim, lambda s: at(s, "hold", step=1, rep=2))  # bird: rep 2 is the right side
     sim.send(Command("repeat"))
     opening = sim.spoken()[-1]
-    assert "Right side. Reach right." in opening and opening.endswith("Hold. Two of four.")
+    assert opening.endswith("Two of four. Right side. Reach right. Hold."), opening
     assert "left" not in opening.lower()
     run_until(sim, lambda s: at(s, "hold", step=1, rep=2, side="right"))
 
@@ -245,6 +245,65 @@ def test_ready_said_over_the_props_sentence_counts_as_ready(library: Library, wo
     assert sim.spoken()[-1].startswith("Cat-cow.")
 
 
+@pytest.mark.parametrize("paused", [False, True])
+def test_next_during_the_intro_still_asks_for_the_props(library: Library, paused: bool) -> None:
+    """QA: "next" over the opening words went straight to the first exercise: the list of
+    what to have ready (the towel roll to make) was never heard."""
+    sim = Simulation(library, ready_after_s=None)
+    start(sim, "thoracic_mobility")
+    sim.advance_to(3.0)  # the name and the safety line: the props are still to come
+    if paused:
+        sim.send(Command("pause"))
+    said = [a.text for a in sim.send(Command("next")) if isinstance(a, Speak)]
+    assert len(said) == 1 and said[0].startswith(phrases.ACKS["next"]), said
+    assert "You need an old towel tied in a tight roll" in said[0]
+    sim.advance_to(60.0)
+    assert sim.player.phase == "ready" and sim.player.beat is not None
+    assert sim.player.beat.step < 0  # no exercise begins before "ready"
+    sim.send(Command("ready"))
+    assert sim.player.beat is not None and sim.player.beat.step == 0
+    sim.send(Command("next"))  # in the first exercise: the next one, as before
+    assert sim.player.beat is not None and sim.player.beat.step == 1
+
+
+FIRST_POSITION = "bottom of your neck"  # the towel roll's first place, in its steps
+
+
+@pytest.mark.parametrize("where", ["release", "gap"])
+def test_repeat_between_towel_roll_positions_says_how_to_move_again(
+    library: Library, where: str
+) -> None:
+    """QA: "repeat" while moving along the towel roll said the first position's setup (the roll
+    under the neck) with "Three of four", instead of how to get to the position ahead."""
+    sim = Simulation(library)
+    start(sim, "thoracic_mobility")
+    if where == "release":  # the words "Release. Now shift so the roll sits an inch lower..."
+        run_until(sim, lambda s: at(s, "hold", 1, 2))
+        run_until(sim, lambda s: s.player.phase == "say")
+    else:
+        run_until(sim, lambda s: at(s, "gap", 1, 3))
+    count = len(sim.actions)
+    sim.send(Command("repeat"))
+    said = " ".join(said_since(sim, count))
+    reposition = library.exercises["towel_roll_extension"].reposition
+    assert reposition is not None and reposition in said, said
+    assert FIRST_POSITION not in said
+    run_until(sim, lambda s: s.player.beat is not None and s.player.beat.kind == "hold")
+    assert sim.player.beat is not None and (sim.player.beat.step, sim.player.beat.rep) == (1, 3)
+
+
+def test_repeat_in_a_later_towel_roll_position_stays_there(library: Library) -> None:
+    sim = Simulation(library)
+    start(sim, "thoracic_mobility")
+    run_until(sim, lambda s: at(s, "hold", 1, 3))
+    count = len(sim.actions)
+    sim.send(Command("repeat"))
+    said = " ".join(said_since(sim, count))
+    assert "Stay where you are." in said and "Three of four." in said, said
+    assert FIRST_POSITION not in said
+    assert "Stay where you are." in phrases.all_phrases(library)
+
+
 # --- bug 4: next during the closing words --------------------------------------------------
 
 
@@ -324,7 +383,7 @@ def test_resume_on_the_second_side_names_the_exercise_and_its_setup(library: Lib
     assert snap is not None
     opening = resumed(library, snap).spoken()[1]
     assert opening.startswith("Side-lying rotation."), opening
-    assert "Right side." in opening and opening.endswith("Hold. Two of three."), opening
+    assert "Right side. Two of three. Lie on your right side." in opening, opening
     # "repeat" on that side, the person still in place, keeps the short form
     sim.send(Command("repeat"))
     assert sim.spoken()[-1].startswith("Right side."), sim.spoken()[-1]

@@ -33,6 +33,8 @@ class Dosage:
     """How much: facts from the page, or conservative defaults named in `defaults`.
 
     hold_s: seconds each rep is held (0 for a moving rep, timed by `rep_s`).
+    hold_min_s: the shortest hold the page gives, where it gives a range ("ten seconds to
+        two minutes"); a quicker pace never holds less. None: hold_s is the shortest.
     rep_s: seconds one moving rep takes, when hold_s is 0.
     sides: none, each (all reps on one side, then the other), or alternating.
     rest_s: rest after the exercise (between sets as well).
@@ -46,6 +48,14 @@ class Dosage:
     rest_s: float = 10.0
     rep_s: float = 0.0
     defaults: tuple[str, ...] = ()
+    hold_min_s: float | None = None
+
+    @property
+    def shortest_hold_s(self) -> float:
+        """What a quicker pace may shorten a hold to: never below the page's least, nor
+        below the hold itself (a routine may ask for less than the page's least)."""
+        least = self.hold_s if self.hold_min_s is None else self.hold_min_s
+        return min(least, self.hold_s)
 
     def override(self, **changes: float | int | str) -> Dosage:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -43,6 +43,9 @@ NOT_IN_EXERCISE = "Ask me that during an exercise."
 NOTHING_BEFORE = "There is nothing before this."  # "back" in the intro or the props wait
 NOTHING_AFTER = "There is nothing after this."  # "next" during the closing words
 NO_EASIER = "This one has no gentler version."
+# "easier" where the holds are at the least the page gives: shorter rests would not help.
+NO_SHORTER = "The holds cannot be shorter. Say pause for a break."
+PAUSED = "Paused."  # opens "how long left" on a break: the clock is not running
 NO_HARDER = "This one has no stronger version. Say slower for longer holds."
 
 ACKS = {
@@ -55,6 +58,7 @@ ACKS = {
     "stop": "Okay, ending here. Well done.",
     "slower": "Okay, longer holds and rests.",
     "faster": "Okay, shorter holds and rests.",
+    "faster_rests": "Okay, shorter rests. The holds stay the same.",  # at the page's least
     "slowest": "That is already the slowest pace.",
     "fastest": "That is already the quickest pace.",
     "louder": "Volume up.",
@@ -64,9 +68,11 @@ ACKS = {
 }
 
 
-def resume_hold_text(kind: Kind) -> str:
-    """ "resume" during a hold: back into it, as a stretch or as a lift (plan.AGAIN)."""
-    return f"{ACKS['resume']} {plan.AGAIN[kind]}"
+def resume_hold_text(kind: Kind, side: str = "") -> str:
+    """ "resume" during a hold: back into it, as a stretch or as a lift (plan.AGAIN), naming
+    the side as the reps do where the exercise has its own words for it ("Left arm, right
+    leg.")."""
+    return " ".join(p for p in (ACKS["resume"], side, plan.AGAIN[kind]) if p)
 
 
 def help_text() -> str:
@@ -203,6 +209,8 @@ def fixed_phrases(library: Library, wake: bool = False) -> set[str]:
         NOTHING_AFTER,
         NO_EASIER,
         NO_HARDER,
+        NO_SHORTER,
+        PAUSED,
         *option_texts(library),
         *(needs_text(r, plan.routine_props(library, r)) for r in library.routines.values()),
         *ACKS.values(),

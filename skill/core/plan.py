@@ -2,7 +2,8 @@
 
 The player walks this list, `show` prints it and routine totals are summed from it, so
 the time a routine announces is exactly the time the player takes (given the speech
-time model). Timed beats keep their unscaled seconds; the pace is applied when played.
+time model). Timed beats keep their unscaled seconds; the pace is applied when played
+(Beat.seconds: a hold never below the page's shortest).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ AGAIN: dict[Kind, str] = {
     "strength": "Lift and hold.",
 }
 REST = "Rest."
+# A later position of an exercise done in several (along a towel roll) gone back into: the
+# person is there already, and the first position's words would send them back to it.
+STAY = "Stay where you are."
 # The generic caution every exercise carries is said once, in the routine's safety line.
 GENERIC_CAUTION = "Stop if anything hurts."
 # Props spoken as things to fetch; a doorway or a wall corner is a place, not a prop. A towel
@@ -129,10 +133,15 @@ class Beat:
     rep: int = 0
     reps: int = 0
     cue: CueName | None = None
+    min_s: float = 0.0  # a hold: the least it lasts at a quicker pace (the page's shortest)
 
     @property
     def timed(self) -> bool:
         return self.kind not in ("say", "ready")
+
+    def seconds(self, pace: float) -> float:
+        """How long a timed beat runs at `pace`."""
+        return max(self.base_s * pace, self.min_s)
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,7 @@ class Plan:
     ) -> float:
         if beat.kind == "ready":
             return 0.0  # waiting for the person is not part of the routine's time
-        return beat.base_s * pace if beat.timed else speech(beat.text)
+        return beat.seconds(pace) if beat.timed else speech(beat.text)
 
     def seconds_from(
         self, index: int, pace: float, speech: SpeechTimer = estimate_speech_seconds
@@ -336,34 +345,39 @@ def _units(library: Library, routine: Routine) -> list[_Unit]:
 
 def _instruction(unit: _Unit, first_side: str | None, rep: int = 1, whole: bool = False) -> str:
     """The words that open the unit's `rep`; `whole`: with the name and setup, as its first
-    unit has them, also in a later side or set (a resume)."""
+    unit has them, also in a later side or set (a resume). A later position of an exercise
+    done in several ("repeat" there) is not set up as the first one.
+
+    The steps come last, before the hold cue alone: the person is in position as they end,
+    and the hold's clock starts then. The count and the hint of another version said after
+    them were held too (a T raise held 2 s on the clock was held 4 s more in rep 1)."""
     ex, d = unit.exercise, unit.dosage
+    placed = not (ex.reposition and rep > 1 and not whole)
     parts: list[str] = []
     if unit.first or whole:
         parts.append(f"{capitalize(ex.name)}.")
         if unit.cautions:
-            parts += spoken_cautions(ex)
-        parts += ex.setup
+            parts += [*spoken_cautions(ex), options_hint(ex)]
+        parts += ex.setup if placed else []
     if not unit.first and unit.set > 1 and unit.side in (None, "left"):
         parts.append(set_text(unit.set, d.sets))
-    if first_side:
-        parts.append(side_text(first_side, ex))
-    parts += [fill_side(s, first_side) for s in ex.steps]
-    if unit.cautions:
-        parts.append(options_hint(ex))
     reps = _rep_count(d)
+    count = [count_text(rep, reps)] if d.hold_s > 0 and reps > 1 else []
+    named = [side_text(first_side, ex)] if first_side else []
+    # Sides taking turns rep by rep are named with the rep, as later ones are ("Two of ten.
+    # Right arm, left leg."); one side for all its reps is named first ("Left side.").
+    parts += count + named if d.sides == "alternating" else named + count
+    parts += [fill_side(s, first_side) for s in ex.steps] if placed else [STAY]
     if d.hold_s > 0:
         parts.append(ex.hold_cue or HOLD)
-        if reps > 1:
-            parts.append(count_text(rep, reps))
     return _join(parts)
 
 
 def _openings(unit: _Unit, seg: int, whole: bool = False) -> dict[tuple[int, int], str]:
     """The unit's instructions for each later rep: its count, and its side when they
     alternate; `whole`: for every rep of a later side or set, with the name and setup."""
-    if whole and unit.first:
-        return {}
+    if whole and unit.first and not unit.exercise.reposition:
+        return {}  # the openings are these words already
     openings = {}
     for rep in range(1 if whole else 2, _rep_count(unit.dosage) + 1):
         side = _rep_side(unit.dosage, unit.side, rep)
@@ -400,7 +414,8 @@ def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
             change = ex.side_change if d.sides == "alternating" else ex.rep_change
             beats.append(replace(at, kind="gap", base_s=CHANGE_S[change]))
             beats.append(replace(at, text=_join([count_text(rep, reps), named, again])))
-        beats.append(replace(at, kind="hold", base_s=d.hold_s, cue="hold_start"))
+        hold = replace(at, kind="hold", base_s=d.hold_s, min_s=d.shortest_hold_s)
+        beats.append(replace(hold, cue="hold_start"))
         if rep < reps:
             moving = fill_side(ex.reposition, side) if ex.reposition else ""
             beats.append(replace(at, text=_join([_release(ex), moving]), cue="hold_end"))

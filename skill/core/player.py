@@ -46,6 +46,7 @@ from skill.core.plan import (
     move_count_text,
     props_request,
     routine_props,
+    side_text,
     spoken_cautions,
 )
 
@@ -319,7 +320,7 @@ class Player:
                 return out + self._start_ready()
             if not beat.timed:
                 return out + self._start_say(beat)
-            total = beat.base_s * self.pace
+            total = beat.seconds(self.pace)
             left = total if remaining is None else min(remaining, total)
             if left > EPS:
                 return out + self._start_timed(beat, total, left, fresh=remaining is None)
@@ -394,8 +395,7 @@ class Player:
         now = self.clock()
         self._phase, self._held = "timed", None
         self._total, self._end = total, now + left
-        self._cues = self._cues_for(beat, total)
-        self._fired = {c.key for c in self._cues if left <= c.remaining + EPS}
+        self._time_cues(beat, left)
         out: list[Action] = []
         if beat.cue:
             out.append(PlayCue(beat.cue))
@@ -409,6 +409,12 @@ class Player:
         if beat.kind in ("hold", "move", "rest"):
             out.append(self._save())
         return out
+
+    def _time_cues(self, beat: Beat, left: float) -> None:
+        """Place the beat's cues in a hold of `_total` seconds with `left` to go: those
+        already passed are not said."""
+        self._cues = self._cues_for(beat, self._total)
+        self._fired = {c.key for c in self._cues if left <= c.remaining + EPS}
 
     def _cues_for(self, beat: Beat, total: float) -> list[_Cue]:
         if beat.kind != "hold":
@@ -668,12 +674,10 @@ class Player:
         if beat is None or not beat.timed or self._held is None:
             return self._reply(phrases.ACKS["resume"]) + self._enter(self.index)
         exercise = self._exercise()
-        text = (
-            phrases.resume_hold_text(exercise.kind)
-            if beat.kind == "hold" and exercise is not None
-            else phrases.ACKS["resume"]
-        )
-        return self._lead(text, "ack")
+        if beat.kind != "hold" or exercise is None:
+            return self._lead(phrases.ACKS["resume"], "ack")
+        named = side_text(beat.side, exercise) if beat.side and exercise.side_cue else ""
+        return self._lead(phrases.resume_hold_text(exercise.kind, named), "ack")
 
     def _cmd_next(self, cmd: Command) -> list[Action]:
         if self._mode == "idle" or self.plan is None:
@@ -681,9 +685,24 @@ class Player:
         here = self.plan.segment_of(self.index)
         if here.kind == "outro":
             return self._at_the_end()
+        wait = self._props_wait_ahead(here)
+        if wait is not None:
+            # Past the intro's talk, not its list of props: the first exercise may need them.
+            self._mode, self._awaiting, self._jump, self._held = "running", None, None, None
+            ask = self._ask_for_props(phrases.ACKS["next"])
+            return [StopSpeech(), *self._enter(wait), ask]
         target = self.plan.segments[min(here.index + 1, len(self.plan.segments) - 1)]
         start = target.start if target.index != here.index else len(self.plan.beats)
         return self._jump_to(self._out_of_hold(phrases.ACKS["next"]), start)
+
+    def _props_wait_ahead(self, here: Segment) -> int | None:
+        """The intro's wait for the props, while the words that ask for them are still to
+        come or being said (or paused); None once it is reached or where there is none."""
+        assert self.plan is not None
+        if here.kind != "intro":
+            return None
+        ahead = range(self.index + 1, here.end)
+        return next((i for i in ahead if self.plan.beats[i].kind == "ready"), None)
 
     def _out_of_hold(self, ack: str) -> str:
         """`ack`, after "Release." when a hold is cut short: the person is told to come out
@@ -740,9 +759,13 @@ class Player:
         cautions = spoken_cautions(exercise) if exercise else []
         if cautions and " ".join(cautions) not in self.plan.beats[here.start].text:
             ack = " ".join([ack, *cautions])  # said again even where the segment does not
+        said = max(i for i in range(here.start, index + 1) if self.plan.beats[i].kind == "say")
+        moving = exercise is not None and exercise.reposition and beat.kind in ("say", "gap")
+        if moving and self.plan.beats[said].cue == "hold_end" and said > here.start:
+            # Between two positions (a towel roll's): how to move to the next one, again.
+            return self._jump_to("", said)
         if here.kind == "exercise" and self._rep_ahead(index, here) is None:
             # In the rest or words after the last rep: say them again, not redo the set.
-            said = max(i for i in range(here.start, index + 1) if self.plan.beats[i].kind == "say")
             return self._jump_to("", said)  # not "Once more.": nothing is done again
         then = None
         if beat.rep > 1 and index > here.start:  # this rep again, whole, after the instructions
@@ -771,6 +794,8 @@ class Player:
             what = "exercise"  # a single movement is the whole exercise
         exercise = self._exercise_left(current) if what != "exercise" else None
         text = phrases.time_left_text(what, here, current + after, exercise)
+        if self._mode == "paused":
+            text = f"{phrases.PAUSED} {text}"  # else the time seems to be running out
         return self._answer(text)
 
     def _exercise_left(self, current: float) -> float | None:
@@ -806,14 +831,29 @@ class Player:
         new = clamp_pace(self.pace + delta)
         if abs(new - self.pace) < EPS:
             return self._reply(phrases.ACKS[limit])
-        scale, self.pace = new / self.pace, new
-        if self._mode == "running" and self._phase == "timed":
+        if ack == "faster" and self._holds_fixed(new):
+            ack = "faster_rests"  # "shorter holds" would not be true of this exercise's
+        beat, old, self.pace = self.beat, self.pace, new
+        scale = 1.0  # of the beat's time left: as its whole time changes, floor included
+        if beat is not None and beat.timed and beat.seconds(old) > 0:
+            scale = beat.seconds(new) / beat.seconds(old)
+        if self._mode == "running" and self._phase == "timed" and beat is not None:
             now = self.clock()
             self._total *= scale
             self._end = now + (self._end - now) * scale
+            self._time_cues(beat, self._end - now)  # "Halfway there." at the new half
         elif self._held is not None:
             self._held *= scale
         return [*self._reply(phrases.ACKS[ack]), Log(f"pace {self.pace:.2f}")]
+
+    def _holds_fixed(self, pace: float) -> bool:
+        """The exercise being done is held, and at `pace` its holds are no shorter: they are
+        at the least its page gives."""
+        beat = self.beat
+        if self.plan is None or beat is None or beat.step < 0:
+            return False
+        holds = [b for b in self.plan.beats if b.step == beat.step and b.kind == "hold"]
+        return bool(holds) and all(b.seconds(pace) >= b.seconds(self.pace) - EPS for b in holds)
 
     def _exercise(self) -> Exercise | None:
         """The exercise being done now (None when idle, in the intro or the closing words)."""
@@ -844,9 +884,11 @@ class Player:
         side = self.beat.side if self.beat else None
         if exercise.easier:
             return self._answer(fill_side(exercise.easier, side))
-        # No easier version: shorter holds, as "faster" gives them.
-        shorter = self._change_pace(-phrases.PACE_STEP, "faster", "fastest")
-        return [*self._reply(phrases.NO_EASIER, "info"), *shorter]
+        no_easier = self._reply(phrases.NO_EASIER, "info")
+        if self._holds_fixed(clamp_pace(self.pace - phrases.PACE_STEP)):
+            return [*no_easier, *self._reply(phrases.NO_SHORTER, "info")]
+        # No easier version: shorter holds, as "faster" gives them (not below the page's).
+        return [*no_easier, *self._change_pace(-phrases.PACE_STEP, "faster", "fastest")]
 
     def _cmd_harder(self, cmd: Command) -> list[Action]:
         exercise = self._exercise()

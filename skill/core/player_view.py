@@ -47,7 +47,7 @@ def view_of(player: Player) -> dict[str, Any]:
         "waiting": beat.kind == "ready",  # for the props: the page's main button says ready
         "timed": beat.timed,
         "remaining_s": None if remaining is None else math.ceil(remaining - 1e-6),
-        "hold_s": round(beat.base_s * player.pace) if beat.timed else None,
+        "hold_s": round(beat.seconds(player.pace)) if beat.timed else None,
         "exercise": _exercise(player, plan, beat),
         "progress": _progress(player, plan, remaining),
         "next": _next_label(player, plan),

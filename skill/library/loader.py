@@ -46,6 +46,7 @@ MAX_FILE_BYTES = 1024 * 1024
 # Dosage limits: (lowest, highest, whole number?). Highest values are "absurd" beyond.
 DOSAGE_LIMITS: dict[str, tuple[float, float, bool]] = {
     "hold_s": (0, 600, False),
+    "hold_min_s": (0, 600, False),
     "reps": (1, 100, True),
     "sets": (1, 20, True),
     "rest_s": (0, 600, False),
@@ -260,7 +261,26 @@ def _dosage(ctx: _Ctx, value: Any, line: int) -> Dosage | None:
         return None
     if fields["hold_s"] == 0 and fields.get("rep_s", 0) <= 0:
         ctx.add(_line(value, "hold_s"), "rep_s", "a moving rep (hold_s 0) needs rep_s > 0")
+    wrong = _hold_min_problem(fields["hold_s"], fields.get("hold_min_s"))
+    if wrong:
+        ctx.add(_line(value, "hold_min_s"), "hold_min_s", wrong)
     return Dosage(**fields, defaults=defaults)
+
+
+def _hold_min_problem(hold_s: float, hold_min_s: float | None) -> str | None:
+    """Why `hold_min_s` cannot be the shortest of these holds; None when it can (or is unset)."""
+    if hold_min_s is None:
+        return None
+    if hold_s == 0:
+        return "a moving rep (hold_s 0) has no hold to keep a minimum for; leave hold_min_s out"
+    if hold_min_s <= 0:
+        return "should be above 0 (the shortest hold the page gives), or left out"
+    if hold_min_s > hold_s:
+        return (
+            f"{hold_min_s:g} s is longer than hold_s ({hold_s:g} s); it is the shortest a hold "
+            "may get at a quicker pace, so at most hold_s"
+        )
+    return None
 
 
 def _source(ctx: _Ctx, value: Any, line: int, key: str) -> SourcePage | None:
@@ -639,6 +659,10 @@ def _step_problem(ref: _StepRef, exercise: Exercise, dosage: Dosage) -> tuple[st
     """(field, message) when the routine's overrides make the step impossible to coach."""
     if dosage.hold_s == 0 and dosage.rep_s <= 0:
         return "hold_s", f"'{ref.exercise_id}' with hold_s 0 needs rep_s > 0"
+    if "hold_min_s" in ref.overrides:
+        wrong = _hold_min_problem(dosage.hold_s, dosage.hold_min_s)
+        if wrong:
+            return "hold_min_s", f"'{ref.exercise_id}': hold_min_s {wrong}"
     if dosage.sides == "none" and _names_the_side(exercise):
         return "sides", (
             f"'{ref.exercise_id}' names the side ({{side}}/{{other}}) in what it says, so it "
