@@ -3,6 +3,7 @@ between positions, movements cued when due, and the easier/harder/what-do-I-need
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -518,6 +519,21 @@ def test_a_quicker_pace_never_holds_less_than_the_page_gives(library: Library, w
         assert said == [phrases.ACKS["faster_rests"]]
     fixed = phrases.all_phrases(library)
     assert all(s in fixed for t in said for s in phrases.split_sentences(t))
+
+
+def test_a_quicker_pace_keeps_the_poses_the_coach_calls(library: Library) -> None:
+    """QA: "faster" in cat-cow called a pose every 3.75 s; its page holds each for 5."""
+    assert library.exercises["cat_cow"].dosage.rep_s == 5
+    sim = _in_hold_of(library, "middle_back", "cat_cow")
+    said = _answer(sim, _voice(library, "faster"))
+    sim.send(Command("faster"))
+    sim.run(until=sim.now + 120)
+    cues = set(library.exercises["cat_cow"].rep_cues)
+    called = [e.t for e in sim.timeline if e.kind == "say" and any(c in e.text for c in cues)]
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(called)]
+    assert len(gaps) >= 8
+    assert min(gaps) >= 5.0, gaps
+    assert said == [phrases.ACKS["faster_rests"]]
 
 
 def test_what_do_i_need_names_the_props(library: Library) -> None:

@@ -133,7 +133,7 @@ class Beat:
     rep: int = 0
     reps: int = 0
     cue: CueName | None = None
-    min_s: float = 0.0  # a hold: the least it lasts at a quicker pace (the page's shortest)
+    min_s: float = 0.0  # a hold or called pose: the least it lasts at a quicker pace
 
     @property
     def timed(self) -> bool:
@@ -406,7 +406,10 @@ def _rep_beats(unit: _Unit, seg: int) -> list[Beat]:
             cue = ex.rep_cues[rep - 1] if rep <= len(ex.rep_cues) else ""
             text = move_count_text(rep, side if d.sides == "alternating" else None, cue)
             rep_s = d.rep_s if d.rep_s > 0 else DEFAULT_REP_S
-            beats.append(replace(at, kind="move", text=text, base_s=rep_s))
+            # A pose the coach calls (cat-cow's 5 s, from its page) is held as the page says:
+            # a quicker pace does not shorten it. Plain moving reps may go quicker.
+            least = rep_s if cue else 0.0
+            beats.append(replace(at, kind="move", text=text, base_s=rep_s, min_s=least))
             continue
         if rep > 1:
             named = side_text(side, ex) if side and d.sides == "alternating" else ""

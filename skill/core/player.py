@@ -847,12 +847,13 @@ class Player:
         return [*self._reply(phrases.ACKS[ack]), Log(f"pace {self.pace:.2f}")]
 
     def _holds_fixed(self, pace: float) -> bool:
-        """The exercise being done is held, and at `pace` its holds are no shorter: they are
-        at the least its page gives."""
+        """The exercise being done is held (or its poses are called), and at `pace` its
+        holds are no shorter: they are at the least its page gives."""
         beat = self.beat
         if self.plan is None or beat is None or beat.step < 0:
             return False
-        holds = [b for b in self.plan.beats if b.step == beat.step and b.kind == "hold"]
+        timed = ("hold", "move")
+        holds = [b for b in self.plan.beats if b.step == beat.step and b.kind in timed]
         return bool(holds) and all(b.seconds(pace) >= b.seconds(self.pace) - EPS for b in holds)
 
     def _exercise(self) -> Exercise | None:
