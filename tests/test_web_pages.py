@@ -61,6 +61,26 @@ def test_routines_list_each_with_minutes_props_and_exercise_details() -> None:
     assert [r["id"] for r in listed.values() if r["default"]] == [library.default_routine]
 
 
+def test_the_routine_cards_name_sides_in_words_not_placeholders() -> None:
+    """QA: the Routines tab showed "Lower your {side} shoulder." as it is."""
+    library = load_library().library
+    listed = pages.routines(library)
+    texts = [
+        text
+        for routine in listed
+        for ex in routine["exercises"]
+        for key in ("setup", "steps", "cautions")
+        for text in ex[key]
+    ]
+    assert texts and not [t for t in texts if "{" in t or "}" in t]
+    card = next(r for r in listed if r["id"] == "upper_back")
+    upper = {ex["name"]: ex for ex in card["exercises"]}
+    rhomboid = upper["rhomboid cross-body stretch"]
+    assert rhomboid["sides"] == "left side first, then the right"
+    assert any("left elbow" in step for step in rhomboid["steps"])
+    assert upper["shoulder rolls"]["sides"] == ""
+
+
 def test_the_page_marks_the_configured_default_routine() -> None:
     library = load_library().library
     listed = pages.routines(library, "lower_back")

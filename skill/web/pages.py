@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from skill.core.exercise import Library
+from skill.core.exercise import Exercise, Library
 from skill.core.history import sessions, streak, weekly_minutes
-from skill.core.plan import planned_total
+from skill.core.plan import fill_side, planned_total
 from skill.web.charts import calendar, weeks_chart
 
 CSV_FIELDS = ("date", "time", "routine", "name", "minutes", "finished", "steps_done", "steps_total")
@@ -43,6 +44,29 @@ def history_csv(records: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+# How a two-sided exercise's card says which side its words describe.
+SIDES_SHOWN = {"each": "left side first, then the right", "alternating": "sides in turn"}
+
+
+def _exercise_card(ex: Exercise) -> dict[str, Any]:
+    """An exercise as the page shows it: words that name a side ("Lower your {side}
+    shoulder") read as for the left, which the coach takes first."""
+
+    def shown(texts: Iterable[str]) -> list[str]:
+        return [fill_side(text, None) for text in texts]
+
+    return {
+        "name": ex.name,
+        "position": ex.position.replace("_", " "),
+        "sides": SIDES_SHOWN.get(ex.dosage.sides, ""),
+        "setup": shown(ex.setup),
+        "steps": shown(ex.steps),
+        "cautions": shown(ex.cautions),
+        "easier": ex.easier and fill_side(ex.easier, None),
+        "harder": ex.harder and fill_side(ex.harder, None),
+    }
+
+
 def routines(library: Library, default: str = "") -> list[dict[str, Any]]:
     """Every routine with its length, props and exercises (steps, cautions, options);
     `default` is marked as the default ("": the library's)."""
@@ -59,18 +83,7 @@ def routines(library: Library, default: str = "") -> list[dict[str, Any]]:
                 "minutes": max(1, round(planned_total(library, routine) / 60)),
                 "props": props,
                 "default": routine.id == default,
-                "exercises": [
-                    {
-                        "name": ex.name,
-                        "position": ex.position.replace("_", " "),
-                        "setup": list(ex.setup),
-                        "steps": list(ex.steps),
-                        "cautions": list(ex.cautions),
-                        "easier": ex.easier,
-                        "harder": ex.harder,
-                    }
-                    for ex in exercises
-                ],
+                "exercises": [_exercise_card(ex) for ex in exercises],
             }
         )
     return result

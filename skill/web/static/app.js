@@ -128,7 +128,8 @@ function routineCard(r) {
   card.append(el("p", facts, "facts"), el("p", r.description));
   for (const ex of r.exercises) {
     const details = el("details");
-    details.append(el("summary", `${ex.name} (${ex.position})`));
+    const where = ex.sides ? `${ex.position}, ${ex.sides}` : ex.position;
+    details.append(el("summary", `${ex.name} (${where})`));
     const steps = el("ol");
     steps.append(...[...ex.setup, ...ex.steps].map((s) => el("li", s)));
     details.append(steps);
