@@ -112,6 +112,14 @@ prepare_dirs() {
   fi
 }
 
+# The command line a person uses for the service (see systemd/stretch-coach-cli).
+CLI=/usr/local/bin/$APP
+
+install_cli() {
+  install -m 0755 "$REPO/systemd/stretch-coach-cli" "$CLI"
+  say "installed $CLI: 'stretch-coach history', 'status' or 'check' read the service's files"
+}
+
 install_unit() {
   install -m 0644 "$REPO/systemd/$UNIT" "$UNIT_DIR/$UNIT"
   if ! systemd_running; then
@@ -134,6 +142,7 @@ do_install() {
   create_user
   install_app
   prepare_dirs
+  install_cli
   install_unit
 }
 
@@ -145,7 +154,8 @@ do_uninstall() {
   rm -f "$UNIT_DIR/$UNIT"
   if systemd_running; then systemctl daemon-reload; fi
   rm -rf "$PREFIX" "$CACHE_DIR"
-  say "removed the service, $PREFIX and the cache $CACHE_DIR."
+  rm -f "$CLI"
+  say "removed the service, $PREFIX, $CLI and the cache $CACHE_DIR."
   say "kept your settings in $CONFIG_DIR and progress/models in $STATE_DIR,"
   say "and the system user $APP. To remove those too:"
   say "  sudo rm -rf $CONFIG_DIR $STATE_DIR && sudo userdel $APP"

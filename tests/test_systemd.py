@@ -22,6 +22,7 @@ from skill.service.notify import Notifier, watchdog_interval
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "stretch-coach.service"
 INSTALL = REPO / "systemd" / "install.sh"
+SERVICE_CLI = REPO / "systemd" / "stretch-coach-cli"
 SYSTEM_DEPS = REPO / "scripts" / "system-deps.sh"
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
@@ -152,8 +153,8 @@ def test_unit_keeps_the_settings_the_service_relies_on() -> None:
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_install_script_is_shellcheck_clean() -> None:
-    script = REPO / "systemd" / "install.sh"
+@pytest.mark.parametrize("script", [INSTALL, SERVICE_CLI], ids=lambda p: p.name)
+def test_install_script_is_shellcheck_clean(script: Path) -> None:
     result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
@@ -325,15 +326,35 @@ def service_directories() -> dict[str, str]:
     return found
 
 
-def test_documented_service_commands_see_the_service_directories() -> None:
-    """`stretch-coach` run by hand for the service reads the settings and routines of
-    /etc/stretch-coach and writes where the service reads (skill/paths.py), not ~/.config."""
-    readme = (REPO / "systemd" / "README.md").read_text().replace("\\\n", " ")
-    commands = [line for line in readme.splitlines() if "runuser -u stretch-coach" in line]
-    assert len(commands) >= 2  # setup, web
-    for command in commands:
-        env = dict(re.findall(r"\b([A-Z_]+_DIRECTORY)=(\S+)", command))
-        assert env == service_directories(), command
+def run_service_cli(tmp_path: Path, *args: str) -> list[str]:
+    """systemd/stretch-coach-cli as root, with a `runuser` that prints what it was asked to
+    run (one argument a line) instead of running it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "runuser"
+    stub.write_text('#!/bin/sh\nfor a in "$@"; do printf \'%s\\n\' "$a"; done\n')
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["sh", str(SERVICE_CLI), *args], capture_output=True, text=True, env=env, check=True
+    )
+    return result.stdout.splitlines()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the command runs runuser as root only")
+def test_the_service_command_runs_the_app_as_the_service_with_its_directories(
+    tmp_path: Path,
+) -> None:
+    """QA: `stretch-coach history` and `status` read ~/.local/state, not the service's
+    /var/lib/stretch-coach: the installed command gives them the service's folders."""
+    called = run_service_cli(tmp_path, "history", "--json")
+    assert called[:3] == ["-u", "stretch-coach", "--"]
+    assert called[3] == "env"
+    settings = dict(a.split("=", 1) for a in called[4:] if "=" in a)
+    directories = {k: v for k, v in settings.items() if k.endswith("_DIRECTORY")}
+    assert directories == service_directories()
+    assert called[-3:] == ["/opt/stretch-coach/venv/bin/stretch-coach", "history", "--json"]
+    assert re.search(r'install -m 0755 "\$REPO/systemd/stretch-coach-cli"', INSTALL.read_text())
 
 
 def test_install_script_runs_setup_with_the_service_directories() -> None:
