@@ -2,7 +2,7 @@
 # Installs the Debian packages Stretch Coach needs, only those that are missing.
 # Uses sudo when not root. Safe to run again: does nothing when all are present.
 #   (no argument)  what `make demo` and `make test` need: the coach's and the tests' tools
-#   --test         also the browser the phone page's tests drive (not needed on a coach)
+#   --test         also the browser the phone page's tests drive and shellcheck (not on a coach)
 #   --runtime      only what the coach itself needs (make setup/run, systemd/install.sh)
 set -euo pipefail
 # The coach: PortAudio for sounddevice (Piper carries its own espeak-ng); `aplay -l` and
@@ -12,7 +12,7 @@ RUNTIME=(libportaudio2 alsa-utils)
 DEV=(espeak-ng sox libsox-fmt-all systemd)
 case "${1:-}" in
   "") PACKAGES=("${RUNTIME[@]}" "${DEV[@]}") ;;
-  --test) PACKAGES=("${RUNTIME[@]}" "${DEV[@]}" chromium chromium-driver) ;;
+  --test) PACKAGES=("${RUNTIME[@]}" "${DEV[@]}" chromium chromium-driver shellcheck) ;;
   --runtime) PACKAGES=("${RUNTIME[@]}") ;;
   *)
     echo "usage: bash scripts/system-deps.sh [--test | --runtime]" >&2

@@ -281,7 +281,7 @@ def test_system_deps_default_and_test_modes_are_unchanged(tmp_path: Path) -> Non
     assert sorted(packages) == everything
     code, _, packages = system_deps(tmp_path / "test", "--test")
     assert code == 0
-    assert sorted(packages) == sorted([*everything, "chromium", "chromium-driver"])
+    assert sorted(packages) == sorted([*everything, "chromium", "chromium-driver", "shellcheck"])
 
 
 def test_system_deps_without_apt_names_the_missing_packages(tmp_path: Path) -> None:
