@@ -10,11 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skill.core.history import WEEKS, count, local_time, number, sessions, streak, weekly_minutes
+from skill.core.history import (
+    WEEKS,
+    clock_notes,
+    count,
+    local_time,
+    number,
+    sessions,
+    streak,
+    weekly_minutes,
+)
 
 if TYPE_CHECKING:
     from skill.core.exercise import Library, Routine
@@ -42,16 +51,45 @@ def run_history(args: argparse.Namespace) -> int:
     from skill.service.progress import ProgressStore
 
     store = ProgressStore(paths.state_dir())
-    rows = sessions(store.history())
+    records = store.history()
+    rows = sessions(records)
     today = datetime.fromtimestamp(wall()).date()
     weeks = weekly_minutes(rows, today)
     days = streak(rows, today)
+    notes = _undated(len(records) - len(rows), store.history_path)
+    notes += clock_notes(rows, today)
     if args.json:
-        print(json.dumps({"sessions": rows, "weeks": weeks, "streak_days": days}, indent=2))
+        data = {"sessions": rows, "weeks": weeks, "streak_days": days, "notes": notes}
+        print(json.dumps(data, indent=2))
         return 0
     if not rows:
+        for note in notes:
+            print(f"note: {note}")
         print(f"no sessions yet: each routine you finish or stop is added to {store.history_path}")
         return 0
+    _print_sessions(rows)
+    print(f"minutes per week (last {WEEKS} weeks, Monday first):")
+    for week in weeks:
+        print(f"  week of {week['week_of']}: {_minutes(week['minutes'])}")
+    if days:
+        today_done = any(row["date"] == today.isoformat() for row in rows)
+        when = "today" if today_done else "yesterday"
+        print(f"streak: {days} day{'s' if days != 1 else ''} in a row (up to {when})")
+    else:
+        print("streak: none (no session today or yesterday)")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _undated(left_out: int, path: Path) -> list[str]:
+    if not left_out:
+        return []
+    lines = "1 record has" if left_out == 1 else f"{left_out} records have"
+    return [f"{lines} neither a start nor an end time a calendar holds: left out ({path} keeps it)"]
+
+
+def _print_sessions(rows: list[dict[str, Any]]) -> None:
     print(f"sessions ({len(rows)}, newest last):")
     if len(rows) > SHOWN_SESSIONS:
         print(f"  ... {len(rows) - SHOWN_SESSIONS} earlier (all with --json)")
@@ -66,15 +104,6 @@ def run_history(args: argparse.Namespace) -> int:
             f"  {row['date']} {row['time']}  {row['name']:<20} "
             f"{_minutes(row['minutes']):>9}  {outcome}"
         )
-    print(f"minutes per week (last {WEEKS} weeks, Monday first):")
-    for week in weeks:
-        print(f"  week of {week['week_of']}: {_minutes(week['minutes'])}")
-    if days:
-        when = "today" if date.fromisoformat(rows[-1]["date"]) == today else "yesterday"
-        print(f"streak: {days} day{'s' if days != 1 else ''} in a row (up to {when})")
-    else:
-        print("streak: none (no session today or yesterday)")
-    return 0
 
 
 # --- status --------------------------------------------------------------------------------
