@@ -322,6 +322,27 @@ def test_status_of_a_session_the_running_service_is_coaching(
     assert json.loads(out)["in_progress"] is False
 
 
+def test_status_of_a_session_saved_ahead_of_the_clock(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: saved at a time the clock has not reached (an offline Pi's clock is often
+    behind): resumable, but status gave a deadline counted from that time, with no word."""
+    save_state(state, NOW + timedelta(days=62, hours=-8))
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "can resume: upper back" in out and "saved 2027-02-04 10:00" in out
+    assert "note: its save time is ahead of this clock (now 2026-12-04 18:00)" in out
+    assert "the clock may be wrong" in out
+    assert "before" not in out and "say 'continue' (or 'resume') to pick it up" in out
+    _code, out = run(["status", "--json"], capsys)
+    data = json.loads(out)
+    assert data["resumable"] is True and data["saved_ahead_of_clock"] is True
+    assert data["resumable_until"] is None
+    save_state(state, NOW - timedelta(seconds=30))
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["saved_ahead_of_clock"] is False
+
+
 def service_would_resume(saved: dict[str, Any], now: datetime) -> bool:
     """What the service goes by: the player it starts with the file offers to resume it."""
     player = Player(load_library().library, lambda: 0.0, PlayerSettings(), saved, now.timestamp)

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 SHOWN_SESSIONS = 20  # the text report lists the newest ones; --json gives them all
 wall = time.time  # the clock; tests set it
+# A save this far ahead of the clock is a clock set wrong, not the moments between a save
+# and the question.
+AHEAD_SLACK_S = 60.0
 
 
 def register(sub: Any) -> None:
@@ -126,6 +129,7 @@ def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> di
     saved_at = number(saved, "saved_at")
     saved_time = local_time(saved_at)
     until = None if saved_at is None else local_time(saved_at + window_hours * 3600)
+    ahead = saved_at is not None and saved_at > now + AHEAD_SLACK_S
     side = saved.get("side")
     info: dict[str, Any] = {
         "resumable": False,
@@ -136,6 +140,9 @@ def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> di
         "rep": count(saved, "rep"),  # only what the player writes: a NaN would break --json
         "saved_at": _iso(saved_time),
         "resumable_until": _iso(until),
+        # an offline Pi's clock is often behind: such a save stays resumable, with no
+        # deadline counted from a time this clock has not reached
+        "saved_ahead_of_clock": ahead,
         "why_not": None,
     }
     routine = library.routines.get(rid)
@@ -154,6 +161,8 @@ def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> di
     else:
         info["why_not"] = _refusal(library, saved, window_hours, now, until)
     info["resumable"] = info["why_not"] is None
+    if ahead:
+        info["resumable_until"] = None
     return info
 
 
@@ -232,8 +241,13 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"in progress: {name}{where}{saved_at} (the service is coaching it now)")
     elif info["resumable"]:
         print(f"can resume: {name}{where}{saved_at}")
-        until = _shown(info["resumable_until"])
-        print(f"say 'continue' (or 'resume') before {until} to pick it up")
+        if info["resumable_until"] is None:  # saved ahead of the clock: no deadline to give
+            now = datetime.fromtimestamp(wall()).strftime("%Y-%m-%d %H:%M")
+            print(f"note: its save time is ahead of this clock (now {now}): the clock may be wrong")
+            print("say 'continue' (or 'resume') to pick it up")
+        else:
+            until = _shown(info["resumable_until"])
+            print(f"say 'continue' (or 'resume') before {until} to pick it up")
     else:
         print(f"nothing to resume: {name}{where}{saved_at}, cannot be resumed")
         print(f"({info['why_not']})")
