@@ -343,6 +343,23 @@ def test_status_of_a_session_saved_ahead_of_the_clock(
     assert json.loads(out)["saved_ahead_of_clock"] is False
 
 
+def test_status_and_history_of_a_session_the_disk_refused_to_the_history(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The state file keeps a finished session the history could not take: nothing to
+    resume, and `history` lists it."""
+    kept = session(NOW.replace(hour=9), 12)
+    state.mkdir(parents=True)
+    (state / "state.json").write_text(json.dumps({"unrecorded": [kept]}))
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "nothing to resume: no interrupted session is saved" in out
+    assert "note: 1 session is not in " in out and "history.jsonl yet" in out
+    _code, out = run(["history"], capsys)
+    assert "2026-12-04 09:00  upper back" in out and "12 min  finished" in out
+    assert "streak: 1 day in a row (up to today)" in out
+
+
 def service_would_resume(saved: dict[str, Any], now: datetime) -> bool:
     """What the service goes by: the player it starts with the file offers to resume it."""
     player = Player(load_library().library, lambda: 0.0, PlayerSettings(), saved, now.timestamp)

@@ -27,6 +27,7 @@ from skill.core.history import (
 
 if TYPE_CHECKING:
     from skill.core.exercise import Library, Routine
+    from skill.service.progress import ProgressStore
 
 SHOWN_SESSIONS = 20  # the text report lists the newest ones; --json gives them all
 wall = time.time  # the clock; tests set it
@@ -54,12 +55,13 @@ def run_history(args: argparse.Namespace) -> int:
     from skill.service.progress import ProgressStore
 
     store = ProgressStore(paths.state_dir())
-    records = store.history()
+    kept = store.kept_for_history()
+    records = store.history() + kept
     rows = sessions(records)
     today = datetime.fromtimestamp(wall()).date()
     weeks = weekly_minutes(rows, today)
     days = streak(rows, today)
-    notes = _undated(len(records) - len(rows), store.history_path)
+    notes = _waiting(len(kept), store) + _undated(len(records) - len(rows), store.history_path)
     notes += clock_notes(rows, today)
     if args.json:
         data = {"sessions": rows, "weeks": weeks, "streak_days": days, "notes": notes}
@@ -83,6 +85,17 @@ def run_history(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     return 0
+
+
+def _waiting(waiting: int, store: ProgressStore) -> list[str]:
+    """The sessions the state file keeps because the disk refused them to the history."""
+    if not waiting:
+        return []
+    what, it = ("1 session is", "it") if waiting == 1 else (f"{waiting} sessions are", "them")
+    return [
+        f"{what} not in {store.history_path} yet (the disk refused {it}): {store.state_path} "
+        f"keeps {it}, and the service adds {it} when it next starts"
+    ]
 
 
 def _undated(left_out: int, path: Path) -> list[str]:
@@ -223,11 +236,11 @@ def run_status(args: argparse.Namespace) -> int:
     info["in_progress"] = _in_progress(saved, store.running_since())
     if info["in_progress"]:
         info["resumable"], info["why_not"] = False, "the service is coaching it now"
-    info["problems"] = store.messages
+    info["problems"] = [*store.messages, *_waiting(len(store.unrecorded), store)]
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    for problem in store.messages:
+    for problem in info["problems"]:
         print(f"note: {problem}")
     if saved is None:
         print("nothing to resume: no interrupted session is saved")
