@@ -360,6 +360,35 @@ def test_status_and_history_of_a_session_the_disk_refused_to_the_history(
     assert "streak: 1 day in a row (up to today)" in out
 
 
+def write_mark(folder: Path, pid: int, started: datetime, **extra: Any) -> None:
+    data = {"pid": pid, "started_at": started.timestamp(), **extra}
+    (folder / "service.json").write_text(json.dumps(data))
+
+
+def test_status_of_a_service_whose_process_number_another_process_took(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: after a crash, service.json's process number was reused (here by this test's own
+    Python, no coach): status said the session was in progress, not that it could resume."""
+    import os
+
+    from skill.service.progress import ProgressStore
+
+    save_state(state, NOW - timedelta(minutes=1))
+    before = NOW - timedelta(minutes=10)
+    write_mark(state, os.getpid(), before)  # a mark as older services wrote it
+    _code, out = run(["status"], capsys)
+    assert "can resume: upper back" in out and "in progress" not in out
+    ProgressStore(state).mark_running(os.getpid(), before.timestamp())
+    mark = json.loads((state / "service.json").read_text())
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["in_progress"] is True  # the very process that marked it
+    mark["process_start"] -= 1  # the same number, a process started at another moment
+    (state / "service.json").write_text(json.dumps(mark))
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["in_progress"] is False and json.loads(out)["resumable"] is True
+
+
 def service_would_resume(saved: dict[str, Any], now: datetime) -> bool:
     """What the service goes by: the player it starts with the file offers to resume it."""
     player = Player(load_library().library, lambda: 0.0, PlayerSettings(), saved, now.timestamp)

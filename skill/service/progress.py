@@ -247,10 +247,11 @@ class ProgressStore:
         )
 
     def mark_running(self, pid: int, started_at: float) -> None:
-        """Note that this process coaches from this folder (SERVICE_FILE)."""
+        """Note that this process coaches from this folder (SERVICE_FILE), with what tells
+        it from a later process given the same number (_identity)."""
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            data = json.dumps({"pid": pid, "started_at": started_at})
+            data = json.dumps({"pid": pid, "started_at": started_at, **_identity(pid)})
             (self.state_dir / SERVICE_FILE).write_text(data, encoding="utf-8")
         except OSError as err:
             self._report_once("mark", f"cannot write {self.state_dir / SERVICE_FILE}: {err}")
@@ -262,14 +263,15 @@ class ProgressStore:
             self._report_once("mark", f"cannot remove {self.state_dir / SERVICE_FILE}: {err}")
 
     def running_since(self) -> float | None:
-        """When the service coaching from this folder started, if one runs now (its process
-        is alive: a service killed with -9 left its file behind); else None."""
+        """When the service coaching from this folder started, if it runs now (a service
+        killed with -9 left its file behind, and its number may now be another process's);
+        else None."""
         try:
             data = json.loads((self.state_dir / SERVICE_FILE).read_text(encoding="utf-8"))
             pid, started_at = int(data["pid"]), float(data["started_at"])
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        return started_at if _alive(pid) else None
+        return started_at if _is_the_service(pid, data) else None
 
     def set_aside_unusable(self, why: str) -> bool:
         """Keep a saved session that no longer fits the library as state.json.unusable-…;
@@ -341,9 +343,23 @@ def _records(value: Any) -> list[dict[str, Any]]:
     return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
 
 
-def _alive(pid: int) -> bool:
-    """The process is alive and, where /proc says, is Python (after a power cut its number
-    may belong to another program)."""
+def _identity(pid: int) -> dict[str, Any]:
+    """What names this very process: the boot and the moment since boot it started
+    (/proc/<pid>/stat, in clock ticks), neither of which the wall clock moves; {} without
+    a /proc to ask."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        stat_line = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        # the name in parentheses may hold spaces; field 22 (starttime) is the 20th after it
+        ticks = int(stat_line.rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return {}
+    return {"boot_id": boot, "process_start": ticks}
+
+
+def _is_the_service(pid: int, mark: Mapping[str, Any]) -> bool:
+    """The marked process runs: alive, and the same process (_identity), or where the mark
+    or /proc cannot tell, a process running the coach (its command line)."""
     if pid <= 0:
         return False
     try:
@@ -352,11 +368,24 @@ def _alive(pid: int) -> bool:
         pass  # alive, another user's (the service runs as its own user)
     except OSError:
         return False
+    now = _identity(pid)
+    if now and "process_start" in mark:
+        return now == {"boot_id": mark.get("boot_id"), "process_start": mark["process_start"]}
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return True  # no /proc to ask
-    return b"python" in command or b"stretch-coach" in command
+    return _runs_the_coach(command.split(b"\0"))
+
+
+def _runs_the_coach(argv: list[bytes]) -> bool:
+    """`stretch-coach ...` (any path to it) or `python -m skill ...`."""
+    for i, arg in enumerate(argv):
+        if os.path.basename(arg) == b"stretch-coach" or arg == b"-mskill":
+            return True
+        if arg == b"-m" and argv[i + 1 : i + 2] == [b"skill"]:
+            return True
+    return False
 
 
 def _ends_with_newline(path: Path) -> bool:
