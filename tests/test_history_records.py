@@ -1,5 +1,6 @@
-"""skill.core.history on damaged records: a record no calendar or clock can hold is skipped,
-like a torn line, and what is left is valid JSON (the phone page and `history --json`)."""
+"""skill.core.history on damaged records: one whose times cannot be a session (a clock set
+wrong) is kept with a note, one no calendar can date is skipped like a torn line, and what is
+left is valid JSON (the phone page and `history --json`)."""
 
 from __future__ import annotations
 
@@ -25,21 +26,48 @@ GOOD = record(START, START + 600, finished=True, steps_done=5, steps_total=5)
 @pytest.mark.parametrize(
     ("start", "end"),
     [
-        (NAN, 5),
-        (START, NAN),
         (INF, INF),
-        (START, INF),
-        (-INF, START),
+        (NAN, NAN),
         (1e20, 1e20 + 60),  # past year 9999
         (-1e12, -1e12 + 60),  # before year 1
-        (START, 1e20),  # an end no calendar holds
-        (START, START - 60),  # ended before it started
-        (START, START + 30 * 86400),  # a month-long session is a damaged record
+        (None, None),
     ],
 )
-def test_a_record_with_impossible_times_is_skipped(start: float, end: float) -> None:
+def test_a_record_no_calendar_can_date_is_skipped(start: float, end: float) -> None:
     assert sessions([GOOD, record(start, end)]) == sessions([GOOD])
     assert len(sessions([GOOD])) == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "date", "note"),
+    [
+        (START, START - 90 * 60, "2026-12-04", "it ended before it started"),
+        (START, START + 30 * 86400, "2026-12-04", "it lasted more than 8 days"),
+        (START, NAN, "2026-12-04", "it has no end time"),
+        (START, INF, "2026-12-04", "it has no end time"),
+        (START, 1e20, "2026-12-04", "it has no end time"),  # an end no calendar holds
+        (-INF, START, "2026-12-04", "it has no start time"),
+        (NAN, START, "2026-12-04", "it has no start time"),
+        (60.0, 960.0, "1970-01-01", "it is dated before 2000"),  # a clock never set
+    ],
+)
+def test_a_record_with_impossible_times_is_kept_with_a_note(
+    start: float, end: float, date: str, note: str
+) -> None:
+    """QA: a Pi without a clock battery restarted with an earlier time; the session resumed
+    and finished then 'ended' before it started, and every view left it out in silence."""
+    rows = sessions([GOOD, record(start, end, active_s=720.0, finished=True)])
+    assert len(rows) == 2
+    (odd,) = [row for row in rows if row["note"]]
+    assert (odd["date"], odd["note"]) == (date, note)
+    assert odd["minutes"] == 12.0  # the time spent stretching, on the coach's running clock
+    assert odd["finished"] is True
+    assert [row["note"] for row in sessions([GOOD])] == [None]
+
+
+def test_impossible_times_without_active_seconds_count_no_minutes() -> None:
+    (row,) = sessions([record(START, START - 60)])
+    assert row["minutes"] == 0.0 and row["note"] == "it ended before it started"
 
 
 def test_a_session_resumed_the_next_morning_is_kept() -> None:
@@ -83,3 +111,27 @@ def test_minutes_are_the_time_spent_stretching(active: Any, minutes: float) -> N
     extra = {} if active is None else {"active_s": active}
     (row,) = sessions([record(START, START + 16 * 3600, **extra)])
     assert row["minutes"] == minutes
+
+
+def test_a_session_resumed_after_the_clock_went_back_is_kept_and_counted() -> None:
+    """QA: started at 07:30, the service killed, restarted with the clock at 06:00 (no clock
+    battery, offline), resumed and finished: the record ends before it starts."""
+    from test_player_support import start, tiny_library
+
+    from skill.core.events import Command, RecordSession, SaveProgress
+    from skill.core.simulate import Simulation
+
+    morning = datetime(2026, 12, 4, 7, 30).timestamp()
+    first = Simulation(tiny_library(), wall_start=morning)
+    start(first)
+    first.advance_to(40.0)
+    saves = [a.snapshot for a in first.actions if isinstance(a, SaveProgress) and a.snapshot]
+    again = Simulation(tiny_library(), saved=dict(saves[-1]), wall_start=morning - 90 * 60)
+    again.send(Command("resume"))
+    again.run()
+    (record,) = [a.record for a in again.actions if isinstance(a, RecordSession)]
+    assert record["finished"] is True and record["ended_at"] < record["started_at"]
+    (row,) = sessions([record])
+    assert (row["date"], row["time"], row["finished"]) == ("2026-12-04", "07:30", True)
+    assert row["note"] == "it ended before it started"
+    assert row["minutes"] == round(record["active_s"] / 60, 1) > 1

@@ -139,7 +139,7 @@ def test_the_streak_survives_until_today_ends(
     assert json.loads(out)["streak_days"] == 0
 
 
-def test_history_skips_records_with_impossible_times(
+def test_history_keeps_records_with_impossible_times_and_skips_undated_ones(
     state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = session(NOW.replace(hour=9), 12)
@@ -158,13 +158,55 @@ def test_history_skips_records_with_impossible_times(
     code, out = run(["history", "--json"], capsys)
     assert code == 0
     data = strict_json(out)
-    assert [s["minutes"] for s in data["sessions"]] == [12, 1]  # the one with odd counts stays
-    assert data["sessions"][1]["steps_done"] is None
+    today = [s for s in data["sessions"] if s["date"] == "2026-12-04"]
+    assert [s["minutes"] for s in today] == [12, 0, 1]  # the one with odd counts stays
+    assert [s["note"] for s in today] == [None, "it ended before it started", None]
+    assert today[2]["steps_done"] is None
+    assert [s["date"] for s in data["sessions"][:3]] == ["1970-01-01"] * 3  # one time each
     assert data["streak_days"] == 1
+    assert any("2 records have neither a start nor an end time" in n for n in data["notes"])
     code, out = run(["history"], capsys)
     assert code == 0
     assert "12 min" in out
     assert "inf" not in out and "nan" not in out
+    assert "note: the clock looked wrong for 2026-12-04 09:00 upper_back (it ended " in out
+
+
+def test_a_session_dated_after_today_does_not_hide_todays_streak(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: a session dated tomorrow (the clock ran ahead) made the streak line say 'up to
+    yesterday' on a day with a session."""
+    day = NOW.replace(hour=9)
+    days = [day - timedelta(days=2), day - timedelta(days=1), day, day + timedelta(days=2)]
+    write_history(state, [session(d, 5) for d in days])
+    _code, out = run(["history"], capsys)
+    assert "streak: 3 days in a row (up to today)" in out
+    assert "note: 2026-12-06 09:00 upper back is dated after today: the clock was ahead" in out
+    _code, out = run(["history", "--json"], capsys)
+    data = json.loads(out)
+    assert data["streak_days"] == 3 and len(data["sessions"]) == 4
+    assert any("dated after today" in note for note in data["notes"])
+
+
+def test_history_keeps_a_session_the_clock_going_back_made_end_before_it_began(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: resumed after a restart with the clock 90 minutes back, the finished session was
+    left out of `history` with no word."""
+    back = session(NOW.replace(hour=7, minute=30), -80)
+    write_history(state, [back | {"active_s": 600.0}])
+    _code, out = run(["history"], capsys)
+    assert "2026-12-04 07:30  upper back" in out and "10 min  finished" in out
+    assert "streak: 1 day in a row (up to today)" in out
+    assert (
+        "note: the clock looked wrong for 2026-12-04 07:30 upper back (it ended before it "
+        "started): it is kept, with its 10 min of stretching"
+    ) in out
+    assert out.count("clock looked wrong") == 1
+    _code, out = run(["history", "--json"], capsys)
+    (row,) = json.loads(out)["sessions"]
+    assert row["minutes"] == 10 and row["note"] == "it ended before it started"
 
 
 # --- status --------------------------------------------------------------------------------
@@ -278,6 +320,73 @@ def test_status_of_a_session_the_running_service_is_coaching(
     store.mark_running(2**22 + 12345, (NOW - timedelta(minutes=10)).timestamp())
     _code, out = run(["status", "--json"], capsys)
     assert json.loads(out)["in_progress"] is False
+
+
+def test_status_of_a_session_saved_ahead_of_the_clock(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: saved at a time the clock has not reached (an offline Pi's clock is often
+    behind): resumable, but status gave a deadline counted from that time, with no word."""
+    save_state(state, NOW + timedelta(days=62, hours=-8))
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "can resume: upper back" in out and "saved 2027-02-04 10:00" in out
+    assert "note: its save time is ahead of this clock (now 2026-12-04 18:00)" in out
+    assert "the clock may be wrong" in out
+    assert "before" not in out and "say 'continue' (or 'resume') to pick it up" in out
+    _code, out = run(["status", "--json"], capsys)
+    data = json.loads(out)
+    assert data["resumable"] is True and data["saved_ahead_of_clock"] is True
+    assert data["resumable_until"] is None
+    save_state(state, NOW - timedelta(seconds=30))
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["saved_ahead_of_clock"] is False
+
+
+def test_status_and_history_of_a_session_the_disk_refused_to_the_history(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The state file keeps a finished session the history could not take: nothing to
+    resume, and `history` lists it."""
+    kept = session(NOW.replace(hour=9), 12)
+    state.mkdir(parents=True)
+    (state / "state.json").write_text(json.dumps({"unrecorded": [kept]}))
+    code, out = run(["status"], capsys)
+    assert code == 0
+    assert "nothing to resume: no interrupted session is saved" in out
+    assert "note: 1 session is not in " in out and "history.jsonl yet" in out
+    _code, out = run(["history"], capsys)
+    assert "2026-12-04 09:00  upper back" in out and "12 min  finished" in out
+    assert "streak: 1 day in a row (up to today)" in out
+
+
+def write_mark(folder: Path, pid: int, started: datetime, **extra: Any) -> None:
+    data = {"pid": pid, "started_at": started.timestamp(), **extra}
+    (folder / "service.json").write_text(json.dumps(data))
+
+
+def test_status_of_a_service_whose_process_number_another_process_took(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: after a crash, service.json's process number was reused (here by this test's own
+    Python, no coach): status said the session was in progress, not that it could resume."""
+    import os
+
+    from skill.service.progress import ProgressStore
+
+    save_state(state, NOW - timedelta(minutes=1))
+    before = NOW - timedelta(minutes=10)
+    write_mark(state, os.getpid(), before)  # a mark as older services wrote it
+    _code, out = run(["status"], capsys)
+    assert "can resume: upper back" in out and "in progress" not in out
+    ProgressStore(state).mark_running(os.getpid(), before.timestamp())
+    mark = json.loads((state / "service.json").read_text())
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["in_progress"] is True  # the very process that marked it
+    mark["process_start"] -= 1  # the same number, a process started at another moment
+    (state / "service.json").write_text(json.dumps(mark))
+    _code, out = run(["status", "--json"], capsys)
+    assert json.loads(out)["in_progress"] is False and json.loads(out)["resumable"] is True
 
 
 def service_would_resume(saved: dict[str, Any], now: datetime) -> bool:

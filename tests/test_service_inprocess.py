@@ -301,6 +301,24 @@ def test_the_offered_button_press_resumes_the_saved_place(home: Path) -> None:
     assert snapshot is not None and snapshot["beat"] == saved["beat"]
 
 
+def test_a_stop_that_cannot_save_says_so_in_the_log(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: with a disk that took nothing, the log still said 'stopped; progress saved'."""
+    caplog.set_level(logging.INFO, logger="test")
+    service, _ = _starting(home, _saved(age_s=60))
+    service.store.state_path.unlink()
+    service.store.state_path.mkdir()  # a state file the disk cannot write, nor remove
+    service._shutdown()
+    lines = [r.getMessage() for r in caplog.records]
+    assert "stopped; progress saved" not in lines
+    stopped = [line for line in lines if line.startswith("stopped; ")]
+    assert len(stopped) == 1 and stopped[0].startswith(
+        f"stopped; progress could not be saved: cannot save where you are in "
+        f"{service.store.state_path}: "
+    )
+
+
 # --- device messages name where the device was chosen ------------------------------------------
 
 

@@ -50,6 +50,18 @@ def test_csv_has_every_session_oldest_first() -> None:
     assert [r["finished"] for r in rows] == ["yes", "no"] and rows[0]["minutes"] == "7.0"
 
 
+def test_a_session_the_clock_going_back_ended_before_it_began_is_exported_and_shown() -> None:
+    """QA: the CSV export and the calendar left it out with no word."""
+    back = record(TODAY, -80) | {"active_s": 600.0}
+    rows = list(csv.DictReader(io.StringIO(pages.history_csv([back]))))
+    assert [(r["date"], r["minutes"], r["note"]) for r in rows] == [
+        (TODAY.isoformat(), "10.0", "it ended before it started")
+    ]
+    history = pages.history([back], TODAY)
+    assert history["today_done"] and history["streak_days"] == 1
+    assert f'data-day="{TODAY.isoformat()}" data-done="1"' in history["calendar_svg"]
+
+
 def test_routines_list_each_with_minutes_props_and_exercise_details() -> None:
     library = load_library().library
     listed = {r["id"]: r for r in pages.routines(library)}

@@ -10,17 +10,30 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skill.core.history import WEEKS, count, local_time, number, sessions, streak, weekly_minutes
+from skill.core.history import (
+    WEEKS,
+    clock_notes,
+    count,
+    local_time,
+    number,
+    sessions,
+    streak,
+    weekly_minutes,
+)
 
 if TYPE_CHECKING:
     from skill.core.exercise import Library, Routine
+    from skill.service.progress import ProgressStore
 
 SHOWN_SESSIONS = 20  # the text report lists the newest ones; --json gives them all
 wall = time.time  # the clock; tests set it
+# A save this far ahead of the clock is a clock set wrong, not the moments between a save
+# and the question.
+AHEAD_SLACK_S = 60.0
 
 
 def register(sub: Any) -> None:
@@ -42,16 +55,57 @@ def run_history(args: argparse.Namespace) -> int:
     from skill.service.progress import ProgressStore
 
     store = ProgressStore(paths.state_dir())
-    rows = sessions(store.history())
+    kept = store.kept_for_history()
+    records = store.history() + kept
+    rows = sessions(records)
     today = datetime.fromtimestamp(wall()).date()
     weeks = weekly_minutes(rows, today)
     days = streak(rows, today)
+    notes = _waiting(len(kept), store) + _undated(len(records) - len(rows), store.history_path)
+    notes += clock_notes(rows, today)
     if args.json:
-        print(json.dumps({"sessions": rows, "weeks": weeks, "streak_days": days}, indent=2))
+        data = {"sessions": rows, "weeks": weeks, "streak_days": days, "notes": notes}
+        print(json.dumps(data, indent=2))
         return 0
     if not rows:
+        for note in notes:
+            print(f"note: {note}")
         print(f"no sessions yet: each routine you finish or stop is added to {store.history_path}")
         return 0
+    _print_sessions(rows)
+    print(f"minutes per week (last {WEEKS} weeks, Monday first):")
+    for week in weeks:
+        print(f"  week of {week['week_of']}: {_minutes(week['minutes'])}")
+    if days:
+        today_done = any(row["date"] == today.isoformat() for row in rows)
+        when = "today" if today_done else "yesterday"
+        print(f"streak: {days} day{'s' if days != 1 else ''} in a row (up to {when})")
+    else:
+        print("streak: none (no session today or yesterday)")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _waiting(waiting: int, store: ProgressStore) -> list[str]:
+    """The sessions the state file keeps because the disk refused them to the history."""
+    if not waiting:
+        return []
+    what, it = ("1 session is", "it") if waiting == 1 else (f"{waiting} sessions are", "them")
+    return [
+        f"{what} not in {store.history_path} yet (the disk refused {it}): {store.state_path} "
+        f"keeps {it}, and the service adds {it} when it next starts"
+    ]
+
+
+def _undated(left_out: int, path: Path) -> list[str]:
+    if not left_out:
+        return []
+    lines = "1 record has" if left_out == 1 else f"{left_out} records have"
+    return [f"{lines} neither a start nor an end time a calendar holds: left out ({path} keeps it)"]
+
+
+def _print_sessions(rows: list[dict[str, Any]]) -> None:
     print(f"sessions ({len(rows)}, newest last):")
     if len(rows) > SHOWN_SESSIONS:
         print(f"  ... {len(rows) - SHOWN_SESSIONS} earlier (all with --json)")
@@ -66,15 +120,6 @@ def run_history(args: argparse.Namespace) -> int:
             f"  {row['date']} {row['time']}  {row['name']:<20} "
             f"{_minutes(row['minutes']):>9}  {outcome}"
         )
-    print(f"minutes per week (last {WEEKS} weeks, Monday first):")
-    for week in weeks:
-        print(f"  week of {week['week_of']}: {_minutes(week['minutes'])}")
-    if days:
-        when = "today" if date.fromisoformat(rows[-1]["date"]) == today else "yesterday"
-        print(f"streak: {days} day{'s' if days != 1 else ''} in a row (up to {when})")
-    else:
-        print("streak: none (no session today or yesterday)")
-    return 0
 
 
 # --- status --------------------------------------------------------------------------------
@@ -97,6 +142,7 @@ def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> di
     saved_at = number(saved, "saved_at")
     saved_time = local_time(saved_at)
     until = None if saved_at is None else local_time(saved_at + window_hours * 3600)
+    ahead = saved_at is not None and saved_at > now + AHEAD_SLACK_S
     side = saved.get("side")
     info: dict[str, Any] = {
         "resumable": False,
@@ -107,6 +153,9 @@ def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> di
         "rep": count(saved, "rep"),  # only what the player writes: a NaN would break --json
         "saved_at": _iso(saved_time),
         "resumable_until": _iso(until),
+        # an offline Pi's clock is often behind: such a save stays resumable, with no
+        # deadline counted from a time this clock has not reached
+        "saved_ahead_of_clock": ahead,
         "why_not": None,
     }
     routine = library.routines.get(rid)
@@ -125,6 +174,8 @@ def describe_saved(saved: dict[str, Any], window_hours: float, now: float) -> di
     else:
         info["why_not"] = _refusal(library, saved, window_hours, now, until)
     info["resumable"] = info["why_not"] is None
+    if ahead:
+        info["resumable_until"] = None
     return info
 
 
@@ -185,11 +236,11 @@ def run_status(args: argparse.Namespace) -> int:
     info["in_progress"] = _in_progress(saved, store.running_since())
     if info["in_progress"]:
         info["resumable"], info["why_not"] = False, "the service is coaching it now"
-    info["problems"] = store.messages
+    info["problems"] = [*store.messages, *_waiting(len(store.unrecorded), store)]
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    for problem in store.messages:
+    for problem in info["problems"]:
         print(f"note: {problem}")
     if saved is None:
         print("nothing to resume: no interrupted session is saved")
@@ -203,8 +254,13 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"in progress: {name}{where}{saved_at} (the service is coaching it now)")
     elif info["resumable"]:
         print(f"can resume: {name}{where}{saved_at}")
-        until = _shown(info["resumable_until"])
-        print(f"say 'continue' (or 'resume') before {until} to pick it up")
+        if info["resumable_until"] is None:  # saved ahead of the clock: no deadline to give
+            now = datetime.fromtimestamp(wall()).strftime("%Y-%m-%d %H:%M")
+            print(f"note: its save time is ahead of this clock (now {now}): the clock may be wrong")
+            print("say 'continue' (or 'resume') to pick it up")
+        else:
+            until = _shown(info["resumable_until"])
+            print(f"say 'continue' (or 'resume') before {until} to pick it up")
     else:
         print(f"nothing to resume: {name}{where}{saved_at}, cannot be resumed")
         print(f"({info['why_not']})")

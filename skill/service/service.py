@@ -401,7 +401,7 @@ class Service:
             submit=self.events.put,
             announce_code=announce,
             library=self.library,
-            history=self.store.history,
+            history=self.store.records,
             sessions=SessionStore(paths.state_dir() / "web"),
             default_routine=self.default_routine,
         )
@@ -594,7 +594,11 @@ class Service:
         for device in (self.led, self.button, self.output):
             if device is not None:
                 device.close()
-        self.log.info("stopped; progress saved")
+        trouble = self.store.trouble()
+        if trouble is None:
+            self.log.info("stopped; progress saved")
+        else:
+            self.log.error("stopped; progress could not be saved: %s", trouble)
 
 
 def configure_logging(level: str) -> logging.Logger:

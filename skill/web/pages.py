@@ -17,7 +17,17 @@ from skill.core.history import sessions, streak, weekly_minutes
 from skill.core.plan import fill_side, planned_total
 from skill.web.charts import calendar, weeks_chart
 
-CSV_FIELDS = ("date", "time", "routine", "name", "minutes", "finished", "steps_done", "steps_total")
+CSV_FIELDS = (
+    "date",
+    "time",
+    "routine",
+    "name",
+    "minutes",
+    "finished",
+    "steps_done",
+    "steps_total",
+    "note",  # what looked wrong with its times (a clock set wrong), else empty
+)
 
 
 def history(records: list[dict[str, Any]], today: date) -> dict[str, Any]:

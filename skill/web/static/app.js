@@ -160,7 +160,8 @@ async function loadHistory() {
     const item = el("li", null, s.finished ? "finished" : "stopped");
     item.append(el("span", `${s.date} ${s.time}`, "when"), el("span", s.name, "name"));
     const outcome = s.finished ? "finished" : `stopped (${s.steps_done ?? "?"} of ${s.steps_total ?? "?"})`;
-    item.append(el("span", `${s.minutes} min · ${outcome}`, "what"));
+    const note = s.note ? ` · the clock looked wrong (${s.note})` : "";
+    item.append(el("span", `${s.minutes} min · ${outcome}${note}`, "what"));
     list.append(item);
   }
 }
