@@ -8,7 +8,6 @@ silently fall back to a default on a device with no screen.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +19,7 @@ import yaml
 
 from skill import paths
 from skill.errors import ConfigError
-from skill.yaml_lines import YamlTextError, describe_value, parse_yaml
+from skill.yaml_lines import YamlTextError, closest, describe_value, parse_yaml_bytes
 
 if TYPE_CHECKING:
     from skill.core.exercise import Library
@@ -119,8 +118,8 @@ def _expected(types: tuple[type, ...], meta: Mapping[str, Any]) -> str:
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
     """' Did you mean 'x'?' for the closest known word, or '' when none is close."""
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    close = closest(word, list(known))
+    return f" Did you mean '{close}'?" if close else ""
 
 
 def check_value(key: str, value: Any, where: str) -> Any:
@@ -194,9 +193,7 @@ def _file_paths(values: dict[str, Any], path: Path) -> dict[str, Any]:
 def read_file(path: Path) -> dict[str, Any]:
     """Parse one YAML config file into checked key/values (the safe loader only)."""
     try:
-        data, twice_given = parse_yaml(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 text ({err.reason})") from err
+        data, twice_given = parse_yaml_bytes(path.read_bytes())
     except YamlTextError as err:
         where = f"{path}:{err.line}" if err.line else str(path)
         raise ConfigError(f"{where}: {err.message}") from err

@@ -216,3 +216,19 @@ def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
 def test_an_empty_flag_says_to_leave_the_flag_out() -> None:
     with pytest.raises(config.ConfigError, match="leave the flag out"):
         config.load_settings(files=[], overrides={"wake_word": " "})
+
+
+def test_a_config_that_is_not_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None:
+    """QA: '(invalid continuation byte)' with no line, where routine files name the line."""
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"volume: 0.5\nwake_word: caf\xe9\n")
+    with pytest.raises(config.ConfigError) as err:
+        config.load_settings(files=[path])
+    assert str(err.value) == f"{path}:2: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+
+
+def test_a_misindented_config_says_so_in_plain_words(tmp_path: Path) -> None:
+    path = write(tmp_path, "volume: 0.5\n  log_level: debug\n")
+    with pytest.raises(config.ConfigError) as err:
+        config.load_settings(files=[path])
+    assert f"{path}:2:" in str(err.value) and "check the indentation on line 2" in str(err.value)

@@ -259,3 +259,43 @@ def test_a_routines_file_instead_of_a_folder_is_named(
     assert p.file == str(home) and "a file, not a folder" in p.message
     assert cli.main(["check"]) == 1
     assert "a file, not a folder" in capsys.readouterr().err
+
+
+# --- 7. messages a person who does not know YAML can act on ---------------------------------
+
+
+def test_wrong_indentation_says_so_in_plain_words(tmp_path: Path) -> None:
+    """QA: only the reader's jargon ("did not find expected '-' indicator")."""
+    text = "routines:\n  - id: mine\n    name: mine\n   steps: [cat_cow]\n"
+    p = only(check_paths([write(tmp_path / "user", "mine.yaml", text)]))
+    assert p.line == 4
+    assert "check the indentation on line 4" in p.message
+    assert "two spaces" in p.message and "list items start with '- '" in p.message
+    assert "expected '-' indicator" in p.message  # the reader's words stay, after the hint
+
+
+def test_a_key_too_deep_says_so_in_plain_words(tmp_path: Path) -> None:
+    """QA: "mapping values are not allowed in this context" and nothing else."""
+    text = "routines:\n  - id: mine\n    name: mine\n      steps: [cat_cow]\n"
+    p = only(check_paths([write(tmp_path / "user", "mine.yaml", text)]))
+    assert "check the indentation on line 4" in p.message
+    assert "mapping values are not allowed" in p.message
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("Cat-Cow", "cat_cow"), ("cat cow", "cat_cow"), ("child's pose", "childs_pose")],
+)
+def test_an_exercise_id_written_loosely_gets_a_suggestion(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """QA: 'Cat-Cow' as a step got no "did you mean 'cat_cow'"."""
+    text = f'routines:\n  - {{id: mine, name: mine, steps: ["{written}"]}}\n'
+    p = only(check_paths([write(tmp_path / "user", "mine.yaml", text)]))
+    assert f"unknown exercise '{written}'; did you mean '{meant}'?" in p.message
+
+
+def test_an_id_written_with_capitals_and_hyphens_says_how_to_write_it(tmp_path: Path) -> None:
+    text = NECK_TILT.replace("id: neck_tilt", "id: Neck-Tilt")
+    p = only(check_paths([write(tmp_path / "user", "mine.yaml", text)]))
+    assert p.field == "id" and "write 'neck_tilt'" in p.message

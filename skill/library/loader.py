@@ -9,7 +9,6 @@ half-applies, and the built-in it meant to replace stays; the rest of its file s
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +29,15 @@ from skill.core.exercise import (
     Variant,
     find_routine,
 )
-from skill.yaml_lines import YamlMap, YamlSeq, YamlTextError, describe_value, parse_yaml
+from skill.yaml_lines import (
+    YamlMap,
+    YamlSeq,
+    YamlTextError,
+    closest,
+    describe_value,
+    loose_key,
+    parse_yaml_bytes,
+)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
@@ -111,13 +118,7 @@ def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
     """Bytes -> plain data with lines, or the syntax/encoding problem."""
     name = str(path)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        msg = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
-        return None, [_file_problem(name, line, msg)]
-    try:
-        doc, twice_given = parse_yaml(text)
+        doc, twice_given = parse_yaml_bytes(data)
     except YamlTextError as err:
         return None, [_file_problem(name, err.line, err.message)]
     twice = "the last one is used"
@@ -149,9 +150,16 @@ def _unknown_keys(ctx: _Ctx, mapping: YamlMap, allowed: Sequence[str]) -> None:
     for key in mapping:
         if key in allowed:
             continue
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+        close = closest(str(key), allowed)
+        hint = f"; did you mean '{close}'?" if close else f"; allowed: {', '.join(allowed)}"
         ctx.add(_line(mapping, key), str(key), f"unknown key{hint}")
+
+
+def _not_one_of(value: Any, choices: Sequence[str]) -> str:
+    """A value outside its choices, with the one meant when it is near ('Each' is each)."""
+    close = closest(value, choices) if isinstance(value, str) else None
+    hint = f" (did you mean '{close}'?)" if close else ""
+    return f"should be one of {', '.join(choices)}; got {describe_value(value)}{hint}"
 
 
 def _missing(ctx: _Ctx, mapping: YamlMap, required: Sequence[str]) -> None:
@@ -237,10 +245,7 @@ def _dosage_fields(ctx: _Ctx, mapping: YamlMap) -> dict[str, Any]:
         if sides in SIDES:
             out["sides"] = sides
         else:
-            close = difflib.get_close_matches(str(sides), SIDES, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            msg = f"should be one of {', '.join(SIDES)}; got {describe_value(sides)}{hint}"
-            ctx.add(_line(mapping, "sides"), "sides", msg)
+            ctx.add(_line(mapping, "sides"), "sides", _not_one_of(sides, SIDES))
     return out
 
 
@@ -330,6 +335,9 @@ def _entry_id(ctx: _Ctx, item: YamlMap) -> str | None:
         return None
     if not isinstance(value, str) or not ID_PATTERN.match(value):
         msg = f"should be lower_case_with_underscores, got {describe_value(value)}"
+        fixed = loose_key(value) if isinstance(value, str) else ""
+        if ID_PATTERN.match(fixed):
+            msg += f"; write '{fixed}'"
         ctx.add(_line(item, "id"), "id", msg)
         return None
     return value
@@ -354,10 +362,7 @@ def _change(ctx: _Ctx, item: YamlMap, key: str, default: Change) -> Change:
     value = item.get(key, default)
     if value in CHANGES:
         return cast(Change, value)
-    close = difflib.get_close_matches(str(value), CHANGES, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    msg = f"should be one of {', '.join(CHANGES)}; got {describe_value(value)}{hint}"
-    ctx.add(_line(item, key), key, msg)
+    ctx.add(_line(item, key), key, _not_one_of(value, CHANGES))
     return default
 
 
@@ -366,10 +371,7 @@ def _kind(ctx: _Ctx, item: YamlMap) -> Kind:
     value = item.get("kind", "stretch")
     if value in KINDS:
         return cast(Kind, value)
-    close = difflib.get_close_matches(str(value), KINDS, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    msg = f"should be one of {', '.join(KINDS)}; got {describe_value(value)}{hint}"
-    ctx.add(_line(item, "kind"), "kind", msg)
+    ctx.add(_line(item, "kind"), "kind", _not_one_of(value, KINDS))
     return "stretch"
 
 
@@ -384,10 +386,7 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
     _missing(ctx, item, EXERCISE_REQUIRED)
     position = item.get("position")
     if "position" in item and position not in POSITIONS:
-        close = difflib.get_close_matches(str(position), POSITIONS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        msg = f"should be one of {', '.join(POSITIONS)}; got {describe_value(position)}{hint}"
-        ctx.add(_line(item, "position"), "position", msg)
+        ctx.add(_line(item, "position"), "position", _not_one_of(position, POSITIONS))
     dosage = _dosage(ctx, item["dosage"], _line(item, "dosage")) if "dosage" in item else None
     sources = _sources(ctx, item)
     built: dict[str, Any] = dict(
@@ -671,6 +670,15 @@ def _step_problem(ref: _StepRef, exercise: Exercise, dosage: Dosage) -> tuple[st
     return None
 
 
+def _exercise_words(exercises: dict[str, Exercise]) -> dict[str, str]:
+    """What a person may write for an exercise's id: the id, its name or an alias."""
+    words = {ex_id: ex_id for ex_id in exercises}
+    for exercise in exercises.values():
+        for word in (exercise.name, *exercise.aliases):
+            words.setdefault(word, exercise.id)
+    return words
+
+
 def _resolve(
     draft: _RoutineDraft, exercises: dict[str, Exercise], problems: list[Problem]
 ) -> Routine | None:
@@ -679,8 +687,8 @@ def _resolve(
     for ref in draft.steps:
         exercise = exercises.get(ref.exercise_id)
         if exercise is None:
-            close = difflib.get_close_matches(ref.exercise_id, list(exercises), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            close = closest(ref.exercise_id, _exercise_words(exercises))
+            hint = f"; did you mean '{close}'?" if close else ""
             msg = f"unknown exercise '{ref.exercise_id}'{hint}"
             problems.append(Problem(draft.file, ref.line, where, "steps", msg))
             continue
