@@ -12,7 +12,9 @@ from typing import TypeVar
 import pytest
 
 import skill.cli.main as cli
-from skill.library.loader import check_paths, load_library
+from skill.core import exercise
+from skill.core.exercise import Library, Routine
+from skill.library.loader import _name_clashes, check_paths, load_library
 from skill.service import wiring
 
 T = TypeVar("T")
@@ -238,6 +240,35 @@ def test_list_warns_about_a_name_clash(home: Path, capsys: pytest.CaptureFixture
     assert cli.main(["list"]) == 0
     err = capsys.readouterr().err
     assert "routine 'my_upper'" in err and "'upper_back'" in err and "'quick_stretch'" in err
+
+
+def test_name_clashes_take_work_in_proportion_to_the_routines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA: `check` took 50 s over 3,000 routines, comparing every name with every routine.
+    Counting the names normalised catches a pairwise check without timing anything."""
+    count = 3000
+    routines = {
+        f"r{i}": Routine(f"r{i}", f"routine {i}", "", (), (f"alias {i}",), "mine.yaml", i + 1)
+        for i in range(count)
+    }
+    routines["late"] = Routine("late", "routine 7", "", (), ("alias 9",), "mine.yaml", count + 1)
+    calls = 0
+    normalise = exercise._normalise
+
+    def counted(text: str) -> str:
+        nonlocal calls
+        calls += 1
+        assert calls <= 10 * count, "names are compared pair by pair"
+        return normalise(text)
+
+    monkeypatch.setattr(exercise, "_normalise", counted)
+    problems = _name_clashes(Library(routines=routines), set())
+    assert [(p.where, p.field, p.line) for p in problems] == [
+        ("routine 'late'", "name", count + 1),
+        ("routine 'late'", "aliases", count + 1),
+    ]
+    assert "routine 'r7'" in problems[0].message and "routine 'r9'" in problems[1].message
 
 
 # --- 6. file names and a routines file -------------------------------------------------------

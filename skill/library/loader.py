@@ -27,7 +27,7 @@ from skill.core.exercise import (
     RoutineStep,
     SourcePage,
     Variant,
-    find_routine,
+    routine_key,
 )
 from skill.yaml_lines import (
     YamlMap,
@@ -725,30 +725,38 @@ def _resolve_newest(
     return routine
 
 
-def _answers_to(routine: Routine, name: str) -> bool:
-    """Whether saying `name` finds this routine (ignoring every other)."""
-    return find_routine(Library(routines={routine.id: routine}), name) is not None
+def _name_index(library: Library) -> dict[str, list[Routine]]:
+    """Each spoken key (routine_key) -> the routines answering to it, in library order: the
+    first is the one saying it finds (find_routine)."""
+    index: dict[str, list[Routine]] = {}
+    for routine in library.routines.values():
+        keys = {routine_key(n) for n in (routine.id, routine.name, *routine.aliases)}
+        for key in keys - {""}:
+            index.setdefault(key, []).append(routine)
+    return index
 
 
-def _reports_clash(routine: Routine, other: Routine, order: list[str], builtin: set[str]) -> bool:
+def _reports_clash(
+    routine: Routine, other: Routine, order: dict[str, int], builtin: set[str]
+) -> bool:
     """Which of two routines sharing a name gets the problem: the person's, since only they
     can rename it; between two of the same origin, the later one, which that name misses."""
     mine, theirs = routine.file not in builtin, other.file not in builtin
     if mine != theirs:
         return mine
-    return order.index(routine.id) > order.index(other.id)
+    return order[routine.id] > order[other.id]
 
 
 def _clash(
-    routine: Routine, other: Routine, key: str, name: str, library: Library, builtin: set[str]
+    routine: Routine, other: Routine, key: str, name: str, first: Routine, builtin: set[str]
 ) -> Problem:
-    """The problem for `routine`'s `key` saying `name`, which `other` answers to as well."""
+    """The problem for `routine`'s `key` saying `name`, which `other` answers to as well
+    (`first`: the routine saying `name` finds)."""
     other_builtin = other.file in builtin
     whose = "the built-in routine" if other_builtin else "routine"
-    found = find_routine(library, name)
     effect = (
         "saying it starts that one, not this"
-        if found and found.id == other.id
+        if first.id == other.id
         else f"so '{other.id}' can no longer be started by it"
     )
     if key == "aliases":
@@ -765,18 +773,19 @@ def _clash(
 
 def _name_clashes(library: Library, builtin_files: set[str]) -> list[Problem]:
     """A spoken name or alias two routines share starts only the first of them ("start
-    upper back"), so the other can never be reached by it."""
+    upper back"), so the other can never be reached by it. Names are looked up in an index,
+    not compared pair by pair: a few thousand routines take as long to check as to load."""
     problems = []
-    order = list(library.routines)
+    index = _name_index(library)
+    order = {routine_id: place for place, routine_id in enumerate(library.routines)}
     for routine in library.routines.values():
         # ids are not checked: the commands look an id up exactly, and nobody says one
         names = [("name", routine.name), *(("aliases", alias) for alias in routine.aliases)]
         for key, name in names:
-            for other in library.routines.values():
-                if other.id == routine.id or not _answers_to(other, name):
-                    continue
-                if _reports_clash(routine, other, order, builtin_files):
-                    problems.append(_clash(routine, other, key, name, library, builtin_files))
+            answering = index.get(routine_key(name), [])
+            for other in answering:
+                if other.id != routine.id and _reports_clash(routine, other, order, builtin_files):
+                    problems.append(_clash(routine, other, key, name, answering[0], builtin_files))
     return problems
 
 
