@@ -292,6 +292,88 @@ def test_a_routines_file_instead_of_a_folder_is_named(
     assert "a file, not a folder" in capsys.readouterr().err
 
 
+# --- 8. one run of check shows every problem of a routine -------------------------------------
+
+ALL_AT_ONCE = """\
+routines:
+  - id: my_morning
+    name: upper back
+    steps:
+      - {exercise: cat_cow, hold: 20}
+      - child_pose
+      - cat_cows
+"""
+
+
+def test_check_reports_every_problem_of_a_routine_in_one_run(tmp_path: Path) -> None:
+    """QA: `hold:` for hold_s, an unknown exercise, another, and a name the built-in upper
+    back has took four runs of `check`, one problem each."""
+    path = write(tmp_path / "user", "mine.yaml", ALL_AT_ONCE)
+    problems = check_paths([path])
+    assert [(p.line, p.field) for p in problems] == [
+        (2, "name"),
+        (5, "hold"),
+        (6, "steps"),
+        (7, "steps"),
+    ]
+    clash, hold, child, cats = (p.message for p in problems)
+    assert "built-in routine 'upper_back'" in clash and "did you mean 'hold_s'" in hold
+    assert "did you mean 'childs_pose'" in child and "did you mean 'cat_cow'" in cats
+    assert all(p.outcome == "routine 'my_morning' is skipped" for p in problems)
+
+
+def test_a_step_with_a_bad_value_still_has_its_exercise_checked(tmp_path: Path) -> None:
+    text = "routines:\n  - {id: r, name: r, steps: [{exercise: cat_cws, reps: 0}, cat_cow]}\n"
+    problems = check_paths([write(tmp_path / "user", "mine.yaml", text)])
+    assert sorted(p.field for p in problems) == ["reps", "steps"]
+    assert "unknown exercise 'cat_cws'" in next(p.message for p in problems if p.field == "steps")
+
+
+def test_a_broken_routine_does_not_shadow_a_good_one_with_its_id(tmp_path: Path) -> None:
+    text = (
+        "routines:\n  - {id: r, name: r, steps: [{exercise: cat_cow, reps: 0}]}\n"
+        "  - {id: r, name: r, steps: [cat_cow]}\n"
+    )
+    result = load_library(user_dir=write(tmp_path / "user", "mine.yaml", text).parent)
+    assert only(result.problems).field == "reps"
+    assert result.library.routines["r"].line == 3
+
+
+# --- 9. a follow-on problem names its cause ---------------------------------------------------
+
+
+def test_a_routine_needing_a_skipped_exercise_points_at_that_exercise(tmp_path: Path) -> None:
+    """QA: "unknown exercise 'neck_tilt'", though it is defined in the same file (and was
+    skipped for its own mistake)."""
+    text = NECK_TILT.replace("hold_s: 10", "hold_s: -1") + (
+        "routines:\n  - {id: necks, name: necks, steps: [neck_tilt]}\n"
+    )
+    path = write(tmp_path / "user", "mine.yaml", text)
+    hold, step = check_paths([path])
+    assert hold.field == "hold_s" and step.field == "steps"
+    assert step.message == f"'neck_tilt' is skipped (see its problem at {path}:2)"
+
+
+def test_an_invalid_sides_value_is_reported_alone(tmp_path: Path) -> None:
+    """QA: `sides: both` also gave "uses {side}/{other} but dosage.sides is 'none'", a value
+    the person never wrote."""
+    text = NECK_TILT.replace("sides: none", "sides: both").replace(
+        "Tilt your head", "'Tilt your head to the {side}"
+    )
+    text = text.replace("shoulder.]", "shoulder.']")
+    p = only(check_paths([write(tmp_path / "user", "mine.yaml", text)]))
+    assert p.field == "sides" and "got text 'both'" in p.message
+
+
+def test_a_routine_in_a_file_that_cannot_be_read_is_skipped_with_it(tmp_path: Path) -> None:
+    """What named a routine in a file that is not YAML can tell it was there."""
+    text = "routines:\n  - id: my_morning\n    name: my morning\n\tsteps: [cat_cow]\n"
+    result = load_library(user_dir=write(tmp_path / "user", "mine.yaml", text).parent)
+    found = result.skipped_routine("my morning")
+    assert found is not None and found.file.endswith("mine.yaml") and found.line == 2
+    assert result.skipped_routine("my evening") is None
+
+
 # --- 7. messages a person who does not know YAML can act on ---------------------------------
 
 
