@@ -374,6 +374,20 @@ def test_a_routine_in_a_file_that_cannot_be_read_is_skipped_with_it(tmp_path: Pa
     assert result.skipped_routine("my evening") is None
 
 
+def test_a_link_to_a_file_that_is_gone_is_named(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: `ln -s /nonexistent routines/gone.yaml` and check said "all valid"."""
+    write(home, "mine.yaml", NECK_TILT)
+    (home / "gone.yaml").symlink_to(home / "nowhere.yaml")
+    p = only(load_library(user_dir=home).problems)
+    assert p.file == str(home / "gone.yaml")
+    assert f"a link to {home / 'nowhere.yaml'}, which does not exist" in p.message
+    assert only(check_paths([home], user_dir=home)) == p
+    assert cli.main(["check"]) == 1
+    assert "gone.yaml: a link to" in capsys.readouterr().err
+
+
 # --- 7. messages a person who does not know YAML can act on ---------------------------------
 
 

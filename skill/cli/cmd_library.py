@@ -132,5 +132,5 @@ def _note_empty_user_folder() -> None:
     from skill.library.loader import user_files
 
     user = paths.user_routines_dir()
-    if user.is_dir() and not user_files(user)[0]:
+    if user.is_dir() and user_files(user) == ([], ()):
         print(f"note: no routine files in {user} yet (add .yaml files there)")

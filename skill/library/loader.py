@@ -691,11 +691,29 @@ def yaml_files(root: Path) -> list[Path]:
     return [root]
 
 
+def _broken_links(folder: Path) -> list[Problem]:
+    """A link named like a YAML file that points at nothing (a file moved or deleted): it is
+    not read, and saying nothing would leave the person wondering where their routine went."""
+    found = (p for p in folder.rglob("*") if p.suffix.lower() in YAML_SUFFIXES)
+    links = sorted(p for p in found if p.is_symlink() and not p.exists())
+    return [_link_problem(p) for p in links if not p.name.startswith(".")]
+
+
+def _link_problem(path: Path) -> Problem:
+    try:
+        target = str(path.readlink())
+    except OSError:
+        target = "something"
+    msg = f"a link to {target}, which does not exist: point it at your file, or remove it"
+    return Problem(str(path), 0, "", "", msg, "nothing is read from it")
+
+
 def user_files(user_dir: Path) -> tuple[list[Path], tuple[Problem, ...]]:
     """The person's YAML files: none before they make the folder, and a problem when the
-    folder is a file (made by mistake), because then nothing of theirs loads."""
+    folder is a file (made by mistake), because then nothing of theirs loads, or for a link
+    to a file that is gone."""
     if user_dir.is_dir():
-        return yaml_files(user_dir), ()
+        return yaml_files(user_dir), tuple(_broken_links(user_dir))
     if not user_dir.exists():
         return [], ()
     msg = (
@@ -1010,13 +1028,17 @@ def _given_files(paths: Sequence[Path]) -> tuple[list[Problem], list[Path]]:
     problems: list[Problem] = []
     files: list[Path] = []
     for path in paths:
-        if not path.exists():
+        links = _broken_links(path) if path.is_dir() else []
+        problems.extend(links)
+        if path.is_symlink() and not path.exists():
+            problems.append(_link_problem(path))
+        elif not path.exists():
             problems.append(Problem(str(path), 0, "", "", "no such file or directory"))
-        elif path.is_dir() and not yaml_files(path):
+        elif path.is_dir() and not yaml_files(path) and not links:
             problems.append(Problem(str(path), 0, "", "", "no .yaml or .yml files in this folder"))
         else:
             files.extend(yaml_files(path))
-    return problems, files
+    return list(dict.fromkeys(problems)), files  # a link given and in a folder given: once
 
 
 def check_paths(
