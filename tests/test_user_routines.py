@@ -388,6 +388,42 @@ def test_a_link_to_a_file_that_is_gone_is_named(
     assert "gone.yaml: a link to" in capsys.readouterr().err
 
 
+# --- 10. default_routine naming a routine that did not load ------------------------------------
+
+TAB_IN_MINE = "routines:\n  - id: my_morning\n    name: my morning\n\tsteps: [cat_cow]\n"
+
+
+def test_check_and_list_say_the_default_routine_is_in_a_broken_file(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: `default_routine: my morning` and a tab in mine.yaml stopped the whole coach; the
+    service now uses upper back, and check and list say so and why."""
+    mine = write(home, "mine.yaml", TAB_IN_MINE)
+    config = write(home.parent, "config.yaml", "default_routine: my morning\n")
+    assert cli.main(["check"]) == 1
+    err = capsys.readouterr().err
+    said = (
+        f"{config}: default_routine 'my morning' is in {mine}:2, which has a problem (see "
+        "above); using upper back until it is fixed"
+    )
+    assert err.index("a tab is used") < err.index(said)
+    assert "2 problem(s) found" in err
+    assert cli.main(["list"]) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: {said}" in err
+    assert next(ln for ln in out.splitlines() if " upper_back " in ln).startswith("*")
+
+
+def test_show_of_a_routine_in_a_broken_file_names_the_file(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = write(home, "mine.yaml", TAB_IN_MINE)
+    assert cli.main(["show", "my", "morning"]) == 1
+    err = capsys.readouterr().err
+    assert f"routine 'my morning' is in {mine}:2, which has a problem" in err
+    assert "unknown routine" not in err
+
+
 # --- 7. messages a person who does not know YAML can act on ---------------------------------
 
 

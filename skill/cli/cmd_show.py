@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skill.core.exercise import Exercise, Library, Routine
 from skill.core.phrases import PACE_MAX, PACE_MIN
 from skill.errors import UserError
+
+if TYPE_CHECKING:
+    from skill.library.loader import LoadResult
 
 # Timeline entries worth a line: what is said or played, commands, and the hold log lines.
 _SHOWN = ("command", "say", "cue", "volume", "record")
@@ -44,21 +47,25 @@ def clock(seconds: float) -> str:
     return f"{whole // 60:d}:{whole % 60:02d}.{int((seconds - whole) * 10):d}"
 
 
-def _load() -> Library:
+def _load() -> LoadResult:
     from skill.library.loader import load_library
 
     result = load_library()
     for problem in result.problems:
         print(f"warning: {problem}", file=sys.stderr)
-    return result.library
+    return result
 
 
-def resolve(library: Library, query: str) -> Routine:
-    """The routine a loose name means, or a UserError listing the known ones."""
+def resolve(library: Library, query: str, loaded: LoadResult | None = None) -> Routine:
+    """The routine a loose name means, or a UserError naming the file of the one it means
+    that did not load (`loaded`), or else listing the known ones."""
     from skill.config import did_you_mean
     from skill.core.exercise import find_routine
 
     routine = library.routines.get(query) or find_routine(library, query)
+    why = loaded.why_missing(query) if loaded and routine is None else ""
+    if why:
+        raise UserError(why)
     if routine is None:
         names = [*library.routines, *(r.name for r in library.routines.values())]
         hint = did_you_mean(query, names)
@@ -134,8 +141,9 @@ def run_show(args: argparse.Namespace) -> int:
     pace = float(args.pace)
     if not PACE_MIN <= pace <= PACE_MAX or (pace * 4) % 1:
         raise UserError(f"--pace {pace:g}: use one of 0.75, 1, 1.25, 1.5")
-    library = _load()
-    routine = resolve(library, " ".join(args.routine))
+    loaded = _load()
+    library = loaded.library
+    routine = resolve(library, " ".join(args.routine), loaded)
     if args.simulate is None:
         lines = plan_lines(library, routine, pace)
     else:

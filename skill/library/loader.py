@@ -131,6 +131,16 @@ class LoadResult:
                 return entry
         return None
 
+    def why_missing(self, name: str) -> str:
+        """Why `name` finds no routine when it names one that did not load; '' otherwise."""
+        gone = self.skipped_routine(name)
+        if gone is None:
+            return ""
+        return (
+            f"routine {name!r} is in {gone.place}, which has a problem (see the warnings "
+            "above); fix it there (`stretch-coach check` lists every problem)"
+        )
+
 
 FILE_SKIPPED = "this file is skipped"
 
