@@ -424,6 +424,23 @@ def test_show_of_a_routine_in_a_broken_file_names_the_file(
     assert "unknown routine" not in err
 
 
+def test_show_marks_a_dosage_note_the_routine_overrides(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """QA: `show` printed "hold 20 s" and, under it, child's pose's note "we use thirty
+    seconds": the note is about the exercise's own numbers, and now says so."""
+    text = (
+        "routines:\n  - id: my_morning\n    name: my morning\n    steps:\n"
+        "      - {exercise: childs_pose, hold_s: 20, reps: 2}\n      - cat_cow\n"
+    )
+    write(home, "mine.yaml", text)
+    assert cli.main(["show", "my_morning"]) == 0
+    notes = [ln.strip() for ln in capsys.readouterr().out.splitlines() if "dosage" in ln]
+    assert notes[0].startswith("dosage (the exercise's own; this routine: hold 20 s, 2 reps): ")
+    assert "thirty seconds" in notes[0]
+    assert notes[1].startswith("dosage: Each count is one pose")  # cat-cow as it is
+
+
 # --- 7. messages a person who does not know YAML can act on ---------------------------------
 
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from skill.core.exercise import Exercise, Library, Routine
+from skill.core.exercise import Dosage, Exercise, Library, Routine
 from skill.core.phrases import PACE_MAX, PACE_MIN
 from skill.errors import UserError
 
@@ -99,7 +99,8 @@ def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
         lines.append(f"{clock(t):>8}  {beat.kind:<4}  {what}")
         if beat.kind == "say" and beat.step >= 0 and beat.step not in noted:
             noted.add(beat.step)
-            lines += _notes(library.exercises[routine.steps[beat.step].exercise_id])
+            step = routine.steps[beat.step]
+            lines += _notes(library.exercises[step.exercise_id], step.dosage)
         t += seconds
         parts[beat.kind] += seconds
     summary = ", ".join(f"{k} {clock(v)}" for k, v in parts.items() if v)
@@ -107,15 +108,39 @@ def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
     return lines
 
 
-def _notes(exercise: Exercise) -> list[str]:
+def _notes(exercise: Exercise, dosage: Dosage) -> list[str]:
     """What is said only when asked ("easier", "harder") and what is never said: the
-    dosage note and the variants, under the exercise's first instruction."""
+    dosage note and the variants, under the exercise's first instruction. The note is about
+    the exercise's own numbers: where the routine (`dosage`) changes them, it says so."""
     pad = " " * 16
     notes = [f"{pad}on 'easier': {exercise.easier}"] if exercise.easier else []
     notes += [f"{pad}on 'harder': {exercise.harder}"] if exercise.harder else []
-    notes += [f"{pad}dosage: {exercise.dosage_note}"] if exercise.dosage_note else []
+    changed = _changes(exercise.dosage, dosage)
+    whose = f" (the exercise's own; this routine: {changed})" if changed else ""
+    notes += [f"{pad}dosage{whose}: {exercise.dosage_note}"] if exercise.dosage_note else []
     notes += [f"{pad}variant, {v.name}: {v.note}" for v in exercise.variants]
     return notes
+
+
+_DOSAGE_WORDS = {
+    "hold_s": "hold {:g} s",
+    "hold_min_s": "shortest hold {:g} s",
+    "reps": "{} reps",
+    "sets": "{} sets",
+    "sides": "sides {}",
+    "rest_s": "rest {:g} s",
+    "rep_s": "{:g} s a rep",
+}
+
+
+def _changes(own: Dosage, used: Dosage) -> str:
+    """What a routine's step changes of an exercise's dosage: 'hold 20 s, 2 reps'."""
+    changed = [
+        words.format(getattr(used, key))
+        for key, words in _DOSAGE_WORDS.items()
+        if getattr(used, key) != getattr(own, key) and getattr(used, key) is not None
+    ]
+    return ", ".join(changed)
 
 
 def simulate_lines(library: Library, routine: Routine, script_text: str, pace: float) -> list[str]:
