@@ -334,8 +334,11 @@ def test_a_broken_routine_does_not_shadow_a_good_one_with_its_id(tmp_path: Path)
         "routines:\n  - {id: r, name: r, steps: [{exercise: cat_cow, reps: 0}]}\n"
         "  - {id: r, name: r, steps: [cat_cow]}\n"
     )
-    result = load_library(user_dir=write(tmp_path / "user", "mine.yaml", text).parent)
-    assert only(result.problems).field == "reps"
+    path = write(tmp_path / "user", "mine.yaml", text)
+    result = load_library(user_dir=path.parent)
+    reps, duplicate = result.problems
+    assert (reps.field, duplicate.field) == ("reps", "id")
+    assert duplicate.message == f"duplicate id; also defined in {path}:3"
     assert result.library.routines["r"].line == 3
 
 

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -751,9 +752,9 @@ def _merge(contents: list[_FileContent], into: _Gathered) -> None:
     replaces: whether it works is known only once every exercise is in (_resolve_newest).
     """
     seen: dict[tuple[str, str], str] = {}
+    broken = [draft for content in contents for draft in content.broken_routines]
     for content in contents:
         into.problems.extend(content.problems)  # its broken entries are left out, not the file
-        into.broken.extend(content.broken_routines)
         into.skipped.extend(content.skipped)
         for exercise in content.exercises:
             if _first_in_origin(seen, "exercise", exercise, into.problems):
@@ -761,6 +762,13 @@ def _merge(contents: list[_FileContent], into: _Gathered) -> None:
         for draft in content.routines:
             if _first_in_origin(seen, "routine", draft, into.problems):
                 into.versions.setdefault(draft.id, []).append(draft)
+    for draft in broken:  # skipped anyway: the id it repeats is said now, not after a fix
+        other = seen.get(("routine", draft.id))
+        if other:
+            msg = f"duplicate id; also defined in {other}"
+            where = f"routine '{draft.id}'"
+            into.problems.append(Problem(draft.file, draft.line, where, "id", msg, draft.outcome))
+    into.broken.extend(broken)
 
 
 def _first_in_origin(
@@ -822,12 +830,16 @@ class _Exercises:
     loaded: dict[str, Exercise]
     skipped: dict[str, Skipped]
 
+    @cached_property
+    def words(self) -> dict[str, str]:
+        return _exercise_words(self.loaded)
+
     def missing(self, ex_id: str) -> str:
         """Why a step's exercise is not there: skipped for its own problem, or unknown."""
         gone = self.skipped.get(ex_id)
         if gone:
             return f"'{ex_id}' is skipped (see its problem at {gone.place})"
-        close = closest(ex_id, _exercise_words(self.loaded))
+        close = closest(ex_id, self.words)
         hint = f"; did you mean '{close}'?" if close else ""
         return f"unknown exercise '{ex_id}'{hint}"
 
