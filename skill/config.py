@@ -3,12 +3,13 @@
 Later files override earlier ones: /etc/stretch-coach/config.yaml, then
 ~/.config/stretch-coach/config.yaml (or $CONFIGURATION_DIRECTORY), then --config, then flags.
 A bad key or value names the file, the key and what is allowed: a typo must never
-silently fall back to a default on a device with no screen.
+silently fall back to a default on a device with no screen. default_routine alone falls back
+(with a warning): the routine it names lives in the person's routine files, and one mistake
+there must cost that routine, not the whole coach.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,10 +21,10 @@ import yaml
 
 from skill import paths
 from skill.errors import ConfigError
-from skill.yaml_lines import YamlTextError, describe_value, parse_yaml
+from skill.yaml_lines import YamlTextError, closest, describe_value, parse_yaml_bytes
 
 if TYPE_CHECKING:
-    from skill.core.exercise import Library
+    from skill.library.loader import LoadResult
 
 SYSTEM_CONFIG = Path("/etc/stretch-coach/config.yaml")
 # The speaking paces (Piper length scale) a setting and a voice may have: twice as fast or
@@ -119,8 +120,8 @@ def _expected(types: tuple[type, ...], meta: Mapping[str, Any]) -> str:
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
     """' Did you mean 'x'?' for the closest known word, or '' when none is close."""
-    close = difflib.get_close_matches(word, list(known), n=1)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    close = closest(word, list(known))
+    return f" Did you mean '{close}'?" if close else ""
 
 
 def check_value(key: str, value: Any, where: str) -> Any:
@@ -194,9 +195,7 @@ def _file_paths(values: dict[str, Any], path: Path) -> dict[str, Any]:
 def read_file(path: Path) -> dict[str, Any]:
     """Parse one YAML config file into checked key/values (the safe loader only)."""
     try:
-        data, twice_given = parse_yaml(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 text ({err.reason})") from err
+        data, twice_given = parse_yaml_bytes(path.read_bytes())
     except YamlTextError as err:
         where = f"{path}:{err.line}" if err.line else str(path)
         raise ConfigError(f"{where}: {err.message}") from err
@@ -278,19 +277,42 @@ def _check_pins(settings: Settings, where: Mapping[str, str]) -> None:
     )
 
 
-def check_routine(name: str, library: Library, where: str) -> str:
-    """The id of the routine default_routine names. It may name it as `show` and the voice
-    do (its id, spoken name or an alias: "lower back"); else a ConfigError lists them all."""
+@dataclass(frozen=True)
+class DefaultRoutine:
+    """The routine a bare 'start' begins, and why it is not the configured one ('' when it is)."""
+
+    id: str
+    warning: str = ""
+
+
+def choose_default_routine(name: str, where: str | None, loaded: LoadResult) -> DefaultRoutine:
+    """The id of the routine default_routine names (its id, spoken name or an alias, as `show`
+    and the voice take it: "lower back"). One that is no routine never stops the coach: the
+    library's default is used instead, and the warning says why, naming the file of a routine
+    skipped for a problem, or the routines there are."""
     from skill.core.exercise import find_routine
 
+    library = loaded.library
+    if where is None and name == DEFAULTS.default_routine:
+        return DefaultRoutine(name)  # not chosen by the person: the library's own default
     found = library.routines.get(name) or find_routine(library, name)
     if found is not None:
-        return found.id
+        return DefaultRoutine(found.id)
+    fallback = library.routines.get(library.default_routine)
+    using = f"using {fallback.name if fallback else library.default_routine} until it is fixed"
+    skipped = loaded.skipped_routine(name)
+    if skipped is not None:
+        return DefaultRoutine(
+            library.default_routine,
+            f"{where or 'config'}: default_routine {name!r} is in {skipped.place}, which has a "
+            f"problem (see above); {using}",
+        )
     known = sorted(library.routines)
     hint = did_you_mean(name, [*known, *(r.name for r in library.routines.values())])
-    raise ConfigError(
-        f"{where}: key 'default_routine' is {name!r}, not a routine.{hint} "
-        f"Routines: {', '.join(known)}"
+    return DefaultRoutine(
+        library.default_routine,
+        f"{where or 'config'}: key 'default_routine' is {name!r}, not a routine.{hint} "
+        f"Routines: {', '.join(known)}; {using}",
     )
 
 

@@ -8,6 +8,9 @@ is no date, brackets nested thousands deep) ends in a traceback.
 
 from __future__ import annotations
 
+import difflib
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -93,6 +96,18 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
+def parse_yaml_bytes(data: bytes) -> tuple[Any, list[tuple[int, str]]]:
+    """`parse_yaml` of a file's bytes; text that is not UTF-8 is a YamlTextError naming the
+    line of the first byte that is not (an editor saving Latin-1 writes 'é' as 0xe9)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        msg = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
+        raise YamlTextError(line, msg) from err
+    return parse_yaml(text)
+
+
 def parse_yaml(text: str) -> tuple[Any, list[tuple[int, str]]]:
     """The document, and the (line, key) of each key given twice in one mapping (YAML keeps
     the last in silence; the caller says what that costs). Raises YamlTextError."""
@@ -101,16 +116,7 @@ def parse_yaml(text: str) -> tuple[Any, list[tuple[int, str]]]:
     try:
         return loader.get_single_data(), loader.duplicate_keys
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else 0
-        tab = _tab_indent_line(text, line)
-        if tab:
-            msg = "a tab is used for indentation; YAML indents with spaces only"
-            raise YamlTextError(tab, f"YAML syntax error: {msg}") from err
-        what = " ".join(p for p in (err.context, err.problem) if p) or "cannot be read"
-        if "'\\t'" in what:
-            what = f"a tab where YAML does not allow one (use spaces): {what}"
-        raise YamlTextError(line, f"YAML syntax error: {what}") from err
+        raise _syntax_error(text, err) from err
     except yaml.YAMLError as err:
         raise YamlTextError(0, f"YAML error: {err}") from err
     except RecursionError as err:
@@ -119,6 +125,71 @@ def parse_yaml(text: str) -> tuple[Any, list[tuple[int, str]]]:
         raise YamlTextError(0, f"YAML value cannot be read: {err}") from err
     finally:
         loader.dispose()
+
+
+def _syntax_error(text: str, err: yaml.MarkedYAMLError) -> YamlTextError:
+    """The reader's own words, after what they most likely mean for a hand-edited file."""
+    mark = err.problem_mark or err.context_mark
+    line = mark.line + 1 if mark else 0
+    opened = err.context_mark.line + 1 if err.context_mark else line
+    tab = _tab_indent_line(text, line)
+    if tab:
+        msg = "a tab is used for indentation; YAML indents with spaces only"
+        return YamlTextError(tab, f"YAML syntax error: {msg}")
+    what = " ".join(p for p in (err.context, err.problem) if p) or "cannot be read"
+    if "'\\t'" in what:
+        what = f"a tab where YAML does not allow one (use spaces): {what}"
+    if "simple key" in what:  # the key without its ':' is where the scan began
+        line = opened
+    hint = _plain_hint(what, line, opened)
+    said = f"{hint} (YAML: {what})" if hint else what
+    return YamlTextError(line, f"YAML syntax error: {said}")
+
+
+_INDENT_HINT = (
+    "check the indentation on line {line}: each level is two spaces deeper than the line it "
+    "belongs to, and list items start with '- '"
+)
+
+
+def _plain_hint(what: str, line: int, opened: int) -> str:
+    """What a reader's message most likely asks of a person editing by hand; '' if unsure."""
+    if "could not find expected ':'" in what:
+        return f"line {line} needs a ':' after its key ('name: x'), or its indentation is off"
+    for opener, close in (("[", "]"), ("{", "}")):
+        if f"or '{close}'" in what:
+            return (
+                f"the '{opener}' opened on line {opened} is not closed with '{close}', or two "
+                "of its items have no ',' between them"
+            )
+    if "quoted scalar" in what and "end of stream" in what:
+        return f"the quote opened on line {opened} is never closed"
+    if "mapping values are not allowed" in what:
+        return _INDENT_HINT.format(line=line) + "; a value holding ': ' needs quotes"
+    jargon = ("expected '-' indicator", "expected key", "expected <block end>")
+    if any(j in what for j in jargon):
+        return _INDENT_HINT.format(line=line)
+    return ""
+
+
+def loose_key(text: str) -> str:
+    """A word as a person may mean it: case, spaces and hyphens aside ('Cat-Cow' is cat_cow)."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def closest(word: str, known: Iterable[str] | Mapping[str, str]) -> str | None:
+    """The known word `word` most likely means: the same word in another case or with spaces
+    or hyphens for underscores, else the nearest spelling; None when none is near. A mapping
+    answers with its value ({'child's pose': 'childs_pose'}: a name finds its id)."""
+    pairs = known.items() if isinstance(known, Mapping) else ((k, k) for k in known)
+    by_key: dict[str, str] = {}
+    for name, answer in pairs:
+        by_key.setdefault(loose_key(name), answer)
+    key = loose_key(word)
+    if key in by_key:
+        return by_key[key]
+    close = difflib.get_close_matches(key, list(by_key), n=1)
+    return by_key[close[0]] if close else None
 
 
 def _tab_indent_line(text: str, upto: int) -> int:

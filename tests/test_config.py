@@ -8,6 +8,7 @@ import pytest
 
 from skill import config
 from skill.core.exercise import Library, Routine
+from skill.library.loader import LoadResult
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "config.yaml") -> Path:
@@ -118,24 +119,30 @@ def _library(*ids: str) -> Library:
     return Library(routines=routines)
 
 
+def _choose(name: str, library: Library, where: str = "x.yaml") -> config.DefaultRoutine:
+    return config.choose_default_routine(name, where, LoadResult(library, ()))
+
+
 def test_a_default_routine_not_in_the_library_suggests_the_closest() -> None:
+    """A name that is no routine is warned about, and the library's default is used: one
+    mistake there must not stop the coach (QA: a restart loop under systemd)."""
     library = _library("upper_back", "lower_back", "quick_stretch")
-    assert config.check_routine("upper_back", library, "x.yaml") == "upper_back"
-    with pytest.raises(config.ConfigError) as err:
-        config.check_routine("uper_back", library, "x.yaml")
-    text = str(err.value)
-    assert text.startswith("x.yaml: key 'default_routine' is 'uper_back'")
-    assert "Did you mean 'upper_back'?" in text and "lower_back, quick_stretch" in text
-    with pytest.raises(config.ConfigError) as err:
-        config.check_routine("nonsense", library, "command line")
-    assert "Did you mean" not in str(err.value) and "command line" in str(err.value)
+    assert _choose("upper_back", library) == config.DefaultRoutine("upper_back")
+    choice = _choose("uper_back", library)
+    assert choice.id == "upper_back"
+    assert choice.warning.startswith("x.yaml: key 'default_routine' is 'uper_back'")
+    assert "Did you mean 'upper_back'?" in choice.warning
+    assert "lower_back, quick_stretch" in choice.warning
+    assert choice.warning.endswith("; using upper back until it is fixed")
+    choice = _choose("nonsense", library, "command line")
+    assert "Did you mean" not in choice.warning and "command line" in choice.warning
 
 
 @pytest.mark.parametrize("name", ["lower back", "Lower-Back", "the lower back routine"])
 def test_a_default_routine_may_be_named_as_show_and_voice_name_it(name: str) -> None:
     """QA: 'default_routine: lower back' was "not a routine", though `show lower back` works."""
     library = _library("upper_back", "lower_back")
-    assert config.check_routine(name, library, "x.yaml") == "lower_back"
+    assert _choose(name, library) == config.DefaultRoutine("lower_back")
 
 
 def test_model_and_voice_paths_mean_what_the_person_wrote(
@@ -216,3 +223,19 @@ def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
 def test_an_empty_flag_says_to_leave_the_flag_out() -> None:
     with pytest.raises(config.ConfigError, match="leave the flag out"):
         config.load_settings(files=[], overrides={"wake_word": " "})
+
+
+def test_a_config_that_is_not_utf8_names_the_line_and_what_to_do(tmp_path: Path) -> None:
+    """QA: '(invalid continuation byte)' with no line, where routine files name the line."""
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"volume: 0.5\nwake_word: caf\xe9\n")
+    with pytest.raises(config.ConfigError) as err:
+        config.load_settings(files=[path])
+    assert str(err.value) == f"{path}:2: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+
+
+def test_a_misindented_config_says_so_in_plain_words(tmp_path: Path) -> None:
+    path = write(tmp_path, "volume: 0.5\n  log_level: debug\n")
+    with pytest.raises(config.ConfigError) as err:
+        config.load_settings(files=[path])
+    assert f"{path}:2:" in str(err.value) and "check the indentation on line 2" in str(err.value)

@@ -297,7 +297,8 @@ def test_cli_list_names_a_default_routine_that_is_no_routine(
     assert _list_with_config(monkeypatch, tmp_path, "default_routine: lowr back\n") == 0
     out, err = capsys.readouterr()
     assert "key 'default_routine' is 'lowr back'" in err and "Did you mean" in err
-    assert not any(ln.startswith("*") for ln in out.splitlines())
+    assert "using upper back until it is fixed" in err  # as the service does
+    assert next(ln for ln in out.splitlines() if " upper_back " in ln).startswith("*")
 
 
 def test_cli_check(

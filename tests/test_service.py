@@ -541,7 +541,6 @@ def run_exits_1(tmp_path: Path, *args: str) -> str:
         ("log_level: loud\n", ["log_level", "debug, info, warning, error"]),
         ("volumme: 0.5\n", ["volumme", "Did you mean 'volume'"]),
         ("volume: 3\n", ["volume", "0.2 to 1.0"]),
-        ("default_routine: uper_back\n", ["default_routine", "Did you mean 'upper_back'?"]),
         ("wake_word: ''\n", ["wake_word", "is empty"]),
     ],
 )
@@ -554,12 +553,6 @@ def test_bad_config_exits_1_naming_file_key_and_allowed(
     assert str(bad) in text and "Traceback" not in text
     for part in expected:
         assert part in text, text
-
-
-def test_an_unknown_default_routine_flag_exits_1_listing_the_routines(tmp_path: Path) -> None:
-    text = run_exits_1(tmp_path, "--no-gpio", "--default-routine", "nonsense")
-    assert "command line: key 'default_routine' is 'nonsense'" in text, text
-    assert "upper_back" in text and "Traceback" not in text
 
 
 def test_ready_line_with_a_wake_word_says_it_first() -> None:

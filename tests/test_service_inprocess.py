@@ -192,6 +192,49 @@ def test_a_default_routine_named_as_spoken_is_what_a_bare_start_begins(
     assert service.default_routine == "lower_back"
 
 
+@pytest.mark.parametrize(
+    ("wanted", "said"),
+    [
+        ("my morning", "default_routine 'my morning' is in {file}:2, which has a problem"),
+        ("lowr back", "key 'default_routine' is 'lowr back', not a routine. Did you mean"),
+    ],
+)
+def test_a_default_routine_that_did_not_load_does_not_stop_the_service(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    wanted: str,
+    said: str,
+) -> None:
+    """QA: one tab in the person's routine file, whose routine default_routine names, made
+    `run` exit ("... not a routine"): under systemd, a restart loop. It now starts with the
+    built-in default and says why; so does a name that is no routine at all."""
+    caplog.set_level(logging.INFO, logger="test")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("CONFIGURATION_DIRECTORY", raising=False)
+    folder = tmp_path / "config" / "stretch-coach" / "routines"
+    folder.mkdir(parents=True)
+    mine = folder / "mine.yaml"
+    mine.write_text("routines:\n  - id: my_morning\n    name: my morning\n\tsteps: [cat_cow]\n")
+    devices = Devices(
+        gpio=(NoPress(), RecordingLed()),  # type: ignore[arg-type]
+        speech=RecordingSpeech(),
+        engine=ScriptedEngine(),
+        open_mic=_no_mic,  # type: ignore[arg-type]
+        state_dir=tmp_path / "state",
+    )
+    settings = replace(DEFAULTS, default_routine=wanted, web=False)
+    service = Service(settings, logging.getLogger("test"), {"default_routine": "c.yaml"}, devices)
+    assert service.default_routine == "upper_back"
+    warning = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("c.yaml"))
+    assert said.format(file=mine) in warning
+    assert warning.endswith("using upper back until it is fixed")
+    service.mic.is_open = True
+    service.greet()
+    service._handle(Command("start", source="button"))
+    assert service.player.plan is not None and service.player.plan.routine.id == "upper_back"
+
+
 # --- start-up: an interrupted session is offered once ----------------------------------------
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from skill.core.exercise import Library, Routine
 
 if TYPE_CHECKING:
-    from skill.library.loader import Problem
+    from skill.library.loader import LoadResult
 
 
 def register(sub: Any) -> None:
@@ -39,30 +39,21 @@ def _planned_total(library: Library, routine: Routine) -> float:
     return planned_total(library, routine)
 
 
-def _default_routine(library: Library) -> str | None:
-    """The id of the configured default routine, which may be named as `show` takes it.
-    What the service would refuse to start on is said as a warning: a config that cannot be
-    read (the library's default is marked) or a default that is no routine (none is)."""
+def _default_routine(loaded: LoadResult) -> tuple[str, str]:
+    """The id of the routine a bare 'start' begins, as the service chooses it, and what the
+    service would warn about ('' for nothing): a config it cannot start with (the library's
+    default is marked), or a default_routine that names no routine that loaded (the one the
+    service uses instead is)."""
     from skill import config
 
     origins: dict[str, str] = {}
     try:
         wanted = config.load_settings(origins=origins).default_routine
     except config.ConfigError as err:
-        _warn_unstartable(err)
-        return library.default_routine
-    where = origins.get("default_routine")
-    if where is None:
-        return wanted  # not chosen by the person: the service does not check it either
-    try:
-        return config.check_routine(wanted, library, where)
-    except config.ConfigError as err:
-        _warn_unstartable(err)
-        return None
-
-
-def _warn_unstartable(err: Exception) -> None:
-    print(f"warning: {err} (the service will not start until it is fixed)", file=sys.stderr)
+        unstartable = f"{err} (the service will not start until it is fixed)"
+        return loaded.library.default_routine, unstartable
+    choice = config.choose_default_routine(wanted, origins.get("default_routine"), loaded)
+    return choice.id, choice.warning
 
 
 def list_lines(library: Library, default_id: str | None) -> list[str]:
@@ -85,7 +76,9 @@ def run_list(args: argparse.Namespace) -> int:
     result = load_library()
     for problem in result.problems:
         print(f"warning: {problem}", file=sys.stderr)
-    default_id = _default_routine(result.library)
+    default_id, warning = _default_routine(result)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     for line in list_lines(result.library, default_id):
         print(line)
     if default_id in result.library.routines:
@@ -98,31 +91,36 @@ def run_check(args: argparse.Namespace) -> int:
     from skill.library.loader import check_paths, files_to_check
 
     given: list[Path] = list(args.paths)
+    settings_problem = ""
     if given:
         files = files_to_check(given)
         problems = check_paths(given, user_dir=paths.user_routines_dir())
     else:
-        files, problems = _check_everything()
+        files, loaded = _check_everything()
+        problems, settings_problem = loaded.problems, _default_routine(loaded)[1]
     for path in files:
         print(f"checking {path}")
     if not given:
         _note_empty_user_folder()
     for problem in problems:
         print(problem, file=sys.stderr)
-    if problems:
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+    if settings_problem:  # after the problems: it may be one of them that causes it
+        print(settings_problem, file=sys.stderr)
+    count = len(problems) + bool(settings_problem)
+    if count:
+        print(f"{count} problem(s) found", file=sys.stderr)
         return 1
     print("all valid")
     return 0
 
 
-def _check_everything() -> tuple[list[Path], tuple[Problem, ...]]:
+def _check_everything() -> tuple[list[Path], LoadResult]:
     """Every built-in and user file, with exactly the problems the service would log."""
     from skill import paths
     from skill.library.loader import load_library, user_files, yaml_files
 
     mine, _ = user_files(paths.user_routines_dir())
-    return yaml_files(paths.builtin_exercises_dir()) + mine, load_library().problems
+    return yaml_files(paths.builtin_exercises_dir()) + mine, load_library()
 
 
 def _note_empty_user_folder() -> None:
@@ -132,5 +130,5 @@ def _note_empty_user_folder() -> None:
     from skill.library.loader import user_files
 
     user = paths.user_routines_dir()
-    if user.is_dir() and not user_files(user)[0]:
+    if user.is_dir() and user_files(user) == ([], ()):
         print(f"note: no routine files in {user} yet (add .yaml files there)")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skill.core.exercise import Exercise, Library, Routine
+from skill.core.exercise import Dosage, Exercise, Library, Routine
 from skill.core.phrases import PACE_MAX, PACE_MIN
 from skill.errors import UserError
+
+if TYPE_CHECKING:
+    from skill.library.loader import LoadResult
 
 # Timeline entries worth a line: what is said or played, commands, and the hold log lines.
 _SHOWN = ("command", "say", "cue", "volume", "record")
@@ -44,21 +47,25 @@ def clock(seconds: float) -> str:
     return f"{whole // 60:d}:{whole % 60:02d}.{int((seconds - whole) * 10):d}"
 
 
-def _load() -> Library:
+def _load() -> LoadResult:
     from skill.library.loader import load_library
 
     result = load_library()
     for problem in result.problems:
         print(f"warning: {problem}", file=sys.stderr)
-    return result.library
+    return result
 
 
-def resolve(library: Library, query: str) -> Routine:
-    """The routine a loose name means, or a UserError listing the known ones."""
+def resolve(library: Library, query: str, loaded: LoadResult | None = None) -> Routine:
+    """The routine a loose name means, or a UserError naming the file of the one it means
+    that did not load (`loaded`), or else listing the known ones."""
     from skill.config import did_you_mean
     from skill.core.exercise import find_routine
 
     routine = library.routines.get(query) or find_routine(library, query)
+    why = loaded.why_missing(query) if loaded and routine is None else ""
+    if why:
+        raise UserError(why)
     if routine is None:
         names = [*library.routines, *(r.name for r in library.routines.values())]
         hint = did_you_mean(query, names)
@@ -92,7 +99,8 @@ def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
         lines.append(f"{clock(t):>8}  {beat.kind:<4}  {what}")
         if beat.kind == "say" and beat.step >= 0 and beat.step not in noted:
             noted.add(beat.step)
-            lines += _notes(library.exercises[routine.steps[beat.step].exercise_id])
+            step = routine.steps[beat.step]
+            lines += _notes(library.exercises[step.exercise_id], step.dosage)
         t += seconds
         parts[beat.kind] += seconds
     summary = ", ".join(f"{k} {clock(v)}" for k, v in parts.items() if v)
@@ -100,15 +108,39 @@ def plan_lines(library: Library, routine: Routine, pace: float) -> list[str]:
     return lines
 
 
-def _notes(exercise: Exercise) -> list[str]:
+def _notes(exercise: Exercise, dosage: Dosage) -> list[str]:
     """What is said only when asked ("easier", "harder") and what is never said: the
-    dosage note and the variants, under the exercise's first instruction."""
+    dosage note and the variants, under the exercise's first instruction. The note is about
+    the exercise's own numbers: where the routine (`dosage`) changes them, it says so."""
     pad = " " * 16
     notes = [f"{pad}on 'easier': {exercise.easier}"] if exercise.easier else []
     notes += [f"{pad}on 'harder': {exercise.harder}"] if exercise.harder else []
-    notes += [f"{pad}dosage: {exercise.dosage_note}"] if exercise.dosage_note else []
+    changed = _changes(exercise.dosage, dosage)
+    whose = f" (the exercise's own; this routine: {changed})" if changed else ""
+    notes += [f"{pad}dosage{whose}: {exercise.dosage_note}"] if exercise.dosage_note else []
     notes += [f"{pad}variant, {v.name}: {v.note}" for v in exercise.variants]
     return notes
+
+
+_DOSAGE_WORDS = {
+    "hold_s": "hold {:g} s",
+    "hold_min_s": "shortest hold {:g} s",
+    "reps": "{} reps",
+    "sets": "{} sets",
+    "sides": "sides {}",
+    "rest_s": "rest {:g} s",
+    "rep_s": "{:g} s a rep",
+}
+
+
+def _changes(own: Dosage, used: Dosage) -> str:
+    """What a routine's step changes of an exercise's dosage: 'hold 20 s, 2 reps'."""
+    changed = [
+        words.format(getattr(used, key))
+        for key, words in _DOSAGE_WORDS.items()
+        if getattr(used, key) != getattr(own, key) and getattr(used, key) is not None
+    ]
+    return ", ".join(changed)
 
 
 def simulate_lines(library: Library, routine: Routine, script_text: str, pace: float) -> list[str]:
@@ -134,8 +166,9 @@ def run_show(args: argparse.Namespace) -> int:
     pace = float(args.pace)
     if not PACE_MIN <= pace <= PACE_MAX or (pace * 4) % 1:
         raise UserError(f"--pace {pace:g}: use one of 0.75, 1, 1.25, 1.5")
-    library = _load()
-    routine = resolve(library, " ".join(args.routine))
+    loaded = _load()
+    library = loaded.library
+    routine = resolve(library, " ".join(args.routine), loaded)
     if args.simulate is None:
         lines = plan_lines(library, routine, pace)
     else:

@@ -137,6 +137,12 @@ def _normalise(text: str) -> str:
     return " ".join(words)
 
 
+def routine_key(text: str) -> str:
+    """What a routine's id, name or alias comes to when said: two that give the same key
+    answer to the same words ("upper back", "Upper-Back Routine"); "" answers to nothing."""
+    return _normalise(text)
+
+
 def find_routine(library: Library, query: str) -> Routine | None:
     """Loose match on id, name and aliases: "upper back", "Upper-Back Routine", "the upper back"."""
     wanted = _normalise(query)

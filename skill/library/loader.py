@@ -9,11 +9,11 @@ half-applies, and the built-in it meant to replace stays; the rest of its file s
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,9 +28,17 @@ from skill.core.exercise import (
     RoutineStep,
     SourcePage,
     Variant,
-    find_routine,
+    routine_key,
 )
-from skill.yaml_lines import YamlMap, YamlSeq, YamlTextError, describe_value, parse_yaml
+from skill.yaml_lines import (
+    YamlMap,
+    YamlSeq,
+    YamlTextError,
+    closest,
+    describe_value,
+    loose_key,
+    parse_yaml_bytes,
+)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 POSITIONS = ("floor", "chair", "standing", "chair_or_standing", "doorway", "wall")
@@ -94,9 +102,45 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An exercise or routine someone wrote that did not load, for a problem of its own or
+    of its file: what needs it then says why it is missing, not that it does not exist."""
+
+    kind: str  # "exercise" or "routine"
+    id: str  # "" when it has no usable id
+    names: tuple[str, ...]  # its id, name and aliases as written
+    file: str
+    line: int
+
+    @property
+    def place(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
 class LoadResult:
     library: Library
     problems: tuple[Problem, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    def skipped_routine(self, name: str) -> Skipped | None:
+        """The routine `name` means (id, spoken name or alias, as a routine is found) among
+        those that did not load; None when it names none of them."""
+        key = routine_key(name)
+        for entry in self.skipped:
+            if key and entry.kind == "routine" and key in {routine_key(n) for n in entry.names}:
+                return entry
+        return None
+
+    def why_missing(self, name: str) -> str:
+        """Why `name` finds no routine when it names one that did not load; '' otherwise."""
+        gone = self.skipped_routine(name)
+        if gone is None:
+            return ""
+        return (
+            f"routine {name!r} is in {gone.place}, which has a problem (see the warnings "
+            "above); fix it there (`stretch-coach check` lists every problem)"
+        )
 
 
 FILE_SKIPPED = "this file is skipped"
@@ -111,13 +155,7 @@ def _parse(path: Path, data: bytes) -> tuple[Any, list[Problem]]:
     """Bytes -> plain data with lines, or the syntax/encoding problem."""
     name = str(path)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        msg = f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the file as UTF-8"
-        return None, [_file_problem(name, line, msg)]
-    try:
-        doc, twice_given = parse_yaml(text)
+        doc, twice_given = parse_yaml_bytes(data)
     except YamlTextError as err:
         return None, [_file_problem(name, err.line, err.message)]
     twice = "the last one is used"
@@ -149,9 +187,16 @@ def _unknown_keys(ctx: _Ctx, mapping: YamlMap, allowed: Sequence[str]) -> None:
     for key in mapping:
         if key in allowed:
             continue
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+        close = closest(str(key), allowed)
+        hint = f"; did you mean '{close}'?" if close else f"; allowed: {', '.join(allowed)}"
         ctx.add(_line(mapping, key), str(key), f"unknown key{hint}")
+
+
+def _not_one_of(value: Any, choices: Sequence[str]) -> str:
+    """A value outside its choices, with the one meant when it is near ('Each' is each)."""
+    close = closest(value, choices) if isinstance(value, str) else None
+    hint = f" (did you mean '{close}'?)" if close else ""
+    return f"should be one of {', '.join(choices)}; got {describe_value(value)}{hint}"
 
 
 def _missing(ctx: _Ctx, mapping: YamlMap, required: Sequence[str]) -> None:
@@ -237,10 +282,7 @@ def _dosage_fields(ctx: _Ctx, mapping: YamlMap) -> dict[str, Any]:
         if sides in SIDES:
             out["sides"] = sides
         else:
-            close = difflib.get_close_matches(str(sides), SIDES, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            msg = f"should be one of {', '.join(SIDES)}; got {describe_value(sides)}{hint}"
-            ctx.add(_line(mapping, "sides"), "sides", msg)
+            ctx.add(_line(mapping, "sides"), "sides", _not_one_of(sides, SIDES))
     return out
 
 
@@ -330,6 +372,9 @@ def _entry_id(ctx: _Ctx, item: YamlMap) -> str | None:
         return None
     if not isinstance(value, str) or not ID_PATTERN.match(value):
         msg = f"should be lower_case_with_underscores, got {describe_value(value)}"
+        fixed = loose_key(value) if isinstance(value, str) else ""
+        if ID_PATTERN.match(fixed):
+            msg += f"; write '{fixed}'"
         ctx.add(_line(item, "id"), "id", msg)
         return None
     return value
@@ -340,6 +385,13 @@ def _sources(ctx: _Ctx, item: YamlMap) -> tuple[SourcePage, ...]:
         _source(ctx, src, line, "sources") for src, line in _list_of_maps(ctx, item, "sources")
     )
     return tuple(page for page in pages if page)
+
+
+def _sides_valid(item: YamlMap) -> bool:
+    """Whether the exercise's sides are as written: an invalid one is reported on its own, and
+    the 'none' left in its place says nothing about the text that names a side."""
+    dosage = item.get("dosage")
+    return not isinstance(dosage, YamlMap) or dosage.get("sides", "none") in SIDES
 
 
 def _check_spoken(ctx: _Ctx, item: YamlMap, built: dict[str, Any], sides: str | None) -> None:
@@ -354,10 +406,7 @@ def _change(ctx: _Ctx, item: YamlMap, key: str, default: Change) -> Change:
     value = item.get(key, default)
     if value in CHANGES:
         return cast(Change, value)
-    close = difflib.get_close_matches(str(value), CHANGES, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    msg = f"should be one of {', '.join(CHANGES)}; got {describe_value(value)}{hint}"
-    ctx.add(_line(item, key), key, msg)
+    ctx.add(_line(item, key), key, _not_one_of(value, CHANGES))
     return default
 
 
@@ -366,10 +415,7 @@ def _kind(ctx: _Ctx, item: YamlMap) -> Kind:
     value = item.get("kind", "stretch")
     if value in KINDS:
         return cast(Kind, value)
-    close = difflib.get_close_matches(str(value), KINDS, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    msg = f"should be one of {', '.join(KINDS)}; got {describe_value(value)}{hint}"
-    ctx.add(_line(item, "kind"), "kind", msg)
+    ctx.add(_line(item, "kind"), "kind", _not_one_of(value, KINDS))
     return "stretch"
 
 
@@ -384,10 +430,7 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
     _missing(ctx, item, EXERCISE_REQUIRED)
     position = item.get("position")
     if "position" in item and position not in POSITIONS:
-        close = difflib.get_close_matches(str(position), POSITIONS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        msg = f"should be one of {', '.join(POSITIONS)}; got {describe_value(position)}{hint}"
-        ctx.add(_line(item, "position"), "position", msg)
+        ctx.add(_line(item, "position"), "position", _not_one_of(position, POSITIONS))
     dosage = _dosage(ctx, item["dosage"], _line(item, "dosage")) if "dosage" in item else None
     sources = _sources(ctx, item)
     built: dict[str, Any] = dict(
@@ -412,7 +455,7 @@ def _exercise(ctx: _Ctx, item: Any, line: int) -> Exercise | None:
     )
     if isinstance(item.get("steps"), list) and not built["steps"]:
         ctx.add(_line(item, "steps"), "steps", "needs at least one spoken step")
-    _check_spoken(ctx, item, built, dosage.sides if dosage else None)
+    _check_spoken(ctx, item, built, dosage.sides if dosage and _sides_valid(item) else None)
     cue = built["side_cue"]
     if cue and "{side}" not in cue and "{other}" not in cue:
         msg = "should name the side with {side} or {other}: '{side} arm, {other} leg.'"
@@ -438,6 +481,7 @@ class _StepRef:
     overrides: dict[str, Any]
     line: int
     key_lines: dict[str, int] = field(default_factory=dict)
+    broken: bool = False  # a problem of its own: only whether its exercise exists is checked
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
@@ -452,6 +496,10 @@ class _RoutineDraft:
     steps: tuple[_StepRef, ...]
     file: str
     line: int
+    # With a problem of its own it is skipped, but its steps and names are still checked,
+    # so one run of `check` reports every problem; `outcome` is what its problems cost.
+    broken: bool = False
+    outcome: str = ""
 
 
 def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
@@ -461,6 +509,7 @@ def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
         msg = f"each step should be an exercise id or a mapping, got {describe_value(item)}"
         ctx.add(line, "steps", msg)
         return None
+    before = len(ctx.problems)
     _unknown_keys(ctx, item, STEP_KEYS)
     exercise = item.get("exercise")
     if not isinstance(exercise, str):
@@ -468,11 +517,9 @@ def _step(ctx: _Ctx, item: Any, line: int) -> _StepRef | None:
             item.line, "exercise", f"each step needs an exercise id, got {describe_value(exercise)}"
         )
         return None
-    before = len(ctx.problems)
     overrides = _dosage_fields(ctx, item)
-    if len(ctx.problems) > before:
-        return None
-    return _StepRef(exercise, overrides, item.line, dict(item.key_lines))
+    broken = len(ctx.problems) > before
+    return _StepRef(exercise, overrides, item.line, dict(item.key_lines), broken)
 
 
 def _routine(ctx: _Ctx, item: Any, line: int) -> _RoutineDraft | None:
@@ -495,9 +542,18 @@ def _routine(ctx: _Ctx, item: Any, line: int) -> _RoutineDraft | None:
         step = _step(ctx, step_item, step_line)
         if step:
             steps.append(step)
-    if len(ctx.problems) > before or not (r_id and name):
-        return None
-    return _RoutineDraft(r_id, name, description, aliases, tuple(steps), ctx.file, item.line)
+    broken = len(ctx.problems) > before or not (r_id and name)
+    return _RoutineDraft(
+        r_id or "?",
+        name or "",
+        description,
+        aliases,
+        tuple(steps),
+        ctx.file,
+        item.line,
+        broken,
+        ctx.outcome if broken else "",
+    )
 
 
 # Built-in entries by (kind, id) -> spoken name: what a broken user entry leaves in place.
@@ -516,10 +572,29 @@ def _raw_id(item: Any) -> str | None:
     return value if isinstance(value, str) and ID_PATTERN.match(value) else None
 
 
+def _raw_names(item: Any) -> tuple[str, ...]:
+    """An entry's id, name and aliases as written, whatever is wrong with them."""
+    if not isinstance(item, YamlMap):
+        return ()
+    aliases = item.get("aliases")
+    names = [item.get("id"), item.get("name"), *(aliases if isinstance(aliases, list) else ())]
+    return tuple(n for n in names if isinstance(n, str))
+
+
+@dataclass
+class _Entries:
+    """One key's entries: those that load, what was built of the broken ones (a routine's
+    draft, still checked), and every broken one as Skipped."""
+
+    good: list[Any] = field(default_factory=list)
+    broken: list[Any] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
 def _entries(
     ctx: _Ctx, doc: YamlMap, key: str, build: Callable[[_Ctx, Any, int], Any], kept: _Kept
-) -> list[Any]:
-    out = []
+) -> _Entries:
+    out = _Entries()
     kind = key.removesuffix("s")
     ctx.outcome = "it is ignored"  # the key holds no list: none of its entries load
     for item, line in _list_of_maps(ctx, doc, key):
@@ -529,7 +604,12 @@ def _entries(
         before = len(ctx.problems)
         built = build(ctx, item, line)
         if built is not None and len(ctx.problems) == before:  # only the broken entry is lost
-            out.append(built)
+            out.good.append(built)
+            continue
+        if built is not None:
+            out.broken.append(built)
+        at = item.line if isinstance(item, YamlMap) else line
+        out.skipped.append(Skipped(kind, _raw_id(item) or "", _raw_names(item), ctx.file, at))
     ctx.where = ""
     return out
 
@@ -537,9 +617,32 @@ def _entries(
 @dataclass(frozen=True)
 class _FileContent:
     file: str
-    exercises: tuple[Exercise, ...]
-    routines: tuple[_RoutineDraft, ...]
     problems: tuple[Problem, ...]
+    exercises: tuple[Exercise, ...] = ()
+    routines: tuple[_RoutineDraft, ...] = ()
+    broken_routines: tuple[_RoutineDraft, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z_]+)\s*:")
+_ENTRY_WORD = re.compile(r"\b(id|name)\s*:\s*[\"']?([^,\n{}\[\]\"'#]+)")
+
+
+def _written_in(text: str, file: str) -> tuple[Skipped, ...]:
+    """The ids and names a file that cannot be read seems to hold, line by line under its
+    `exercises:` and `routines:`: enough to tell what needs one of them where it is."""
+    found = []
+    section = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        top = _TOP_KEY.match(line)
+        section = top.group(1) if top else section
+        if section not in TOP_KEYS:
+            continue
+        for key, value in _ENTRY_WORD.findall(line):
+            word = value.strip()
+            entry_id = word if key == "id" else ""
+            found.append(Skipped(section.removesuffix("s"), entry_id, (word,), file, number))
+    return tuple(found)
 
 
 def _read_file(path: Path, kept: _Kept) -> _FileContent:
@@ -550,32 +653,39 @@ def _read_file(path: Path, kept: _Kept) -> _FileContent:
             data = file.read(MAX_FILE_BYTES + 1)
             size = max(len(data), path.stat().st_size)
     except OSError as err:
-        return _FileContent(name, (), (), (_file_problem(name, 0, f"cannot read: {err.strerror}"),))
+        return _FileContent(name, (_file_problem(name, 0, f"cannot read: {err.strerror}"),))
     if size > MAX_FILE_BYTES:
         msg = (
             f"the file is {size / (1 << 20):.1f} MB ({size:,} bytes), over the 1 MB limit "
             f"({MAX_FILE_BYTES:,} bytes) for an exercise or routine file; it was not read: "
             "split it or remove what is not needed"
         )
-        return _FileContent(name, (), (), (_file_problem(name, 0, msg),))
+        return _FileContent(name, (_file_problem(name, 0, msg),))
     doc, problems = _parse(path, data)
     ctx = _Ctx(name, problems=problems, outcome=FILE_SKIPPED)
     if doc is None and not problems:
-        return _FileContent(name, (), (), ())  # an empty file is fine
+        return _FileContent(name, ())  # an empty file is fine
     if doc is not None and not isinstance(doc, YamlMap):
         ctx.add(
             1,
             "",
             f"the file should hold a mapping with exercises/routines, got {describe_value(doc)}",
         )
-        return _FileContent(name, (), (), tuple(ctx.problems))
-    if doc is None:
-        return _FileContent(name, (), (), tuple(ctx.problems))
+    if not isinstance(doc, YamlMap):
+        written = _written_in(data.decode("utf-8", errors="replace"), name)
+        return _FileContent(name, tuple(ctx.problems), skipped=written)
     ctx.outcome = "it is ignored"  # an unknown top-level key
     _unknown_keys(ctx, doc, TOP_KEYS)
     exercises = _entries(ctx, doc, "exercises", _exercise, kept)
     routines = _entries(ctx, doc, "routines", _routine, kept)
-    return _FileContent(name, tuple(exercises), tuple(routines), tuple(ctx.problems))
+    return _FileContent(
+        name,
+        tuple(ctx.problems),
+        tuple(exercises.good),
+        tuple(routines.good),
+        tuple(routines.broken),
+        (*exercises.skipped, *routines.skipped),
+    )
 
 
 # --- assembling the library -----------------------------------------------------------------
@@ -592,11 +702,29 @@ def yaml_files(root: Path) -> list[Path]:
     return [root]
 
 
+def _broken_links(folder: Path) -> list[Problem]:
+    """A link named like a YAML file that points at nothing (a file moved or deleted): it is
+    not read, and saying nothing would leave the person wondering where their routine went."""
+    found = (p for p in folder.rglob("*") if p.suffix.lower() in YAML_SUFFIXES)
+    links = sorted(p for p in found if p.is_symlink() and not p.exists())
+    return [_link_problem(p) for p in links if not p.name.startswith(".")]
+
+
+def _link_problem(path: Path) -> Problem:
+    try:
+        target = str(path.readlink())
+    except OSError:
+        target = "something"
+    msg = f"a link to {target}, which does not exist: point it at your file, or remove it"
+    return Problem(str(path), 0, "", "", msg, "nothing is read from it")
+
+
 def user_files(user_dir: Path) -> tuple[list[Path], tuple[Problem, ...]]:
     """The person's YAML files: none before they make the folder, and a problem when the
-    folder is a file (made by mistake), because then nothing of theirs loads."""
+    folder is a file (made by mistake), because then nothing of theirs loads, or for a link
+    to a file that is gone."""
     if user_dir.is_dir():
-        return yaml_files(user_dir), ()
+        return yaml_files(user_dir), tuple(_broken_links(user_dir))
     if not user_dir.exists():
         return [], ()
     msg = (
@@ -606,26 +734,41 @@ def user_files(user_dir: Path) -> tuple[list[Path], tuple[Problem, ...]]:
     return [], (Problem(str(user_dir), 0, "", "", msg, "none of your files are read"),)
 
 
-def _merge(
-    contents: list[_FileContent],
-    exercises: dict[str, Exercise],
-    routines: dict[str, list[_RoutineDraft]],
-    problems: list[Problem],
-) -> None:
+@dataclass
+class _Gathered:
+    """What the files hold, origin by origin (built-in, then the person's)."""
+
+    exercises: dict[str, Exercise] = field(default_factory=dict)
+    versions: dict[str, list[_RoutineDraft]] = field(default_factory=dict)
+    broken: list[_RoutineDraft] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _merge(contents: list[_FileContent], into: _Gathered) -> None:
     """Add one origin's files; a repeated id within the same origin is a problem.
 
     An exercise replaces the one with its id. A routine is stacked on the version it
     replaces: whether it works is known only once every exercise is in (_resolve_newest).
     """
     seen: dict[tuple[str, str], str] = {}
+    broken = [draft for content in contents for draft in content.broken_routines]
     for content in contents:
-        problems.extend(content.problems)  # its broken entries are left out, not the file
+        into.problems.extend(content.problems)  # its broken entries are left out, not the file
+        into.skipped.extend(content.skipped)
         for exercise in content.exercises:
-            if _first_in_origin(seen, "exercise", exercise, problems):
-                exercises[exercise.id] = exercise
+            if _first_in_origin(seen, "exercise", exercise, into.problems):
+                into.exercises[exercise.id] = exercise
         for draft in content.routines:
-            if _first_in_origin(seen, "routine", draft, problems):
-                routines.setdefault(draft.id, []).append(draft)
+            if _first_in_origin(seen, "routine", draft, into.problems):
+                into.versions.setdefault(draft.id, []).append(draft)
+    for draft in broken:  # skipped anyway: the id it repeats is said now, not after a fix
+        other = seen.get(("routine", draft.id))
+        if other:
+            msg = f"duplicate id; also defined in {other}"
+            where = f"routine '{draft.id}'"
+            into.problems.append(Problem(draft.file, draft.line, where, "id", msg, draft.outcome))
+    into.broken.extend(broken)
 
 
 def _first_in_origin(
@@ -671,18 +814,47 @@ def _step_problem(ref: _StepRef, exercise: Exercise, dosage: Dosage) -> tuple[st
     return None
 
 
-def _resolve(
-    draft: _RoutineDraft, exercises: dict[str, Exercise], problems: list[Problem]
-) -> Routine | None:
+def _exercise_words(exercises: dict[str, Exercise]) -> dict[str, str]:
+    """What a person may write for an exercise's id: the id, its name or an alias."""
+    words = {ex_id: ex_id for ex_id in exercises}
+    for exercise in exercises.values():
+        for word in (exercise.name, *exercise.aliases):
+            words.setdefault(word, exercise.id)
+    return words
+
+
+@dataclass(frozen=True)
+class _Exercises:
+    """The exercises routines are resolved against, and those written that did not load."""
+
+    loaded: dict[str, Exercise]
+    skipped: dict[str, Skipped]
+
+    @cached_property
+    def words(self) -> dict[str, str]:
+        return _exercise_words(self.loaded)
+
+    def missing(self, ex_id: str) -> str:
+        """Why a step's exercise is not there: skipped for its own problem, or unknown."""
+        gone = self.skipped.get(ex_id)
+        if gone:
+            return f"'{ex_id}' is skipped (see its problem at {gone.place})"
+        close = closest(ex_id, self.words)
+        hint = f"; did you mean '{close}'?" if close else ""
+        return f"unknown exercise '{ex_id}'{hint}"
+
+
+def _resolve(draft: _RoutineDraft, known: _Exercises, problems: list[Problem]) -> Routine | None:
     steps = []
     where = f"routine '{draft.id}'"
     for ref in draft.steps:
-        exercise = exercises.get(ref.exercise_id)
+        exercise = known.loaded.get(ref.exercise_id)
         if exercise is None:
-            close = difflib.get_close_matches(ref.exercise_id, list(exercises), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            msg = f"unknown exercise '{ref.exercise_id}'{hint}"
-            problems.append(Problem(draft.file, ref.line, where, "steps", msg))
+            problems.append(
+                Problem(draft.file, ref.line, where, "steps", known.missing(ref.exercise_id))
+            )
+            continue
+        if ref.broken:  # its own problem is reported; what it asks for is not known
             continue
         dosage = exercise.dosage.override(**ref.overrides)
         wrong = _step_problem(ref, exercise, dosage)
@@ -691,56 +863,70 @@ def _resolve(
             problems.append(Problem(draft.file, ref.line_of(key), where, key, msg))
             continue
         steps.append(RoutineStep(ref.exercise_id, dosage))
-    if len(steps) != len(draft.steps):
+    if draft.broken or len(steps) != len(draft.steps):
         return None
     return Routine(
         draft.id, draft.name, draft.description, tuple(steps), draft.aliases, draft.file, draft.line
     )
 
 
+def _as_skipped(draft: _RoutineDraft) -> Skipped:
+    names = (draft.id, draft.name, *draft.aliases)
+    return Skipped("routine", draft.id, names, draft.file, draft.line)
+
+
 def _resolve_newest(
-    versions: list[_RoutineDraft], exercises: dict[str, Exercise], problems: list[Problem]
+    versions: list[_RoutineDraft], known: _Exercises, into: _Gathered
 ) -> Routine | None:
     """The newest version of a routine that works: a broken override leaves the built-in."""
     failed: list[tuple[_RoutineDraft, list[Problem]]] = []
     routine = None
     for draft in reversed(versions):
         found: list[Problem] = []
-        routine = _resolve(draft, exercises, found)
+        routine = _resolve(draft, known, found)
         if routine:
             break
         failed.append((draft, found))
     for draft, found in failed:
         kept = {("routine", draft.id): routine.name} if routine else {}
         outcome = _skipped("routine", draft.id, kept)
-        problems.extend(replace(p, outcome=outcome) for p in found)
+        into.problems.extend(replace(p, outcome=outcome) for p in found)
+        into.skipped.append(_as_skipped(draft))
     return routine
 
 
-def _answers_to(routine: Routine, name: str) -> bool:
-    """Whether saying `name` finds this routine (ignoring every other)."""
-    return find_routine(Library(routines={routine.id: routine}), name) is not None
+def _name_index(library: Library) -> dict[str, list[Routine]]:
+    """Each spoken key (routine_key) -> the routines answering to it, in library order: the
+    first is the one saying it finds (find_routine)."""
+    index: dict[str, list[Routine]] = {}
+    for routine in library.routines.values():
+        keys = {routine_key(n) for n in (routine.id, routine.name, *routine.aliases)}
+        for key in keys - {""}:
+            index.setdefault(key, []).append(routine)
+    return index
 
 
-def _reports_clash(routine: Routine, other: Routine, order: list[str], builtin: set[str]) -> bool:
+def _reports_clash(
+    routine: Routine, other: Routine, order: dict[str, int], builtin: set[str]
+) -> bool:
     """Which of two routines sharing a name gets the problem: the person's, since only they
     can rename it; between two of the same origin, the later one, which that name misses."""
     mine, theirs = routine.file not in builtin, other.file not in builtin
     if mine != theirs:
         return mine
-    return order.index(routine.id) > order.index(other.id)
+    return order[routine.id] > order[other.id]
 
 
 def _clash(
-    routine: Routine, other: Routine, key: str, name: str, library: Library, builtin: set[str]
+    routine: Routine, other: Routine, key: str, name: str, first: Routine, builtin: set[str]
 ) -> Problem:
-    """The problem for `routine`'s `key` saying `name`, which `other` answers to as well."""
+    """The problem for `routine`'s `key` saying `name`, which `other` answers to as well
+    (`first`: the routine saying `name` finds)."""
     other_builtin = other.file in builtin
     whose = "the built-in routine" if other_builtin else "routine"
-    found = find_routine(library, name)
     effect = (
         "saying it starts that one, not this"
-        if found and found.id == other.id
+        if first.id == other.id
         else f"so '{other.id}' can no longer be started by it"
     )
     if key == "aliases":
@@ -755,46 +941,89 @@ def _clash(
     return Problem(routine.file, routine.line, f"routine '{routine.id}'", key, msg)
 
 
-def _name_clashes(library: Library, builtin_files: set[str]) -> list[Problem]:
-    """A spoken name or alias two routines share starts only the first of them ("start
-    upper back"), so the other can never be reached by it."""
+def _clashes_of(
+    routine: Routine,
+    index: dict[str, list[Routine]],
+    builtin: set[str],
+    order: dict[str, int] | None,
+) -> list[Problem]:
+    """The clashes `routine`'s names and aliases cause that it is the one to report (every
+    one of them when `order` is None: a routine skipped for another problem)."""
     problems = []
-    order = list(library.routines)
-    for routine in library.routines.values():
-        # ids are not checked: the commands look an id up exactly, and nobody says one
-        names = [("name", routine.name), *(("aliases", alias) for alias in routine.aliases)]
-        for key, name in names:
-            for other in library.routines.values():
-                if other.id == routine.id or not _answers_to(other, name):
-                    continue
-                if _reports_clash(routine, other, order, builtin_files):
-                    problems.append(_clash(routine, other, key, name, library, builtin_files))
+    names = [("name", routine.name), *(("aliases", alias) for alias in routine.aliases)]
+    for key, name in names:
+        answering = index.get(routine_key(name), [])
+        for other in answering:
+            if other.id == routine.id:
+                continue
+            if order is None or _reports_clash(routine, other, order, builtin):
+                problems.append(_clash(routine, other, key, name, answering[0], builtin))
     return problems
 
 
-def _kept(exercises: dict[str, Exercise], routines: dict[str, list[_RoutineDraft]]) -> _Kept:
-    kept = {("exercise", ex_id): exercise.name for ex_id, exercise in exercises.items()}
-    kept.update({("routine", r_id): versions[-1].name for r_id, versions in routines.items()})
+def _name_clashes(library: Library, builtin_files: set[str]) -> list[Problem]:
+    """A spoken name or alias two routines share starts only the first of them ("start
+    upper back"), so the other can never be reached by it. Names are looked up in an index,
+    not compared pair by pair: a few thousand routines take as long to check as to load."""
+    index = _name_index(library)
+    order = {routine_id: place for place, routine_id in enumerate(library.routines)}
+    # ids are not checked: the commands look an id up exactly, and nobody says one
+    return [
+        problem
+        for routine in library.routines.values()
+        for problem in _clashes_of(routine, index, builtin_files, order)
+    ]
+
+
+def _check_broken(
+    draft: _RoutineDraft, known: _Exercises, index: dict[str, list[Routine]], builtin: set[str]
+) -> list[Problem]:
+    """What else is wrong with a routine skipped for a problem of its own (its exercises,
+    and its names against the routines that loaded): one run of `check` shows it all."""
+    found: list[Problem] = []
+    _resolve(draft, known, found)
+    shape = Routine(draft.id, draft.name, "", (), draft.aliases, draft.file, draft.line)
+    found += _clashes_of(shape, index, builtin, None)
+    return [replace(p, outcome=draft.outcome) for p in found]
+
+
+def _kept(gathered: _Gathered) -> _Kept:
+    kept = {("exercise", ex_id): exercise.name for ex_id, exercise in gathered.exercises.items()}
+    kept.update(
+        {("routine", r_id): versions[-1].name for r_id, versions in gathered.versions.items()}
+    )
     return kept
+
+
+def _by_file(problems: list[Problem], files: list[Path]) -> list[Problem]:
+    """Problems file by file, in the order the files load, and by line within a file: what
+    is wrong with one routine reads together."""
+    rank = {str(path): place for place, path in enumerate(files)}
+    return sorted(problems, key=lambda p: (rank.get(p.file, -1), p.line))
 
 
 def _assemble(origins: Sequence[Sequence[Path]]) -> LoadResult:
     """Each origin's files in turn (built-in, then the person's); then every routine, against
     the exercises they make together."""
-    exercises: dict[str, Exercise] = {}
-    versions: dict[str, list[_RoutineDraft]] = {}
-    problems: list[Problem] = []
+    gathered = _Gathered()
     for files in origins:
-        kept = _kept(exercises, versions)
-        _merge([_read_file(p, kept) for p in files], exercises, versions, problems)
+        kept = _kept(gathered)
+        _merge([_read_file(p, kept) for p in files], gathered)
+    skipped = {s.id: s for s in reversed(gathered.skipped) if s.kind == "exercise" and s.id}
+    known = _Exercises(gathered.exercises, skipped)
     routines = {}
-    for stack in versions.values():
-        routine = _resolve_newest(stack, exercises, problems)
+    for stack in gathered.versions.values():
+        routine = _resolve_newest(stack, known, gathered)
         if routine:
             routines[routine.id] = routine
-    library = Library(exercises, routines)
+    library = Library(gathered.exercises, routines)
     builtin = {str(p) for p in origins[0]} if origins else set()
-    return LoadResult(library, (*problems, *_name_clashes(library, builtin)))
+    problems = [*gathered.problems, *_name_clashes(library, builtin)]
+    index = _name_index(library) if gathered.broken else {}
+    for draft in gathered.broken:
+        problems += _check_broken(draft, known, index, builtin)
+    ordered = _by_file(problems, [p for files in origins for p in files])
+    return LoadResult(library, tuple(ordered), tuple(gathered.skipped))
 
 
 def _default_dirs(builtin_dir: Path | None, user_dir: Path | None) -> tuple[Path, Path]:
@@ -808,7 +1037,7 @@ def load_library(builtin_dir: Path | None = None, user_dir: Path | None = None) 
     builtin, user = _default_dirs(builtin_dir, user_dir)
     files, problems = user_files(user)
     result = _assemble([yaml_files(builtin), files])
-    return LoadResult(result.library, (*problems, *result.problems))
+    return replace(result, problems=(*problems, *result.problems))
 
 
 def files_to_check(paths: Sequence[Path]) -> list[Path]:
@@ -821,13 +1050,17 @@ def _given_files(paths: Sequence[Path]) -> tuple[list[Problem], list[Path]]:
     problems: list[Problem] = []
     files: list[Path] = []
     for path in paths:
-        if not path.exists():
+        links = _broken_links(path) if path.is_dir() else []
+        problems.extend(links)
+        if path.is_symlink() and not path.exists():
+            problems.append(_link_problem(path))
+        elif not path.exists():
             problems.append(Problem(str(path), 0, "", "", "no such file or directory"))
-        elif path.is_dir() and not yaml_files(path):
+        elif path.is_dir() and not yaml_files(path) and not links:
             problems.append(Problem(str(path), 0, "", "", "no .yaml or .yml files in this folder"))
         else:
             files.extend(yaml_files(path))
-    return problems, files
+    return list(dict.fromkeys(problems)), files  # a link given and in a folder given: once
 
 
 def check_paths(

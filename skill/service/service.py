@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from skill.core.exercise import Library
     from skill.hardware.gpio import ButtonLike, LedLike
     from skill.hardware.playback import AudioOutput
+    from skill.library.loader import LoadResult
     from skill.speech_in.asr import Engine, Hearing
     from skill.web.server import WebServer
 
@@ -307,8 +307,9 @@ class Service:
         self.prerender_stop: threading.Event | None = None
         self.output: AudioOutput | None = None
         self._mic_tries = 0
-        self.library = wiring.load_library(self.log)
-        default_routine = self._default_routine(self.library)
+        loaded = wiring.load_routines(self.log)
+        self.library = loaded.library
+        default_routine = self._default_routine(loaded)
         self.default_routine = default_routine if default_routine in self.library.routines else ""
         self.store = ProgressStore(devices.state_dir or paths.state_dir())
         # GPIO first: what the player says and the log promises depends on what is wired.
@@ -338,16 +339,17 @@ class Service:
 
     # --- building ------------------------------------------------------------------------
 
-    def _default_routine(self, library: Library) -> str:
+    def _default_routine(self, loaded: LoadResult) -> str:
         """The id of the configured default_routine, which may be given as `show` takes it
-        ("lower back"); one that names no routine stops the service, as any bad setting does."""
-        from skill.config import DEFAULTS, check_routine
+        ("lower back"). One that names no routine that loaded (a mistake in its file, or in
+        the name) is logged and the library's default is used: a restart would not mend it."""
+        from skill.config import choose_default_routine
 
-        wanted = self.settings.default_routine
         where = self.origins.get("default_routine")
-        if where is None and wanted == DEFAULTS.default_routine:
-            return wanted  # not chosen by the person: the player falls back to the library's
-        return check_routine(wanted, library, where or "config")
+        choice = choose_default_routine(self.settings.default_routine, where, loaded)
+        if choice.warning:
+            self.log.warning("%s", choice.warning)
+        return choice.id
 
     def _open_speech(self) -> SpeechSink:
         from skill.core.phrases import all_phrases

@@ -17,6 +17,7 @@ from skill.service.router import ActionRouter, LedSink, ProgressSink, SpeechSink
 if TYPE_CHECKING:
     from skill.config import Settings
     from skill.core.exercise import Library
+    from skill.library.loader import LoadResult
     from skill.speech_in.asr import Engine
     from skill.speech_out.phrase_cache import PhraseCache
     from skill.speech_out.voice import Voice
@@ -26,6 +27,11 @@ def load_library(log: logging.Logger | None = None) -> Library:
     """The built-in and the person's routines; each problem is logged with what it cost (a
     file, an entry, and the built-in kept in its place), and a library with no routine at
     all stops with what to run."""
+    return load_routines(log).library
+
+
+def load_routines(log: logging.Logger | None = None) -> LoadResult:
+    """`load_library`, with what was skipped (to say why a routine named is not there)."""
     from skill.library.loader import load_library as load
 
     result = load()
@@ -34,7 +40,7 @@ def load_library(log: logging.Logger | None = None) -> Library:
             log.warning("routines: %s", problem)  # the problem says what was skipped and kept
     if not result.library.routines:
         raise UserError("no routines could be loaded: run `stretch-coach check`")
-    return result.library
+    return result
 
 
 def open_voice(settings: Settings, lazy: bool = False) -> Voice:

@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from skill.core.exercise import Routine
     from skill.core.player import Player
+    from skill.library.loader import LoadResult
     from skill.speech_in.asr import Engine, Hearing
     from skill.speech_out.voice import Voice
 
@@ -560,6 +562,33 @@ class DemoResult:
         }
 
 
+def demo_routine(
+    loaded: LoadResult,
+    routine: str | None,
+    configured_in: str | None,
+    report: Callable[[str], None],
+) -> Routine:
+    """The routine the demo starts: the one named, else the configured default_routine (one
+    that is no routine is reported and the library's default begins, as the service does)."""
+    from skill.config import choose_default_routine
+    from skill.core.exercise import find_routine
+
+    library = loaded.library
+    if configured_in is not None and routine is not None:
+        choice = choose_default_routine(routine, configured_in, loaded)
+        if choice.warning:
+            report(f"warning: {choice.warning}")
+        routine = choice.id
+    chosen = find_routine(library, routine or library.default_routine)
+    if chosen is None:
+        why = loaded.why_missing(routine or "")
+        if why:
+            raise UserError(why)
+        known = ", ".join(r.name for r in library.routines.values())
+        raise UserError(f"no routine called {routine!r}; known routines: {known}")
+    return chosen
+
+
 def run_demo(
     routine: str | None = None,
     fast: bool = True,
@@ -573,21 +602,15 @@ def run_demo(
 ) -> DemoResult:
     """Play the scripted session through the real engines, built as the service builds them
     (the built-in settings by default: the script is said without a wake word); returns
-    what was heard and done. `configured_in` is the config file that chose `routine`, named
-    (as the service names it) when that is no routine."""
-    from skill.config import check_routine
-    from skill.core.exercise import find_routine
+    what was heard and done. `configured_in` is the config file that chose `routine`: one
+    that is no routine is warned about and the library's default begins, as in the service."""
     from skill.core.player import Player
     from skill.speech_out.speaker import render
 
     log = log or logging.getLogger("stretch-coach.demo")
-    library = wiring.load_library(log)
-    if configured_in is not None and routine is not None:
-        check_routine(routine, library, configured_in)
-    chosen = find_routine(library, routine or library.default_routine)
-    if chosen is None:
-        known = ", ".join(r.name for r in library.routines.values())
-        raise UserError(f"no routine called {routine!r}; known routines: {known}")
+    loaded = wiring.load_routines(log)
+    library = loaded.library
+    chosen = demo_routine(loaded, routine, configured_in, report)
     from skill.core.plan import routine_props
 
     rest = [
