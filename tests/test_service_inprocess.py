@@ -165,19 +165,24 @@ def test_louder_reaches_the_speakers_volume_through_the_router(rig: tuple) -> No
     assert speech.volume > 0.8
 
 
-def test_a_default_routine_named_as_spoken_is_what_a_bare_start_begins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """QA: 'default_routine: lower back' (the spoken name `show` takes) was refused."""
-    caplog.set_level(logging.INFO, logger="test")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
-    devices = Devices(
+def quiet_devices(tmp_path: Path) -> Devices:
+    """No button press, no microphone, a scripted engine; state under `tmp_path`."""
+    return Devices(
         gpio=(NoPress(), RecordingLed()),  # type: ignore[arg-type]
         speech=RecordingSpeech(),
         engine=ScriptedEngine(),
         open_mic=_no_mic,  # type: ignore[arg-type]
         state_dir=tmp_path / "state",
     )
+
+
+def test_a_default_routine_named_as_spoken_is_what_a_bare_start_begins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: 'default_routine: lower back' (the spoken name `show` takes) was refused."""
+    caplog.set_level(logging.INFO, logger="test")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no personal routines
+    devices = quiet_devices(tmp_path)
     settings = replace(DEFAULTS, default_routine="lower back", web=False)
     origins = {"default_routine": "config.yaml"}
     service = Service(settings, logging.getLogger("test"), origins, devices)
@@ -216,13 +221,7 @@ def test_a_default_routine_that_did_not_load_does_not_stop_the_service(
     folder.mkdir(parents=True)
     mine = folder / "mine.yaml"
     mine.write_text("routines:\n  - id: my_morning\n    name: my morning\n\tsteps: [cat_cow]\n")
-    devices = Devices(
-        gpio=(NoPress(), RecordingLed()),  # type: ignore[arg-type]
-        speech=RecordingSpeech(),
-        engine=ScriptedEngine(),
-        open_mic=_no_mic,  # type: ignore[arg-type]
-        state_dir=tmp_path / "state",
-    )
+    devices = quiet_devices(tmp_path)
     settings = replace(DEFAULTS, default_routine=wanted, web=False)
     service = Service(settings, logging.getLogger("test"), {"default_routine": "c.yaml"}, devices)
     assert service.default_routine == "upper_back"
