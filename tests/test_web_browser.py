@@ -258,6 +258,20 @@ def test_pair_follow_pause_finish_and_see_today_in_the_history(phone: Phone) -> 
     svc.wait_for(r"state running -> idle", timeout=30)
     phone.wait(lambda: phone.css("#starts").is_displayed(), 10, "idle again")
 
+    # A tap meant for Next just as a session ends lands on a start button that took its
+    # place: it must not start another routine (CI saw "Next" start the full back). Shown
+    # here as the page sees it: the session's view, the idle view, and a tap at once.
+    starts = svc.log.count("command start from web")
+    phone.driver.execute_script(
+        "render({mode: 'running', routine: {name: 'quick stretch'}, exercise: null,"
+        " timed: false, doing: '', progress: 1, next: '', waiting: false});"
+        "render({mode: 'idle', routine: null, resumable: null});"
+        "document.querySelector('#starts button[data-routine=\"full_back\"]').click();"
+    )
+    phone.wait(lambda: "just ended" in phone.text("#notice"), 5, "why the tap did nothing")
+    time.sleep(1.0)
+    assert svc.log.count("command start from web") == starts, svc.log
+
     # History: today is marked, the session is listed as finished.
     phone.click('nav a[data-tab="history"]')
     today = date.today().isoformat()

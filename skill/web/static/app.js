@@ -7,6 +7,12 @@ const $ = (id) => document.getElementById(id);
 let routinesLoaded = null;
 const NOTICE_MS = 6000; // long enough to read from the floor
 let noticeTimer = 0;
+// When a session ends, the start buttons take the place of its controls under the same
+// finger: a tap meant for Next as the closing words ended would start another routine.
+// A start tapped this soon after the session's view went away waits for a second tap.
+const SETTLE_MS = 2000;
+let sessionShown = false;
+let endedAt = -Infinity;
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -56,6 +62,8 @@ function where(ex) {
 function render(view) {
   document.body.dataset.mode = view.mode;
   const active = Boolean(view.routine);
+  if (sessionShown && !active) endedAt = Date.now();
+  sessionShown = active;
   $("idle").hidden = active;
   $("active").hidden = !active;
   if (!active) {
@@ -178,6 +186,11 @@ $("notice").addEventListener("click", () => { $("notice").hidden = true; });
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-command]");
   if (!button) return;
+  if (button.dataset.command === "start" && Date.now() - endedAt < SETTLE_MS) {
+    notice("That session just ended. Tap again to start a new one.");
+    endedAt = -Infinity;
+    return;
+  }
   command(button.dataset.command, button.dataset.routine);
   if (button.dataset.command === "start") location.hash = "#now";
 });
