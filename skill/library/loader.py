@@ -697,17 +697,21 @@ def yaml_files(root: Path) -> list[Path]:
     The suffix matches in any case: some editors and phones save `Mine.YAML`.
     """
     if root.is_dir():
-        found = (p for p in root.rglob("*") if p.suffix.lower() in YAML_SUFFIXES and p.is_file())
-        return sorted(p for p in found if not p.name.startswith("."))  # skip editor backups
+        return [p for p in _yaml_named(root) if p.is_file()]
     return [root]
 
 
-def _broken_links(folder: Path) -> list[Problem]:
+def _yaml_named(folder: Path) -> list[Path]:
+    """Everything under `folder` named like a YAML file, sorted, editor backups (dot
+    files) left out: the files to read, and links to files that are gone."""
+    found = (p for p in folder.rglob("*") if p.suffix.lower() in YAML_SUFFIXES)
+    return sorted(p for p in found if not p.name.startswith("."))
+
+
+def _broken_links(named: list[Path]) -> list[Problem]:
     """A link named like a YAML file that points at nothing (a file moved or deleted): it is
     not read, and saying nothing would leave the person wondering where their routine went."""
-    found = (p for p in folder.rglob("*") if p.suffix.lower() in YAML_SUFFIXES)
-    links = sorted(p for p in found if p.is_symlink() and not p.exists())
-    return [_link_problem(p) for p in links if not p.name.startswith(".")]
+    return [_link_problem(p) for p in named if p.is_symlink() and not p.exists()]
 
 
 def _link_problem(path: Path) -> Problem:
@@ -724,7 +728,8 @@ def user_files(user_dir: Path) -> tuple[list[Path], tuple[Problem, ...]]:
     folder is a file (made by mistake), because then nothing of theirs loads, or for a link
     to a file that is gone."""
     if user_dir.is_dir():
-        return yaml_files(user_dir), tuple(_broken_links(user_dir))
+        named = _yaml_named(user_dir)  # one walk of the folder for both
+        return [p for p in named if p.is_file()], tuple(_broken_links(named))
     if not user_dir.exists():
         return [], ()
     msg = (
@@ -1050,16 +1055,19 @@ def _given_files(paths: Sequence[Path]) -> tuple[list[Problem], list[Path]]:
     problems: list[Problem] = []
     files: list[Path] = []
     for path in paths:
-        links = _broken_links(path) if path.is_dir() else []
+        found, links = [path], []
+        if path.is_dir():  # one walk of the folder for its files and its broken links
+            named = _yaml_named(path)
+            found, links = [p for p in named if p.is_file()], _broken_links(named)
         problems.extend(links)
         if path.is_symlink() and not path.exists():
             problems.append(_link_problem(path))
         elif not path.exists():
             problems.append(Problem(str(path), 0, "", "", "no such file or directory"))
-        elif path.is_dir() and not yaml_files(path) and not links:
+        elif path.is_dir() and not found and not links:
             problems.append(Problem(str(path), 0, "", "", "no .yaml or .yml files in this folder"))
         else:
-            files.extend(yaml_files(path))
+            files.extend(found)
     return list(dict.fromkeys(problems)), files  # a link given and in a folder given: once
 
 
