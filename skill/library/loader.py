@@ -708,6 +708,12 @@ def _yaml_named(folder: Path) -> list[Path]:
     return sorted(p for p in found if not p.name.startswith("."))
 
 
+def _folder_yaml(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """The YAML files under `folder` and its broken links, from one walk of it."""
+    named = _yaml_named(folder)
+    return [p for p in named if p.is_file()], _broken_links(named)
+
+
 def _broken_links(named: list[Path]) -> list[Problem]:
     """A link named like a YAML file that points at nothing (a file moved or deleted): it is
     not read, and saying nothing would leave the person wondering where their routine went."""
@@ -728,8 +734,8 @@ def user_files(user_dir: Path) -> tuple[list[Path], tuple[Problem, ...]]:
     folder is a file (made by mistake), because then nothing of theirs loads, or for a link
     to a file that is gone."""
     if user_dir.is_dir():
-        named = _yaml_named(user_dir)  # one walk of the folder for both
-        return [p for p in named if p.is_file()], tuple(_broken_links(named))
+        files, links = _folder_yaml(user_dir)
+        return files, tuple(links)
     if not user_dir.exists():
         return [], ()
     msg = (
@@ -1055,10 +1061,7 @@ def _given_files(paths: Sequence[Path]) -> tuple[list[Problem], list[Path]]:
     problems: list[Problem] = []
     files: list[Path] = []
     for path in paths:
-        found, links = [path], []
-        if path.is_dir():  # one walk of the folder for its files and its broken links
-            named = _yaml_named(path)
-            found, links = [p for p in named if p.is_file()], _broken_links(named)
+        found, links = _folder_yaml(path) if path.is_dir() else ([path], [])
         problems.extend(links)
         if path.is_symlink() and not path.exists():
             problems.append(_link_problem(path))
